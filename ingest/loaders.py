@@ -1,0 +1,220 @@
+"""Loaders: one function ``path -> Iterable[Section]`` per format, registered by extension."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+from ingest.types import LoadError, Section
+
+Loader = Callable[[Path], Iterable[Section]]
+
+_REGISTRY: dict[str, Loader] = {}
+
+
+def register(*extensions: str) -> Callable[[Loader], Loader]:
+    """Register ``func`` as the loader for each of ``extensions`` (with the dot)."""
+
+    def wrap(func: Loader) -> Loader:
+        for ext in extensions:
+            _REGISTRY[ext.lower()] = func
+        return func
+
+    return wrap
+
+
+def supported_extensions() -> frozenset[str]:
+    return frozenset(_REGISTRY)
+
+
+def loader_for(path: Path) -> Loader | None:
+    return _REGISTRY.get(path.suffix.lower())
+
+
+def load(path: Path) -> list[Section]:
+    """Read ``path`` into sections, or raise :class:`LoadError` with a human reason."""
+    loader = loader_for(path)
+    if loader is None:
+        raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        sections = [s for s in loader(path) if s.text.strip()]
+    except LoadError:
+        raise
+    except PermissionError as exc:
+        raise LoadError(f"permission denied: {exc.strerror or exc}; check the file's permissions") from exc
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
+    if not sections:
+        raise LoadError("no extractable text in this file")
+    return sections
+
+
+# --- text -------------------------------------------------------------------
+
+
+def read_text(path: Path) -> str:
+    """Decode a text file, detecting its encoding rather than assuming UTF-8."""
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LoadError("looks like a binary file, not text")
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if raw.startswith(bom):
+            return raw.decode(codec)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None:
+        raise LoadError("cannot detect the text encoding; save the file as UTF-8")
+    return str(best)
+
+
+@register(".txt", ".text", ".rst", ".log")
+def load_text(path: Path) -> Iterator[Section]:
+    text = read_text(path)
+    yield Section(text=text, title=_first_line(text) or path.stem)
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+# --- markdown ----------------------------------------------------------------
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+@register(".md", ".markdown")
+def load_markdown(path: Path) -> Iterator[Section]:
+    """One section per heading block; each keeps its heading path (``# A`` > ``## B``)."""
+    text = read_text(path)
+    headings = list(_HEADING.finditer(text))
+    title = headings[0].group(2).strip() if headings else path.stem
+    stack: list[tuple[int, str]] = []
+    cuts: list[tuple[int, tuple[str, ...]]] = [(0, ())] if not headings or headings[0].start() > 0 else []
+    for match in headings:
+        level = len(match.group(1))
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, match.group(2).strip()))
+        cuts.append((match.start(), tuple(name for _, name in stack)))
+    for i, (start, heading_path) in enumerate(cuts):
+        end = cuts[i + 1][0] if i + 1 < len(cuts) else len(text)
+        yield Section(text=text[start:end], offset=start, title=title, heading_path=heading_path)
+
+
+# --- HTML --------------------------------------------------------------------
+
+_SKIP_TAGS = {"script", "style", "nav", "header", "footer", "noscript", "template", "svg", "head", "aside"}
+_BLOCK_TAGS = {
+    "p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article", "pre", "blockquote",
+    "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "hr", "main", "figure", "figcaption",
+}  # fmt: skip
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self._skip = 0
+        self._in_title = False
+        self._pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        if tag == "title":
+            self._in_title = True
+        if tag == "pre":
+            self._pre += 1
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS and self._skip:
+            self._skip -= 1
+        if tag == "title":
+            self._in_title = False
+        if tag == "pre" and self._pre:
+            self._pre -= 1
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+            return
+        if self._skip:
+            return
+        self.parts.append(data if self._pre else re.sub(r"\s+", " ", data))
+
+
+def html_to_text(markup: str) -> tuple[str, str]:
+    """Return ``(title, main text)`` of an HTML document, without scripts or navigation."""
+    parser = _TextExtractor()
+    parser.feed(markup)
+    parser.close()
+    text = "".join(parser.parts)
+    text = re.sub(r"[ \t]*\n[ \t]*", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return " ".join(parser.title.split()), text
+
+
+@register(".html", ".htm", ".xhtml")
+def load_html(path: Path) -> Iterator[Section]:
+    title, text = html_to_text(read_text(path))
+    yield Section(text=text, title=title or path.stem)
+
+
+# --- PDF ---------------------------------------------------------------------
+
+
+@register(".pdf")
+def load_pdf(path: Path) -> Iterator[Section]:
+    """One section per page, pages numbered from 1. Streams page by page."""
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("PDF is password-protected; remove the password (e.g. qpdf --decrypt) to index it")
+        title = ""
+        try:
+            meta = reader.metadata
+            title = str(meta.title) if meta and meta.title else ""
+        except Exception:  # metadata is optional; broken metadata must not stop the text
+            title = ""
+        pages = reader.pages
+        count = len(pages)
+    except LoadError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise LoadError("PDF is password-protected; remove the password to index it") from exc
+    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+        raise LoadError(f"PDF is damaged and could not be read ({exc}); re-save or repair it") from exc
+    except NotImplementedError as exc:
+        raise LoadError(f"PDF uses an unsupported feature: {exc}") from exc
+    produced = False
+    for number in range(count):
+        try:
+            text = pages[number].extract_text() or ""
+        except Exception as exc:  # pypdf raises many types on damaged pages
+            raise LoadError(f"PDF page {number + 1} could not be read ({type(exc).__name__}: {exc})") from exc
+        if text.strip():
+            produced = True
+            yield Section(text=text, page=number + 1, title=title or path.stem)
+    if not produced:
+        raise LoadError("PDF has no text layer (scanned images?); run OCR on it first, e.g. ocrmypdf")

@@ -1,0 +1,37 @@
+"""Plain data types shared by loaders, the chunker and the watcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Section:
+    """A contiguous piece of extracted text: a PDF page, or a part of a text file.
+
+    ``offset`` is where ``text`` starts within its page (PDF) or within the whole
+    extracted text of the file, so chunk spans are always page- or file-relative.
+    """
+
+    text: str
+    page: int | None = None
+    offset: int = 0
+    title: str = ""
+    heading_path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span ``[start, end)`` of a page or file, small enough for the embedder."""
+
+    text: str
+    page: int | None
+    start: int
+    end: int
+    ord: int = 0
+    title: str = ""
+    heading_path: tuple[str, ...] = ()
+
+
+class LoadError(Exception):
+    """A file could not be read; the message is a human reason naming the fix."""

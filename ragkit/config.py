@@ -1,0 +1,97 @@
+"""Configuration: one pydantic-settings tree.
+
+Sources, highest first: arguments, environment (``RAGKIT_`` prefix, ``__`` nesting, e.g.
+``RAGKIT_LLM__N_CTX=8192``), the TOML file (see :func:`ragkit.paths.config_file`), defaults.
+Unknown keys are rejected so typos never pass silently.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from ragkit import paths
+from ragkit.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EmbedSettings(_Section):
+    model: str = Field(
+        "all-MiniLM-L6-v2", description="Embedding model: 'all-MiniLM-L6-v2' (packaged) or a local path."
+    )
+    batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")
+
+
+class ChunkSettings(_Section):
+    max_tokens: int | None = Field(
+        None, ge=16, description="Tokens per chunk; default: the embedder's window less its special tokens."
+    )
+    overlap: int = Field(24, ge=0, description="Tokens shared by neighbouring chunks.")
+
+
+class IndexSettings(_Section):
+    max_file_mb: float = Field(256.0, gt=0, description="Files larger than this are recorded as failed, not read.")
+    parse_timeout_s: float = Field(120.0, gt=0, description="Time limit to parse one file.")
+
+
+class RetrieveSettings(_Section):
+    top_k: int = Field(3, ge=1, le=50, description="Passages given to the model.")
+    min_score: float = Field(
+        0.2, ge=-1, le=1, description="Cosine similarity below which a passage counts as not relevant."
+    )
+
+
+class LLMSettings(_Section):
+    model: str | None = Field(None, description="GGUF path or known model name; default: best installed model.")
+    n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
+    max_tokens: int = Field(320, ge=16, description="Most tokens generated for one answer.")
+    temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature (R1 models use 0.6).")
+    top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling.")
+    repeat_penalty: float = Field(1.25, ge=1, description="Penalty against repeating recent tokens.")
+    n_gpu_layers: int = Field(0, description="Layers offloaded to a GPU (-1: all).")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads; default: llama.cpp's choice.")
+    seed: int = Field(0, description="Sampling seed, so answers are reproducible.")
+
+
+class Settings(BaseSettings):
+    """All of ragkit's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAGKIT_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    home: Path = Field(default_factory=paths.home, description="Data directory (index, models, history).")
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)  # type: ignore[arg-type]
+    chunk: ChunkSettings = Field(default_factory=ChunkSettings)  # type: ignore[arg-type]
+    index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
+    retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)  # type: ignore[arg-type]
+    llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=paths.config_file())
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning validation errors into one readable :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid configuration ({problems}); fix {paths.config_file()} or RAGKIT_* variables"
+        ) from exc

@@ -1,0 +1,245 @@
+"""The manifest: a SQLite (WAL) record of every file, document and chunk in the index.
+
+Documents are keyed by the SHA-256 of a file's bytes, so identical content at two paths is
+stored and embedded once, and a renamed file only re-points its row. A document is written
+``pending`` before its vectors go to the vector store and ``ready`` in the same transaction
+that records its chunks and file row; a crash in between leaves a ``pending`` row that the
+next run rolls back. Schema changes are numbered migrations.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest import Chunk
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str | None
+    status: str  # "ok" | "failed"
+    error: str | None
+    doc: str | None
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: str
+    doc: str
+    ord: int
+    page: int | None
+    start: int
+    end: int
+    text: str
+    title: str
+    heading: str
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run DDL statements inside the caller's transaction (executescript would commit)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m1(db: sqlite3.Connection) -> None:
+    _run_script(
+        db,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE docs (
+            hash TEXT PRIMARY KEY,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'ready')),
+            n_chunks INTEGER NOT NULL,
+            filetype TEXT NOT NULL DEFAULT '',
+            created REAL NOT NULL
+        );
+        CREATE TABLE chunks (
+            id TEXT PRIMARY KEY,
+            doc TEXT NOT NULL REFERENCES docs(hash),
+            ord INTEGER NOT NULL,
+            page INTEGER,
+            start INTEGER NOT NULL,
+            "end" INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            heading TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX chunks_doc ON chunks(doc);
+        CREATE TABLE files (
+            path TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            hash TEXT,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+            error TEXT,
+            doc TEXT REFERENCES docs(hash),
+            indexed_at REAL NOT NULL
+        );
+        CREATE INDEX files_doc ON files(doc);
+        CREATE INDEX files_hash ON files(hash);
+        """,
+    )
+
+
+MIGRATIONS = [_m1]
+
+
+def chunk_id(doc: str, ordinal: int) -> str:
+    return f"{doc[:32]}-{ordinal}"
+
+
+class Manifest:
+    """Thin, typed access to the manifest database. One connection per instance."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- meta ---------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # --- files --------------------------------------------------------------
+
+    def file(self, path: str) -> FileRow | None:
+        row = self.db.execute(
+            "SELECT path, size, mtime_ns, hash, status, error, doc FROM files WHERE path = ?", (path,)
+        ).fetchone()
+        return FileRow(*row) if row else None
+
+    def files(self, under: Sequence[str] = ()) -> list[FileRow]:
+        rows = self.db.execute("SELECT path, size, mtime_ns, hash, status, error, doc FROM files ORDER BY path")
+        result = [FileRow(*row) for row in rows]
+        if under:
+            result = [r for r in result if any(_is_under(r.path, root) for root in under)]
+        return result
+
+    def put_file(self, row: FileRow) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, doc, indexed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.path, row.size, row.mtime_ns, row.hash, row.status, row.error, row.doc, time.time()),
+        )
+
+    def delete_file(self, path: str) -> None:
+        self.db.execute("DELETE FROM files WHERE path = ?", (path,))
+
+    def paths_for_doc(self, doc: str) -> list[str]:
+        rows = self.db.execute("SELECT path FROM files WHERE doc = ? ORDER BY path", (doc,))
+        return [r[0] for r in rows]
+
+    # --- docs and chunks ------------------------------------------------------
+
+    def doc_state(self, doc: str) -> str | None:
+        row = self.db.execute("SELECT state FROM docs WHERE hash = ?", (doc,)).fetchone()
+        return row[0] if row else None
+
+    def add_pending_doc(self, doc: str, n_chunks: int, filetype: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO docs(hash, state, n_chunks, filetype, created) VALUES (?, 'pending', ?, ?, ?)",
+            (doc, n_chunks, filetype, time.time()),
+        )
+
+    def mark_ready(self, doc: str, chunks: Iterable[Chunk]) -> None:
+        self.db.executemany(
+            'INSERT OR REPLACE INTO chunks(id, doc, ord, page, start, "end", text, title, heading)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (chunk_id(doc, c.ord), doc, c.ord, c.page, c.start, c.end, c.text, c.title, " > ".join(c.heading_path))
+                for c in chunks
+            ],
+        )
+        self.db.execute("UPDATE docs SET state = 'ready' WHERE hash = ?", (doc,))
+
+    def pending_docs(self) -> list[tuple[str, int]]:
+        return list(self.db.execute("SELECT hash, n_chunks FROM docs WHERE state = 'pending'"))
+
+    def orphan_docs(self) -> list[tuple[str, int]]:
+        """Ready documents that no file points to any more."""
+        return list(
+            self.db.execute(
+                "SELECT hash, n_chunks FROM docs WHERE state = 'ready'"
+                " AND NOT EXISTS (SELECT 1 FROM files WHERE files.doc = docs.hash)"
+            )
+        )
+
+    def drop_doc(self, doc: str) -> None:
+        self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
+        self.db.execute("DELETE FROM docs WHERE hash = ?", (doc,))
+
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f'SELECT id, doc, ord, page, start, "end", text, title, heading FROM chunks WHERE id IN ({marks})',
+            list(ids),
+        )
+        return {row[0]: ChunkRow(*row) for row in rows}
+
+    def clear(self) -> None:
+        """Forget every file, document and chunk (for ``index --rebuild``)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM files")
+            self.db.execute("DELETE FROM chunks")
+            self.db.execute("DELETE FROM docs")
+            self.db.execute("DELETE FROM meta")
+
+    def failures(self) -> list[dict[str, str]]:
+        rows = self.db.execute("SELECT path, error FROM files WHERE status = 'failed' ORDER BY path")
+        return [{"path": path, "reason": error or ""} for path, error in rows]
+
+    # --- counts -------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        one = self.db.execute
+        return {
+            "files": one("SELECT count(*) FROM files WHERE status = 'ok'").fetchone()[0],
+            "chunks": one(
+                "SELECT count(*) FROM chunks JOIN docs ON docs.hash = chunks.doc WHERE docs.state = 'ready'"
+            ).fetchone()[0],
+            "failed": one("SELECT count(*) FROM files WHERE status = 'failed'").fetchone()[0],
+        }
+
+
+def _is_under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")

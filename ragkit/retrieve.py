@@ -1,0 +1,71 @@
+"""Retrieval: a query to ranked passages, each with its file, page and span."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ragkit.manifest import Manifest
+from ragkit.store import VectorStore
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    doc: str
+    path: str
+    page: int | None
+    start: int
+    end: int
+    score: float
+    text: str
+    title: str = ""
+    heading: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "page": self.page,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+            "text": self.text,
+        }
+
+
+class Retriever:
+    def __init__(self, manifest: Manifest, store: VectorStore, embed: Callable[[Sequence[str]], Any]) -> None:
+        self.manifest = manifest
+        self.store = store
+        self.embed = embed
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        if not query.strip():
+            return []
+        vector = self.embed([query])[0]
+        found = self.store.query(vector, k)
+        rows = self.manifest.chunks_by_id([h.id for h in found])
+        hits: list[Hit] = []
+        for vector_hit in found:
+            row = rows.get(vector_hit.id)
+            if row is None:  # written to the store by a run that has not committed yet
+                continue
+            paths = self.manifest.paths_for_doc(row.doc)
+            if not paths:
+                continue
+            hits.append(
+                Hit(
+                    id=row.id,
+                    doc=row.doc,
+                    path=paths[0],
+                    page=row.page,
+                    start=row.start,
+                    end=row.end,
+                    score=vector_hit.score,
+                    text=row.text,
+                    title=row.title,
+                    heading=row.heading,
+                )
+            )
+        return hits

@@ -1,0 +1,39 @@
+"""Shared fixtures. No test touches the user's home: RAGKIT_HOME is always a temp dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("ragkit-home")
+    monkeypatch.setenv("RAGKIT_HOME", str(home))
+    monkeypatch.delenv("RAGKIT_CONFIG", raising=False)
+    for key in list(os.environ):
+        if key.startswith("RAGKIT_") and key not in ("RAGKIT_HOME",):
+            monkeypatch.delenv(key, raising=False)
+    return home
+
+
+@pytest.fixture
+def samples_copy(tmp_path: Path) -> Path:
+    """A private copy of samples/ that a test may change."""
+    target = tmp_path / "samples"
+    shutil.copytree(SAMPLES, target)
+    return target
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path} (CI provides ../shared beside the clone)")
+    return path

@@ -1,0 +1,166 @@
+"""Every CLI command for real: real Chroma, real embedder, real llama.cpp on the packaged model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest import load
+from tests.conftest import SAMPLES
+from tests.integration.cli import ragkit
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """One home with samples/ indexed, shared by the read-only tests of this module."""
+    home = tmp_path_factory.mktemp("home")
+    result = ragkit("index", SAMPLES, "--json", home=home)
+    assert result.code == 0, result.stderr
+    return home, result.json()
+
+
+def test_index_reports_the_contract_shape(indexed: tuple[Path, dict]) -> None:
+    _, report = indexed
+    assert set(report) >= {"added", "updated", "removed", "unchanged", "failed", "files", "chunks"}
+    assert report["added"] == 5 and report["failed"] == [] and report["files"] == 5
+    assert report["chunks"] > 20
+
+
+def test_second_index_run_changes_nothing(indexed: tuple[Path, dict]) -> None:
+    home, first = indexed
+    again = ragkit("index", SAMPLES, "--json", home=home).json()
+    assert (again["added"], again["updated"], again["removed"], again["unchanged"]) == (0, 0, 0, 5)
+    assert again["embedded"] == 0
+    assert again["chunks"] == first["chunks"]
+
+
+def test_search_json_shape_and_relevance(indexed: tuple[Path, dict]) -> None:
+    home, _ = indexed
+    result = ragkit("search", "which user id does root have", "-k", "3", "--json", home=home)
+    assert result.code == 0, result.stderr
+    hits = result.json()["hits"]
+    assert len(hits) == 3
+    assert set(hits[0]) == {"path", "page", "start", "end", "score", "text"}
+    assert Path(hits[0]["path"]).name == "users-and-groups.txt"
+    assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
+
+
+def test_search_hit_on_pdf_has_page_and_exact_span(indexed: tuple[Path, dict]) -> None:
+    home, _ = indexed
+    hits = ragkit("search", "shared MIME database XML file format glob patterns", "--json", home=home).json()["hits"]
+    pdf_hits = [h for h in hits if h["path"].endswith(".pdf")]
+    assert pdf_hits, hits
+    hit = pdf_hits[0]
+    pages = {s.page: s.text for s in load(Path(hit["path"]))}
+    assert pages[hit["page"]][hit["start"] : hit["end"]] == hit["text"]
+
+
+def test_status_json_shape(indexed: tuple[Path, dict]) -> None:
+    home, report = indexed
+    status = ragkit("status", "--json", home=home).json()
+    assert {k: status[k] for k in ("files", "chunks", "failed")} == {
+        "files": 5,
+        "chunks": report["chunks"],
+        "failed": 0,
+    }
+    assert status["embedder"] == "all-MiniLM-L6-v2"
+    assert Path(status["index_path"]).is_relative_to(home)
+
+
+def test_ask_json_gives_answer_with_citations_to_real_spans(indexed: tuple[Path, dict]) -> None:
+    home, _ = indexed
+    result = ragkit(
+        "ask", "What does inflate() return when it reaches the end of the compressed data?", "--json", home=home
+    )
+    assert result.code == 0, result.stderr
+    answer = result.json()
+    assert set(answer) >= {"answer", "reasoning", "citations", "model"}
+    assert answer["model"] == "smollm2-135m"
+    assert answer["answer"].strip()
+    assert answer["citations"], answer
+    for citation in answer["citations"]:
+        assert set(citation) >= {"n", "path", "page", "start", "end", "quote"}
+        path = Path(citation["path"])
+        assert path.parent == SAMPLES
+        texts = {s.page: s.text for s in load(path)} if path.suffix == ".pdf" else {None: load(path)[0].text}
+        if path.suffix == ".md":
+            texts = {None: path.read_text()}
+        assert texts[citation["page"]][citation["start"] : citation["end"]] == citation["quote"]
+
+
+def test_ask_human_output_streams_answer_then_citations(indexed: tuple[Path, dict]) -> None:
+    home, _ = indexed
+    result = ragkit("ask", "What is the uid of the root user?", home=home)
+    assert result.code == 0, result.stderr
+    assert "Model: smollm2-135m" in result.stdout
+    assert "Citations" in result.stdout or "Closest sources" in result.stdout
+
+
+def test_ask_with_docs_indexes_first(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SAMPLES / "repeatable-installs.md", docs)
+    result = ragkit("ask", "How can I make pip installs repeatable?", "--docs", docs, "--json", home=tmp_path / "h")
+    assert result.code == 0, result.stderr
+    answer = result.json()
+    assert answer["sources"] and all(s["path"].endswith("repeatable-installs.md") for s in answer["sources"])
+    assert all(c["path"].endswith("repeatable-installs.md") for c in answer["citations"])
+    assert answer["citations"] or answer["notice"]  # never an answer without a source or a warning
+
+
+README_QUESTION = "Where are the shared MIME-info database XML files installed?"
+
+
+def test_readme_question_gets_a_verified_citation_to_a_pdf_page(indexed: tuple[Path, dict]) -> None:
+    home, _ = indexed
+    readme = (SAMPLES.parent / "README.md").read_text()
+    assert README_QUESTION in readme, "the README's first command must ask the question tested here"
+    answer = ragkit("ask", README_QUESTION, "--json", home=home).json()
+    verified = [c for c in answer["citations"] if c["verified"]]
+    assert verified, answer
+    assert any(c["path"].endswith("shared-mime-info-spec.pdf") and c["page"] >= 1 for c in verified)
+    assert answer["grounded"] is True
+
+
+def test_ask_before_indexing_names_the_fix(tmp_path: Path) -> None:
+    result = ragkit("ask", "anything?", home=tmp_path / "empty")
+    assert result.code == 1
+    assert "ragkit index" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_path_is_one_clear_line(tmp_path: Path) -> None:
+    result = ragkit("index", tmp_path / "nope", home=tmp_path / "h")
+    assert result.code == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "path not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_empty_folder_indexes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = ragkit("index", tmp_path / "empty", "--json", home=tmp_path / "h")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert (report["added"], report["files"], report["chunks"], report["failed"]) == (0, 0, 0, [])
+
+
+def test_bad_file_is_reported_and_the_rest_indexed(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SAMPLES / "repeatable-installs.md", docs)
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj garbage")
+    (docs / "binary.txt").write_bytes(bytes(range(256)) * 20)
+    home = tmp_path / "h"
+    report = ragkit("index", docs, "--json", home=home).json()
+    assert report["files"] == 1 and report["added"] == 1
+    failed = {Path(f["path"]).name: f["reason"] for f in report["failed"]}
+    assert set(failed) == {"broken.pdf", "binary.txt"}
+    assert "PDF" in failed["broken.pdf"] and "binary" in failed["binary.txt"]
+    status = ragkit("status", "--json", home=home).json()
+    assert status["failed"] == 2
+    human = ragkit("status", home=home).stdout
+    assert "broken.pdf" in human

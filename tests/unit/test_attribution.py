@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from ragkit.attribution import attribute, best_span
+from ragkit.retrieve import Hit
+
+ZLIB = (
+    "The inflate() function decompresses data. When the end of the compressed stream is reached, "
+    "inflate() returns Z_STREAM_END. The caller must then call inflateEnd() to free memory."
+)
+USERS = "The root user has uid 0. The daemon user exists for unprivileged daemons. Bin is historic."
+
+
+def hit(text: str, path: str, page: int | None = None, start: int = 100) -> Hit:
+    return Hit(id=path, doc=path, path=path, page=page, start=start, end=start + len(text), score=0.8, text=text)
+
+
+SOURCES = [hit(ZLIB, "/d/zlib_how.html"), hit(USERS, "/d/users.txt", page=3, start=40)]
+
+
+def test_best_span_finds_the_backing_sentence_with_absolute_offsets() -> None:
+    score, start, end = best_span("inflate returns Z_STREAM_END at the end of the stream", ZLIB)
+    assert score >= 0.8
+    assert "Z_STREAM_END" in ZLIB[start:end]
+    assert "inflateEnd" not in ZLIB[start:end]
+
+
+def test_correct_model_citation_is_verified() -> None:
+    result = attribute("At the end of the stream inflate returns Z_STREAM_END [1].", SOURCES)
+    assert result.by == "model"
+    (citation,) = result.citations
+    assert (citation.n, citation.verified, citation.by) == (1, True, "model")
+    assert citation.path == "/d/zlib_how.html"
+    assert ZLIB[citation.start - 100 : citation.end - 100] == citation.quote
+    assert "Z_STREAM_END" in citation.quote
+
+
+def test_wrong_number_citation_is_not_verified() -> None:
+    result = attribute("At the end of the stream inflate returns Z_STREAM_END [2].", SOURCES)
+    (citation,) = result.citations
+    assert citation.n == 2 and not citation.verified
+    assert not result.sentences[0].supported
+
+
+def test_out_of_range_marker_is_ignored_and_sentence_unsupported() -> None:
+    result = attribute("Inflate returns Z_STREAM_END at stream end [1]. The moon is made of cheese [7].", SOURCES)
+    assert [c.n for c in result.citations] == [1]
+    assert [s.supported for s in result.sentences] == [True, False]
+
+
+def test_unsupported_sentence_is_marked() -> None:
+    result = attribute("Penguins enjoy the cold Antarctic climate [1].", SOURCES)
+    assert not result.any_verified
+    assert result.sentences[0].supported is False
+
+
+def test_without_markers_sentences_are_matched_to_sources() -> None:
+    answer = "The root user has uid 0 on the system. Inflate returns Z_STREAM_END when the stream ends."
+    result = attribute(answer, SOURCES)
+    assert result.by == "match"
+    assert [(c.n, c.page, c.verified) for c in result.citations] == [(2, 3, True), (1, None, True)]
+    assert "root user has uid 0" in result.citations[0].quote
+    assert result.citations[0].start == 40 + USERS.index("The root user")
+
+
+def test_no_match_gives_no_citation() -> None:
+    result = attribute("Bananas are yellow fruit grown in the tropics.", SOURCES)
+    assert result.citations == []
+    assert not result.any_verified
+
+
+def test_a_number_not_in_the_source_is_never_verified() -> None:
+    result = attribute("The root user has uid 41 [2].", SOURCES)
+    assert not result.citations[0].verified
+    assert attribute("The root user has uid 0 [2].", SOURCES).citations[0].verified
