@@ -59,11 +59,11 @@ class Answer:
 
 
 class Ragkit:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder | None = None) -> None:
         self.settings = settings
         self.index_path = paths.index_dir(settings.home)
         self._lock = threading.RLock()
-        self._embedder: SentenceTransformerEmbedder | None = None
+        self._embedder = embedder
         self._manifest: Manifest | None = None
         self._store: ChromaStore | None = None
         self._llms: dict[str, LLM] = {}
@@ -132,11 +132,13 @@ class Ragkit:
             manifest=self.manifest,
             store=self.store,
             embed=self.embedder.embed,
-            tokenizer=self.embedder.tokenizer,
+            tokenizer_dir=self.embedder.model_dir,
             max_tokens=self.max_chunk_tokens(),
             overlap=self.settings.chunk.overlap,
             max_file_bytes=int(self.settings.index.max_file_mb * 1e6),
             batch_size=self.settings.embed.batch_size,
+            parse_timeout_s=self.settings.index.parse_timeout_s,
+            parse_workers=self.settings.index.parse_workers,
         )
 
     # --- operations -------------------------------------------------------------
@@ -247,6 +249,9 @@ class Ragkit:
             self._llms.clear()
 
 
-def open_ragkit(settings: Settings | None = None, **overrides: Any) -> Ragkit:
-    """The factory the CLI, the TUI and the tests share."""
-    return Ragkit(settings or load_settings(**overrides))
+def open_ragkit(
+    settings: Settings | None = None, embedder: SentenceTransformerEmbedder | None = None, **overrides: Any
+) -> Ragkit:
+    """The factory the CLI, the TUI and the tests share. An already loaded ``embedder`` may
+    be passed in to share it between instances."""
+    return Ragkit(settings or load_settings(**overrides), embedder)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-from ingest import Chunk, LoadError, chunk_sections, load, supported_extensions
-from ragkit.embed import Tokenizer
+from ingest import Chunk, supported_extensions
+from ingest.scan import scan
 from ragkit.errors import RagkitError
 from ragkit.manifest import FileRow, Manifest, chunk_id
+from ragkit.parsepool import ParseJob, ParsePool
 from ragkit.store import VectorStore
 
 _HASH_BLOCK = 1 << 20
@@ -62,13 +63,6 @@ class Progress:
     path: str = ""
 
 
-@dataclass(frozen=True)
-class Prepared:
-    hash: str
-    chunks: list[Chunk]
-    filetype: str
-
-
 def file_hash(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -77,37 +71,45 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def prepare(path: Path, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> Prepared:
-    """Read, chunk and hash one file. Raises :class:`LoadError` with a human reason."""
-    sections = load(path)
-    chunks = list(chunk_sections(sections, tokenizer.token_spans, max_tokens, overlap))
-    if not chunks:
-        raise LoadError("no extractable text in this file")
-    return Prepared(hash=file_hash(path), chunks=chunks, filetype=path.suffix.lower().lstrip("."))
+@dataclass
+class _Todo:
+    """A file whose content must be parsed and embedded."""
+
+    key: str
+    path: Path
+    info: os.stat_result
+    digest: str
+    row: FileRow | None
+    chunks: list[Chunk] = field(default_factory=list)
+    embedded: int = 0
 
 
 class Indexer:
-    """Keeps one manifest and one vector store in step with files on disk."""
+    """Keeps one manifest and one vector store in step with files on disk.
+
+    Parsing runs in worker processes while the embedder works on earlier files; chunks
+    of several small files share one embedding batch.
+    """
 
     def __init__(
         self,
         manifest: Manifest,
         store: VectorStore,
-        embed: Callable[[Sequence[str]], object],
-        tokenizer: Tokenizer,
+        embed: Callable[[Sequence[str]], Any],
+        tokenizer_dir: Path,
         max_tokens: int,
         overlap: int,
         max_file_bytes: int,
         batch_size: int = 32,
+        parse_timeout_s: float = 120.0,
+        parse_workers: int = 1,
     ) -> None:
         self.manifest = manifest
         self.store = store
         self.embed = embed
-        self.tokenizer = tokenizer
-        self.max_tokens = max_tokens
-        self.overlap = overlap
         self.max_file_bytes = max_file_bytes
         self.batch_size = batch_size
+        self.pool = ParsePool(tokenizer_dir, max_tokens, overlap, workers=parse_workers, timeout_s=parse_timeout_s)
 
     # --- public ---------------------------------------------------------------
 
@@ -123,22 +125,32 @@ class Indexer:
         report = IndexReport()
         self.recover()
         resolved = [_absolute(r) for r in roots]
-        candidates: dict[str, Path] = {}
         for root in resolved:
             if not root.exists() and not self.manifest.files([str(root)]):
                 raise RagkitError(f"path not found: {root}; check the spelling or that the drive is mounted")
-            for path in _walk(root, report):
-                candidates[str(path)] = path
+        found = scan(resolved, supported_extensions())
+        report.skipped = len(found.unsupported) + len(found.outside_links)
+        candidates = {str(p): p for p in found.files}
         known = {row.path: row for row in self.manifest.files([str(r) for r in resolved])}
-        gone = [row for p, row in known.items() if p not in candidates]
-
+        gone = {p: row for p, row in known.items() if p not in candidates}
         total = len(candidates)
-        for done, (key, path) in enumerate(sorted(candidates.items()), start=1):
-            self._sync_file(key, path, known.get(key), gone, report)
-            if progress:
-                progress(Progress("index", done, total, report.embedded, key))
+        tick = _Ticker(progress, total, report)
 
-        for row in gone:
+        todo: list[_Todo] = []
+        waiting: dict[str, list[_Todo]] = {}  # same content at several new paths: embed once
+        for key, path in sorted(candidates.items()):
+            item = self._classify(key, path, known.get(key), gone, report)
+            if item is None:
+                tick(key)
+            elif item.digest in waiting:
+                waiting[item.digest].append(item)
+            else:
+                waiting[item.digest] = []
+                todo.append(item)
+
+        self._parse_and_embed(todo, waiting, report, tick)
+
+        for row in gone.values():
             with self.manifest.transaction():
                 self.manifest.delete_file(row.path)
             report.removed += 1
@@ -149,93 +161,130 @@ class Indexer:
             progress(Progress("done", total, total, report.embedded))
         return report
 
-    # --- one file ---------------------------------------------------------------
+    # --- classification ----------------------------------------------------------
 
-    def _sync_file(self, key: str, path: Path, row: FileRow | None, gone: list[FileRow], report: IndexReport) -> None:
+    def _classify(
+        self, key: str, path: Path, row: FileRow | None, gone: dict[str, FileRow], report: IndexReport
+    ) -> _Todo | None:
+        """Settle a file that needs no parsing, or return it as work to do."""
         try:
             info = path.stat()
         except OSError as exc:
-            self._fail(key, 0, 0, None, f"cannot read file: {exc.strerror or exc}", row, report)
-            return
+            self._fail(key, 0, 0, None, f"cannot read file: {exc.strerror or exc}", report)
+            return None
         if row and row.size == info.st_size and row.mtime_ns == info.st_mtime_ns:
             report.unchanged += 1
-            return
+            return None
         if info.st_size > self.max_file_bytes:
-            limit = self.max_file_bytes / 1e6
             reason = (
-                f"file is {info.st_size / 1e6:.0f} MB, over the {limit:.0f} MB limit; "
+                f"file is {info.st_size / 1e6:.0f} MB, over the {self.max_file_bytes / 1e6:.0f} MB limit; "
                 "raise index.max_file_mb to index it"
             )
-            self._fail(key, info.st_size, info.st_mtime_ns, None, reason, row, report)
-            return
+            self._fail(key, info.st_size, info.st_mtime_ns, None, reason, report)
+            return None
         try:
             digest = file_hash(path)
         except OSError as exc:
-            self._fail(
-                key, info.st_size, info.st_mtime_ns, None, f"cannot read file: {exc.strerror or exc}", row, report
-            )
-            return
-        if row and row.hash == digest:
+            self._fail(key, info.st_size, info.st_mtime_ns, None, f"cannot read file: {exc.strerror or exc}", report)
+            return None
+        if row and row.hash == digest:  # touched, not changed
             with self.manifest.transaction():
-                self.manifest.put_file(
-                    FileRow(key, info.st_size, info.st_mtime_ns, digest, row.status, row.error, row.doc)
-                )
+                self.manifest.put_file(replace(row, size=info.st_size, mtime_ns=info.st_mtime_ns))
             report.unchanged += 1
-            return
+            return None
         if self.manifest.doc_state(digest) == "ready":
             self._point(key, info, digest, row, gone, report)
-            return
-        try:
-            prepared = prepare(path, self.tokenizer, self.max_tokens, self.overlap)
-        except LoadError as exc:
-            self._fail(key, info.st_size, info.st_mtime_ns, digest, str(exc), row, report)
-            return
-        self._write(key, info, prepared, report)
-        if row:
-            report.updated += 1
-        else:
-            report.added += 1
+            return None
+        return _Todo(key, path, info, digest, row)
 
     def _point(
-        self, key: str, info: os.stat_result, digest: str, row: FileRow | None, gone: list[FileRow], report: IndexReport
+        self,
+        key: str,
+        info: os.stat_result,
+        digest: str,
+        row: FileRow | None,
+        gone: dict[str, FileRow],
+        report: IndexReport,
     ) -> None:
-        """The content is already indexed (a rename, move or copy): point the file at it."""
-        moved_from = next((g for g in gone if g.hash == digest), None)
+        """The content is indexed already (a rename, move or copy): point the file at it."""
+        moved_from = next((g for g in gone.values() if g.hash == digest and g.status == "ok"), None)
         with self.manifest.transaction():
             if moved_from is not None:
                 self.manifest.delete_file(moved_from.path)
             self.manifest.put_file(FileRow(key, info.st_size, info.st_mtime_ns, digest, "ok", None, digest))
         if moved_from is not None:
-            gone.remove(moved_from)
+            del gone[moved_from.path]
             report.renamed += 1
         elif row:
             report.updated += 1
         else:
             report.added += 1
 
-    def _write(self, key: str, info: os.stat_result, prepared: Prepared, report: IndexReport) -> None:
-        doc, chunks = prepared.hash, prepared.chunks
-        with self.manifest.transaction():
-            self.manifest.add_pending_doc(doc, len(chunks), prepared.filetype)
-        for i in range(0, len(chunks), self.batch_size):
-            batch = chunks[i : i + self.batch_size]
-            vectors = self.embed([c.text for c in batch])
-            self.store.upsert([chunk_id(doc, c.ord) for c in batch], vectors, [doc] * len(batch))  # type: ignore[arg-type]
-            report.embedded += len(batch)
-        with self.manifest.transaction():
-            self.manifest.mark_ready(doc, chunks)
-            self.manifest.put_file(FileRow(key, info.st_size, info.st_mtime_ns, doc, "ok", None, doc))
+    # --- parsing and embedding ------------------------------------------------------
 
-    def _fail(
-        self,
-        key: str,
-        size: int,
-        mtime_ns: int,
-        digest: str | None,
-        reason: str,
-        row: FileRow | None,
-        report: IndexReport,
+    def _parse_and_embed(
+        self, todo: list[_Todo], waiting: dict[str, list[_Todo]], report: IndexReport, tick: _Ticker
     ) -> None:
+        if not todo:
+            return
+        by_key = {item.key: item for item in todo}
+        open_docs: list[_Todo] = []  # parsed, some chunks not yet embedded
+        queue: list[tuple[_Todo, Chunk]] = []
+        for result in self.pool.run([ParseJob(item.key, item.path) for item in todo]):
+            item = by_key[result.job.key]
+            if result.chunks is None:
+                for failed in (item, *waiting.pop(item.digest, [])):
+                    info = failed.info
+                    self._fail(failed.key, info.st_size, info.st_mtime_ns, failed.digest, result.error or "", report)
+                    tick(failed.key)
+                continue
+            item.chunks = result.chunks
+            with self.manifest.transaction():
+                self.manifest.add_pending_doc(item.digest, len(item.chunks), item.path.suffix.lower().lstrip("."))
+            open_docs.append(item)
+            queue.extend((item, chunk) for chunk in item.chunks)
+            while len(queue) >= self.batch_size:
+                queue = self._embed_batch(queue, open_docs, waiting, report, tick)
+        while queue:
+            queue = self._embed_batch(queue, open_docs, waiting, report, tick)
+
+    def _embed_batch(
+        self,
+        queue: list[tuple[_Todo, Chunk]],
+        open_docs: list[_Todo],
+        waiting: dict[str, list[_Todo]],
+        report: IndexReport,
+        tick: _Ticker,
+    ) -> list[tuple[_Todo, Chunk]]:
+        batch, rest = queue[: self.batch_size], queue[self.batch_size :]
+        vectors = self.embed([chunk.text for _, chunk in batch])
+        self.store.upsert(
+            [chunk_id(item.digest, chunk.ord) for item, chunk in batch], vectors, [item.digest for item, _ in batch]
+        )
+        report.embedded += len(batch)
+        for item, _ in batch:
+            item.embedded += 1
+        for item in [d for d in open_docs if d.embedded == len(d.chunks)]:
+            open_docs.remove(item)
+            self._commit(item, waiting.pop(item.digest, []), report)
+            tick(item.key)
+        return rest
+
+    def _commit(self, item: _Todo, twins: list[_Todo], report: IndexReport) -> None:
+        """One transaction: the chunks, the document made ready, and every file pointing at it."""
+        with self.manifest.transaction():
+            self.manifest.mark_ready(item.digest, item.chunks)
+            for f in (item, *twins):
+                self.manifest.put_file(
+                    FileRow(f.key, f.info.st_size, f.info.st_mtime_ns, f.digest, "ok", None, item.digest)
+                )
+        for f in (item, *twins):
+            if f.row:
+                report.updated += 1
+            else:
+                report.added += 1
+
+    def _fail(self, key: str, size: int, mtime_ns: int, digest: str | None, reason: str, report: IndexReport) -> None:
         with self.manifest.transaction():
             self.manifest.put_file(FileRow(key, size, mtime_ns, digest, "failed", reason, None))
         report.failed.append({"path": key, "reason": reason})
@@ -247,31 +296,18 @@ class Indexer:
                 self.manifest.drop_doc(doc)
 
 
+class _Ticker:
+    def __init__(self, progress: Callable[[Progress], None] | None, total: int, report: IndexReport) -> None:
+        self.progress = progress
+        self.total = total
+        self.report = report
+        self.done = 0
+
+    def __call__(self, key: str) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(Progress("index", self.done, self.total, self.report.embedded, key))
+
+
 def _absolute(path: Path) -> Path:
     return Path(os.path.abspath(path.expanduser()))
-
-
-def _walk(root: Path, report: IndexReport) -> Iterator[Path]:
-    """Files under ``root`` that ragkit can read; hidden files and folders are skipped."""
-    extensions = supported_extensions()
-    if root.is_file():
-        yield root
-        return
-    if not root.is_dir():
-        return
-    for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith("."):
-                continue
-            path = Path(folder) / name
-            try:
-                mode = path.lstat().st_mode
-            except OSError:
-                continue
-            if not stat.S_ISREG(mode) and not stat.S_ISLNK(mode):
-                continue
-            if path.suffix.lower() in extensions:
-                yield path
-            else:
-                report.skipped += 1

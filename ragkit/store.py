@@ -137,5 +137,17 @@ class ChromaStore(VectorStore):
         distances = (result["distances"] or [[]])[0]
         return [VectorHit(id=i, score=1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
+    def ids(self) -> set[str]:
+        """Every id in the collection (for consistency checks)."""
+        found: set[str] = set()
+        page = 10_000
+        offset = 0
+        while True:
+            batch = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+            found.update(batch)
+            if len(batch) < page:
+                return found
+            offset += page
+
     def count(self) -> int:
         return int(self.collection.count())

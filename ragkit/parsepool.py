@@ -1,0 +1,168 @@
+"""Parse files in worker processes, with a time limit and a memory cap per file.
+
+Each worker is a long-lived process that imports only the loaders and the embedder's
+tokenizer (no torch). A file that takes too long, or crashes or exhausts its worker, is
+recorded as failed with a reason; the worker is replaced and the run goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ingest import Chunk, LoadError, chunk_sections, load
+
+_STOP = None
+
+
+@dataclass(frozen=True)
+class ParseJob:
+    key: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    job: ParseJob
+    chunks: list[Chunk] | None
+    error: str | None
+
+
+def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, memory_mb: int) -> None:
+    import resource
+
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from ragkit.embed import Tokenizer
+
+    tokenizer = Tokenizer(Path(model_dir))
+    while True:
+        try:
+            path = conn.recv()
+        except EOFError:
+            return
+        if path is _STOP:
+            return
+        try:
+            chunks = list(chunk_sections(load(Path(path)), tokenizer.token_spans, max_tokens, overlap))
+            conn.send((chunks, None) if chunks else (None, "no extractable text in this file"))
+        except LoadError as exc:
+            conn.send((None, str(exc)))
+        except MemoryError:
+            conn.send((None, f"parsing needed more than {memory_mb} MB of memory; the file may be damaged"))
+        except RecursionError:
+            conn.send((None, "the file is nested too deeply to parse; it may be damaged"))
+        except Exception as exc:  # a loader bug must not stop the run; the reason is recorded
+            conn.send((None, f"could not parse ({type(exc).__name__}: {exc})"))
+
+
+class _Worker:
+    def __init__(self, ctx: mp.context.SpawnContext, args: tuple[object, ...]) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker, args=(child, *args), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(_STOP)
+        except (OSError, BrokenPipeError):
+            pass
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+        self.conn.close()
+
+
+class ParsePool:
+    """Run parse jobs on ``workers`` processes; results come back as they finish."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        max_tokens: int,
+        overlap: int,
+        workers: int = 1,
+        timeout_s: float = 120.0,
+        memory_mb: int = 4096,
+    ) -> None:
+        self.args = (str(model_dir), max_tokens, overlap, memory_mb)
+        self.workers = max(1, workers)
+        self.timeout_s = timeout_s
+        self.ctx = mp.get_context("spawn")
+
+    def run(self, jobs: Sequence[ParseJob], ahead: int = 4) -> Iterator[ParseResult]:
+        """Yield one result per job. At most ``ahead`` parsed files wait for the consumer."""
+        todo: queue.Queue[ParseJob | None] = queue.Queue()
+        for job in jobs:
+            todo.put(job)
+        done: queue.Queue[ParseResult | None] = queue.Queue(maxsize=ahead)
+        cancel = threading.Event()
+        threads = [
+            threading.Thread(target=self._drive, args=(todo, done, cancel), daemon=True)
+            for _ in range(min(self.workers, max(1, len(jobs))))
+        ]
+        for _ in threads:
+            todo.put(None)
+        for thread in threads:
+            thread.start()
+        finished = 0
+        try:
+            while finished < len(threads):
+                result = done.get()
+                if result is None:
+                    finished += 1
+                else:
+                    yield result
+        finally:
+            cancel.set()
+            while any(t.is_alive() for t in threads):  # unblock producers waiting on a full queue
+                try:
+                    done.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+
+    def _drive(
+        self, todo: queue.Queue[ParseJob | None], done: queue.Queue[ParseResult | None], cancel: threading.Event
+    ) -> None:
+        worker: _Worker | None = None
+        try:
+            while not cancel.is_set():
+                job = todo.get()
+                if job is None:
+                    break
+                if worker is None:
+                    worker = _Worker(self.ctx, self.args)
+                result, healthy = self._parse(worker, job)
+                if not healthy:
+                    worker.kill()
+                    worker = None
+                done.put(result)
+        finally:
+            if worker is not None:
+                worker.stop()
+            done.put(None)
+
+    def _parse(self, worker: _Worker, job: ParseJob) -> tuple[ParseResult, bool]:
+        try:
+            worker.conn.send(str(job.path))
+            if not worker.conn.poll(self.timeout_s):
+                reason = f"parsing took longer than {self.timeout_s:.0f} s; raise index.parse_timeout_s to allow more"
+                return ParseResult(job, None, reason), False
+            chunks, error = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            code = worker.process.exitcode
+            reason = f"the parser crashed on this file (exit code {code}); it may be damaged"
+            return ParseResult(job, None, reason), False
+        return ParseResult(job, chunks, error), True

@@ -1,0 +1,33 @@
+"""Checks shared by the integration tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragkit import Ragkit
+
+
+def assert_consistent(rk: Ragkit) -> None:
+    """The vector store holds exactly the chunks of ready documents, each once, and every
+    document is pointed at by at least one file."""
+    db = rk.manifest.db
+    assert db.execute("SELECT count(*) FROM docs WHERE state = 'pending'").fetchone()[0] == 0
+    manifest_ids = {row[0] for row in db.execute("SELECT id FROM chunks")}
+    assert rk.store.ids() == manifest_ids
+    orphans = db.execute(
+        "SELECT count(*) FROM docs WHERE NOT EXISTS (SELECT 1 FROM files WHERE files.doc = docs.hash)"
+    ).fetchone()[0]
+    assert orphans == 0
+    for doc, n_chunks in db.execute("SELECT hash, n_chunks FROM docs"):
+        assert db.execute("SELECT count(*) FROM chunks WHERE doc = ?", (doc,)).fetchone()[0] == n_chunks
+
+
+def snapshot(rk: Ragkit, root: Path) -> dict[str, object]:
+    """What the index says about each file under ``root`` (relative paths): its status and
+    its chunks' pages, spans and texts; plus the vector ids."""
+    db = rk.manifest.db
+    files: dict[str, object] = {}
+    for path, doc, status, error in db.execute("SELECT path, doc, status, error FROM files ORDER BY path"):
+        rows = db.execute('SELECT id, page, start, "end", text FROM chunks WHERE doc = ? ORDER BY ord', (doc,))
+        files[str(Path(path).relative_to(root))] = (status, error, [tuple(r) for r in rows])
+    return {"files": files, "vectors": sorted(rk.store.ids())}
