@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
-from ingest.types import LoadError, Section
+from ingest.types import Document, LoadError, Section
 
 Loader = Callable[[Path], Iterable[Section]]
 
@@ -35,20 +35,34 @@ def loader_for(path: Path) -> Loader | None:
 
 def load(path: Path) -> list[Section]:
     """Read ``path`` into sections, or raise :class:`LoadError` with a human reason."""
+    return load_document(path).sections
+
+
+def load_document(path: Path) -> Document:
+    """Read ``path`` into sections plus notes on what could not be read (pages without a
+    text layer), or raise :class:`LoadError` with a human reason."""
     loader = loader_for(path)
     if loader is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
     try:
-        sections = [s for s in loader(path) if s.text.strip()]
+        everything = list(loader(path))
     except LoadError:
         raise
     except PermissionError as exc:
         raise LoadError(f"permission denied: {exc.strerror or exc}; check the file's permissions") from exc
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
+    sections = [s for s in everything if s.text.strip()]
     if not sections:
         raise LoadError("no extractable text in this file")
-    return sections
+    blank_pages = [s.page for s in everything if s.page is not None and not s.text.strip()]
+    notes = []
+    if blank_pages:
+        listed = ", ".join(map(str, blank_pages[:20])) + (" and more" if len(blank_pages) > 20 else "")
+        notes.append(
+            f"{len(blank_pages)} page(s) have no text layer and were not indexed ({listed}); OCR them to include them"
+        )
+    return Document(sections, notes)
 
 
 # --- text -------------------------------------------------------------------
@@ -184,7 +198,7 @@ def load_pdf(path: Path) -> Iterator[Section]:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
@@ -201,6 +215,8 @@ def load_pdf(path: Path) -> Iterator[Section]:
         count = len(pages)
     except LoadError:
         raise
+    except DependencyError as exc:
+        raise LoadError(f"PDF needs an optional library to decrypt ({exc}); pip install cryptography") from exc
     except FileNotDecryptedError as exc:
         raise LoadError("PDF is password-protected; remove the password to index it") from exc
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
@@ -213,8 +229,7 @@ def load_pdf(path: Path) -> Iterator[Section]:
             text = pages[number].extract_text() or ""
         except Exception as exc:  # pypdf raises many types on damaged pages
             raise LoadError(f"PDF page {number + 1} could not be read ({type(exc).__name__}: {exc})") from exc
-        if text.strip():
-            produced = True
-            yield Section(text=text, page=number + 1, title=title or path.stem)
+        produced = produced or bool(text.strip())
+        yield Section(text=text, page=number + 1, title=title or path.stem)  # blank pages become notes
     if not produced:
         raise LoadError("PDF has no text layer (scanned images?); run OCR on it first, e.g. ocrmypdf")

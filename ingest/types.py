@@ -33,5 +33,13 @@ class Chunk:
     heading_path: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Document:
+    """What a loader read: the sections with text, and notes on what it could not read."""
+
+    sections: list[Section]
+    notes: list[str]
+
+
 class LoadError(Exception):
     """A file could not be read; the message is a human reason naming the fix."""

@@ -124,6 +124,8 @@ def _print_report(report: dict[str, Any]) -> None:
         print(f"{report['skipped']} files of unsupported types were not indexed")
     for failure in report["failed"]:
         print(f"failed: {_display(failure['path'])}: {failure['reason']}", file=sys.stderr)
+    for warning in report["warnings"]:
+        print(f"warning: {_display(warning['path'])}: {warning['note']}", file=sys.stderr)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -228,6 +230,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"files:    {status['files']}  chunks: {status['chunks']}  failed: {status['failed']}")
     for failure in status["failures"]:
         print(f"  failed: {_display(failure['path'])}: {failure['reason']}")
+    for warning in status["warnings"]:
+        print(f"  warning: {_display(warning['path'])}: {warning['note']}")
     return 0
 
 

@@ -239,6 +239,7 @@ class Ragkit:
             "index_path": str(self.index_path),
             "embedder": self.settings.embed.model,
             "failures": self.manifest.failures(),
+            "warnings": self.manifest.warnings(),
         }
 
     def close(self) -> None:

@@ -36,6 +36,7 @@ class IndexReport:
     skipped: int = 0
     embedded: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
     files: int = 0
     chunks: int = 0
 
@@ -49,6 +50,7 @@ class IndexReport:
             "skipped": self.skipped,
             "embedded": self.embedded,
             "failed": self.failed,
+            "warnings": self.warnings,
             "files": self.files,
             "chunks": self.chunks,
         }
@@ -81,6 +83,7 @@ class _Todo:
     digest: str
     row: FileRow | None
     chunks: list[Chunk] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     embedded: int = 0
 
 
@@ -239,6 +242,7 @@ class Indexer:
                     tick(failed.key)
                 continue
             item.chunks = result.chunks
+            item.notes = result.notes
             with self.manifest.transaction():
                 self.manifest.add_pending_doc(item.digest, len(item.chunks), item.path.suffix.lower().lstrip("."))
             open_docs.append(item)
@@ -275,9 +279,12 @@ class Indexer:
         with self.manifest.transaction():
             self.manifest.mark_ready(item.digest, item.chunks)
             for f in (item, *twins):
+                note = "; ".join(item.notes) or None
                 self.manifest.put_file(
-                    FileRow(f.key, f.info.st_size, f.info.st_mtime_ns, f.digest, "ok", None, item.digest)
+                    FileRow(f.key, f.info.st_size, f.info.st_mtime_ns, f.digest, "ok", None, item.digest, note)
                 )
+                if note:
+                    report.warnings.append({"path": f.key, "note": note})
         for f in (item, *twins):
             if f.row:
                 report.updated += 1

@@ -28,6 +28,7 @@ class FileRow:
     status: str  # "ok" | "failed"
     error: str | None
     doc: str | None
+    note: str | None = None  # indexed, with a warning (e.g. pages without a text layer)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,11 @@ def _m1(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [_m1]
+def _m2(db: sqlite3.Connection) -> None:
+    db.execute("ALTER TABLE files ADD COLUMN note TEXT")
+
+
+MIGRATIONS = [_m1, _m2]
 
 
 def chunk_id(doc: str, ordinal: int) -> str:
@@ -142,12 +147,12 @@ class Manifest:
 
     def file(self, path: str) -> FileRow | None:
         row = self.db.execute(
-            "SELECT path, size, mtime_ns, hash, status, error, doc FROM files WHERE path = ?", (path,)
+            "SELECT path, size, mtime_ns, hash, status, error, doc, note FROM files WHERE path = ?", (path,)
         ).fetchone()
         return FileRow(*row) if row else None
 
     def files(self, under: Sequence[str] = ()) -> list[FileRow]:
-        rows = self.db.execute("SELECT path, size, mtime_ns, hash, status, error, doc FROM files ORDER BY path")
+        rows = self.db.execute("SELECT path, size, mtime_ns, hash, status, error, doc, note FROM files ORDER BY path")
         result = [FileRow(*row) for row in rows]
         if under:
             result = [r for r in result if any(_is_under(r.path, root) for root in under)]
@@ -155,9 +160,9 @@ class Manifest:
 
     def put_file(self, row: FileRow) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, doc, indexed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (row.path, row.size, row.mtime_ns, row.hash, row.status, row.error, row.doc, time.time()),
+            "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, doc, note, indexed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.path, row.size, row.mtime_ns, row.hash, row.status, row.error, row.doc, row.note, time.time()),
         )
 
     def delete_file(self, path: str) -> None:
@@ -223,6 +228,10 @@ class Manifest:
             self.db.execute("DELETE FROM chunks")
             self.db.execute("DELETE FROM docs")
             self.db.execute("DELETE FROM meta")
+
+    def warnings(self) -> list[dict[str, str]]:
+        rows = self.db.execute("SELECT path, note FROM files WHERE status = 'ok' AND note IS NOT NULL ORDER BY path")
+        return [{"path": path, "note": note} for path, note in rows]
 
     def failures(self) -> list[dict[str, str]]:
         rows = self.db.execute("SELECT path, error FROM files WHERE status = 'failed' ORDER BY path")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from ingest import Chunk, LoadError, chunk_sections, load
+from ingest import Chunk, LoadError, chunk_sections, load_document
 
 _STOP = None
 
@@ -31,6 +31,7 @@ class ParseResult:
     job: ParseJob
     chunks: list[Chunk] | None
     error: str | None
+    notes: tuple[str, ...] = ()
 
 
 def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, memory_mb: int) -> None:
@@ -50,16 +51,20 @@ def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, mem
         if path is _STOP:
             return
         try:
-            chunks = list(chunk_sections(load(Path(path)), tokenizer.token_spans, max_tokens, overlap))
-            conn.send((chunks, None) if chunks else (None, "no extractable text in this file"))
+            document = load_document(Path(path))
+            chunks = list(chunk_sections(document.sections, tokenizer.token_spans, max_tokens, overlap))
+            if chunks:
+                conn.send((chunks, None, tuple(document.notes)))
+            else:
+                conn.send((None, "no extractable text in this file", ()))
         except LoadError as exc:
-            conn.send((None, str(exc)))
+            conn.send((None, str(exc), ()))
         except MemoryError:
-            conn.send((None, f"parsing needed more than {memory_mb} MB of memory; the file may be damaged"))
+            conn.send((None, f"parsing needed more than {memory_mb} MB of memory; the file may be damaged", ()))
         except RecursionError:
-            conn.send((None, "the file is nested too deeply to parse; it may be damaged"))
+            conn.send((None, "the file is nested too deeply to parse; it may be damaged", ()))
         except Exception as exc:  # a loader bug must not stop the run; the reason is recorded
-            conn.send((None, f"could not parse ({type(exc).__name__}: {exc})"))
+            conn.send((None, f"could not parse ({type(exc).__name__}: {exc})", ()))
 
 
 class _Worker:
@@ -160,9 +165,9 @@ class ParsePool:
             if not worker.conn.poll(self.timeout_s):
                 reason = f"parsing took longer than {self.timeout_s:.0f} s; raise index.parse_timeout_s to allow more"
                 return ParseResult(job, None, reason), False
-            chunks, error = worker.conn.recv()
+            chunks, error, notes = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             code = worker.process.exitcode
             reason = f"the parser crashed on this file (exit code {code}); it may be damaged"
             return ParseResult(job, None, reason), False
-        return ParseResult(job, chunks, error), True
+        return ParseResult(job, chunks, error, notes), True

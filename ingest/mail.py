@@ -1,0 +1,97 @@
+"""E-mail: ``.eml`` messages and ``.mbox`` folders; headers, body, attachments recursed."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+import tempfile
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+from ingest.loaders import html_to_text, load, loader_for, register
+from ingest.types import LoadError, Section
+
+_HEADERS = ("Subject", "From", "To", "Cc", "Date")
+_MAX_DEPTH = 3
+
+
+def _body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError):
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
+    if part.get_content_subtype() == "html":
+        return html_to_text(content)[1]
+    return str(content)
+
+
+def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> Iterator[Section]:
+    """The message (headers as its first lines, then the body), then each readable attachment.
+
+    Attachment sections carry ``attachment: NAME`` in their heading path; their offsets and
+    pages are within the attachment.
+    """
+    subject = str(message.get("Subject", "") or "(no subject)")
+    header = "".join(f"{name}: {message[name]}\n" for name in _HEADERS if message.get(name))
+    text = header + "\n" + _body(message)
+    yield Section(text=text, offset=offset, title=subject, heading_path=(subject,))
+    if depth >= _MAX_DEPTH:
+        return
+    for part in message.iter_attachments():
+        name = part.get_filename() or ""
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload(0) if part.is_multipart() else None
+            if isinstance(inner, EmailMessage):
+                for section in message_sections(inner, 0, depth + 1):
+                    yield _under(section, f"attachment: {name or 'message'}")
+            continue
+        if not name or loader_for(Path(name)) is None:
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            continue
+        with tempfile.TemporaryDirectory(prefix="ragkit-att-") as folder:
+            file = Path(folder) / Path(name).name
+            file.write_bytes(data)
+            try:
+                for section in load(file):
+                    yield _under(section, f"attachment: {name}")
+            except LoadError:
+                continue  # an unreadable attachment does not fail the message
+
+
+def _under(section: Section, label: str) -> Section:
+    return Section(section.text, section.page, section.offset, section.title, (label, *section.heading_path))
+
+
+def _parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+@register(".eml")
+def load_eml(path: Path) -> Iterator[Section]:
+    yield from message_sections(_parse(path.read_bytes()))
+
+
+@register(".mbox")
+def load_mbox(path: Path) -> Iterator[Section]:
+    """Each message of the mailbox in turn; offsets run through the whole mailbox's text."""
+    box = mailbox.mbox(path, create=False)
+    offset = 0
+    try:
+        for key in box.iterkeys():
+            data = box.get_bytes(key)
+            for section in message_sections(_parse(data), offset):
+                yield section
+                if not any(h.startswith("attachment: ") for h in section.heading_path):
+                    offset += len(section.text) + 1
+    finally:
+        box.close()

@@ -1,0 +1,55 @@
+"""The parse workers: time limits, crashes and memory caps fail one file, never the run."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ragkit.embed import PACKAGED_EMBEDDER, resolve_embedder_path
+from ragkit.parsepool import ParseJob, ParsePool
+from tests.conftest import SAMPLES, shared_data
+
+MODEL = resolve_embedder_path(PACKAGED_EMBEDDER)
+
+
+def jobs(*paths: Path) -> list[ParseJob]:
+    return [ParseJob(str(p), p) for p in paths]
+
+
+def test_slow_file_times_out_and_the_next_file_still_parses() -> None:
+    big = shared_data("corpus", "r-manuals-pdf", "R-exts.pdf")  # hundreds of pages: seconds to parse
+    pool = ParsePool(MODEL, 254, 24, timeout_s=0.5)
+    results = {Path(r.job.key).name: r for r in pool.run(jobs(big, SAMPLES / "users-and-groups.txt"))}
+    assert results["R-exts.pdf"].chunks is None
+    assert "longer than" in (results["R-exts.pdf"].error or "")
+    assert results["users-and-groups.txt"].chunks
+
+
+def test_worker_killed_mid_parse_is_a_recorded_crash(tmp_path: Path) -> None:
+    big = shared_data("corpus", "r-manuals-pdf", "R-exts.pdf")
+    pool = ParsePool(MODEL, 254, 24, timeout_s=60)
+    original = pool._parse
+
+    def parse_then_kill(worker, job):  # type: ignore[no-untyped-def]
+        if job.path == big:
+            threading.Timer(1.0, worker.process.kill).start()
+        return original(worker, job)
+
+    pool._parse = parse_then_kill  # type: ignore[method-assign]
+    results = {Path(r.job.key).name: r for r in pool.run(jobs(big, SAMPLES / "zlib_how.html"))}
+    assert "crashed" in (results["R-exts.pdf"].error or "")
+    assert results["zlib_how.html"].chunks
+
+
+def test_memory_cap_fails_the_file_with_a_reason(tmp_path: Path) -> None:
+    huge = tmp_path / "huge.txt"
+    line = b"a line of text that repeats and repeats until the file is very large indeed\n"
+    with huge.open("wb") as handle:
+        for _ in range(40):
+            handle.write(line * 80_000)  # about 6 MB a time, 250 MB in all
+    pool = ParsePool(MODEL, 254, 24, timeout_s=120, memory_mb=600)
+    results = list(pool.run(jobs(huge, SAMPLES / "zlib_how.html")))
+    by_name = {Path(r.job.key).name: r for r in results}
+    assert by_name["huge.txt"].chunks is None
+    assert "memory" in (by_name["huge.txt"].error or "")
+    assert by_name["zlib_how.html"].chunks  # the worker was replaced

@@ -1,0 +1,155 @@
+"""Each format's loader on real files of that format, written here with the standard library."""
+
+from __future__ import annotations
+
+import mailbox
+import zipfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from ingest import LoadError, load, load_document
+from tests.conftest import SAMPLES, shared_data
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def make_docx(path: Path, paragraphs: list[tuple[str, str]]) -> Path:
+    body = "".join(
+        f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr><w:r><w:t>{text}</w:t></w:r></w:p>'
+        if style
+        else f"<w:p><w:r><w:t>{text}</w:t></w:r></w:p>"
+        for style, text in paragraphs
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        z.writestr(
+            "word/document.xml", f'<?xml version="1.0"?><w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>'
+        )
+    return path
+
+
+def test_docx_paragraphs_and_heading_path(tmp_path: Path) -> None:
+    path = make_docx(
+        tmp_path / "report.docx",
+        [("Title", "Annual report"), ("", "Intro paragraph."), ("Heading1", "Finance"), ("", "Revenue grew."),
+         ("Heading2", "Costs"), ("", "Costs fell."), ("Heading1", "Staff"), ("", "Hiring paused.")],
+    )  # fmt: skip
+    sections = load(path)
+    by_heading = {s.heading_path: s.text for s in sections}
+    assert by_heading[("Annual report",)].startswith("Annual report\nIntro paragraph.")
+    assert "Revenue grew." in by_heading[("Annual report", "Finance")]
+    assert "Costs fell." in by_heading[("Annual report", "Finance", "Costs")]
+    assert "Hiring paused." in by_heading[("Annual report", "Staff")]
+    assert all(s.title == "Annual report" for s in sections)
+
+
+def test_damaged_docx_fails_with_reason(tmp_path: Path) -> None:
+    path = tmp_path / "bad.docx"
+    path.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(LoadError, match="damaged"):
+        load(path)
+
+
+def test_epub_chapters_in_spine_order(tmp_path: Path) -> None:
+    path = tmp_path / "book.epub"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr(
+            "META-INF/container.xml",
+            '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="OEBPS/content.opf"/></rootfiles></container>',
+        )
+        z.writestr(
+            "OEBPS/content.opf",
+            '<package xmlns="http://www.idpf.org/2007/opf"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+            "<dc:title>Tiny Book</dc:title></metadata><manifest>"
+            '<item id="c2" href="two.xhtml"/><item id="c1" href="one.xhtml"/></manifest>'
+            '<spine><itemref idref="c1"/><itemref idref="c2"/></spine></package>',
+        )
+        z.writestr(
+            "OEBPS/one.xhtml", "<html><head><title>Chapter One</title></head><body><p>First words.</p></body></html>"
+        )
+        z.writestr(
+            "OEBPS/two.xhtml", "<html><head><title>Chapter Two</title></head><body><p>Second words.</p></body></html>"
+        )
+    sections = load(path)
+    assert [(s.heading_path, s.text) for s in sections] == [
+        (("Chapter One",), "First words."),
+        (("Chapter Two",), "Second words."),
+    ]
+    assert sections[1].offset > sections[0].offset
+    assert sections[0].title == "Tiny Book"
+
+
+def make_message(subject: str, body: str, attachment: tuple[str, bytes] | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = "Ada <ada@example.org>"
+    msg["To"] = "bob@example.org"
+    msg["Date"] = "Mon, 02 Nov 2026 10:00:00 +0000"
+    msg.set_content(body)
+    if attachment:
+        name, data = attachment
+        maintype, subtype = ("application", "pdf") if name.endswith(".pdf") else ("text", "plain")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg
+
+
+def test_eml_headers_body_and_attachments(tmp_path: Path) -> None:
+    pdf = (SAMPLES / "shared-mime-info-spec.pdf").read_bytes()
+    path = tmp_path / "mail.eml"
+    path.write_bytes(bytes(make_message("Budget 2027", "Please review the budget.\n", ("spec.pdf", pdf))))
+    sections = load(path)
+    first = sections[0]
+    assert first.heading_path == ("Budget 2027",)
+    assert "From: Ada <ada@example.org>" in first.text and "Please review the budget." in first.text
+    attached = [s for s in sections[1:] if s.heading_path[:1] == ("attachment: spec.pdf",)]
+    assert attached and attached[0].page == 1 and "MIME" in " ".join(s.text for s in attached)
+
+
+def test_mbox_every_message(tmp_path: Path) -> None:
+    path = tmp_path / "archive.mbox"
+    box = mailbox.mbox(path)
+    for i in range(3):
+        box.add(make_message(f"Topic {i}", f"Body number {i}.\n"))
+    box.flush()
+    box.close()
+    sections = load(path)
+    assert [s.heading_path for s in sections] == [("Topic 0",), ("Topic 1",), ("Topic 2",)]
+    assert [s.offset for s in sections] == sorted(s.offset for s in sections)
+
+
+def test_csv_rows_keep_their_column_names(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("name,city,role\nAda,London,engineer\nGrace,Arlington,admiral\n")
+    (section,) = load(path)
+    assert section.text.splitlines() == [
+        "row 2: name: Ada; city: London; role: engineer",
+        "row 3: name: Grace; city: Arlington; role: admiral",
+    ]
+
+
+def test_source_code_is_text_titled_by_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "calc.py"
+    path.write_text("def add(a, b):\n    return a + b\n")
+    (section,) = load(path)
+    assert section.title == "calc.py" and "return a + b" in section.text
+
+
+def test_pdf_pages_without_text_are_noted() -> None:
+    document = load_document(shared_data("pdfs", "sample-files", "007-imagemagick-images", "imagemagick-images.pdf"))
+    assert document.sections
+    assert document.notes and "no text layer" in document.notes[0] and "(4, 5)" in document.notes[0]
+
+
+def test_pdf_with_empty_user_password_opens() -> None:
+    sections = load(shared_data("pdfs", "pypdf-resources", "resources", "encryption", "r6-empty-password.pdf"))
+    assert sections and sections[0].text.strip()
+
+
+def test_pdf_with_user_password_needs_it() -> None:
+    path = shared_data("pdfs", "pypdf-resources", "resources", "encryption", "r4-user-password.pdf")
+    with pytest.raises(LoadError, match="password-protected"):
+        load(path)
