@@ -14,6 +14,16 @@ Loader = Callable[[Path], Iterable[Section]]
 _REGISTRY: dict[str, Loader] = {}
 
 
+class Options:
+    """Process-wide loader options, set once by the process that parses (a parse worker)."""
+
+    ocr: bool = False
+
+
+def set_options(ocr: bool = False) -> None:
+    Options.ocr = ocr
+
+
 def register(*extensions: str) -> Callable[[Loader], Loader]:
     """Register ``func`` as the loader for each of ``extensions`` (with the dot)."""
 
@@ -60,7 +70,8 @@ def load_document(path: Path) -> Document:
     if blank_pages:
         listed = ", ".join(map(str, blank_pages[:20])) + (" and more" if len(blank_pages) > 20 else "")
         notes.append(
-            f"{len(blank_pages)} page(s) have no text layer and were not indexed ({listed}); OCR them to include them"
+            f"{len(blank_pages)} page(s) have no text layer and were not indexed ({listed}); "
+            "turn on OCR (index.ocr = true) to include them"
         )
     return Document(sections, notes)
 
@@ -224,12 +235,24 @@ def load_pdf(path: Path) -> Iterator[Section]:
     except NotImplementedError as exc:
         raise LoadError(f"PDF uses an unsupported feature: {exc}") from exc
     produced = False
+    ocr_missing = _ocr_missing() if Options.ocr else None
     for number in range(count):
         try:
             text = pages[number].extract_text() or ""
         except Exception as exc:  # pypdf raises many types on damaged pages
             raise LoadError(f"PDF page {number + 1} could not be read ({type(exc).__name__}: {exc})") from exc
+        if not text.strip() and Options.ocr and ocr_missing is None:
+            from ingest.ocr import ocr_page
+
+            text = ocr_page(path, number + 1)
         produced = produced or bool(text.strip())
         yield Section(text=text, page=number + 1, title=title or path.stem)  # blank pages become notes
     if not produced:
-        raise LoadError("PDF has no text layer (scanned images?); run OCR on it first, e.g. ocrmypdf")
+        hint = f"OCR is on but cannot run: {ocr_missing}" if ocr_missing else "turn on OCR (index.ocr = true)"
+        raise LoadError(f"PDF has no text layer (scanned images?); {hint}")
+
+
+def _ocr_missing() -> str | None:
+    from ingest.ocr import available
+
+    return available()

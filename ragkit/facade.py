@@ -105,6 +105,7 @@ class Ragkit:
             "chunker": CHUNKER_VERSION,
             "chunk_tokens": self.max_chunk_tokens(),
             "overlap": self.settings.chunk.overlap,
+            "ocr": self.settings.index.ocr,
         }
         text = json.dumps(described, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16], text
@@ -139,6 +140,7 @@ class Ragkit:
             batch_size=self.settings.embed.batch_size,
             parse_timeout_s=self.settings.index.parse_timeout_s,
             parse_workers=self.settings.index.parse_workers,
+            ocr=self.settings.index.ocr,
         )
 
     # --- operations -------------------------------------------------------------

@@ -106,13 +106,16 @@ class Indexer:
         batch_size: int = 32,
         parse_timeout_s: float = 120.0,
         parse_workers: int = 1,
+        ocr: bool = False,
     ) -> None:
         self.manifest = manifest
         self.store = store
         self.embed = embed
         self.max_file_bytes = max_file_bytes
         self.batch_size = batch_size
-        self.pool = ParsePool(tokenizer_dir, max_tokens, overlap, workers=parse_workers, timeout_s=parse_timeout_s)
+        self.pool = ParsePool(
+            tokenizer_dir, max_tokens, overlap, workers=parse_workers, timeout_s=parse_timeout_s, ocr=ocr
+        )
 
     # --- public ---------------------------------------------------------------
 

@@ -34,9 +34,12 @@ class ParseResult:
     notes: tuple[str, ...] = ()
 
 
-def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, memory_mb: int) -> None:
+def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, memory_mb: int, ocr: bool) -> None:
     import resource
 
+    from ingest.loaders import set_options
+
+    set_options(ocr=ocr)
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -101,8 +104,9 @@ class ParsePool:
         workers: int = 1,
         timeout_s: float = 120.0,
         memory_mb: int = 4096,
+        ocr: bool = False,
     ) -> None:
-        self.args = (str(model_dir), max_tokens, overlap, memory_mb)
+        self.args = (str(model_dir), max_tokens, overlap, memory_mb, ocr)
         self.workers = max(1, workers)
         self.timeout_s = timeout_s
         self.ctx = mp.get_context("spawn")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ragkit.retrieve import Hit
@@ -66,6 +66,4 @@ def _shorten(question: str, hit: Hit, count_tokens: Callable[[str], int], budget
 
 
 def _with_text(hit: Hit, text: str) -> Hit:
-    return Hit(
-        hit.id, hit.doc, hit.path, hit.page, hit.start, hit.start + len(text), hit.score, text, hit.title, hit.heading
-    )
+    return replace(hit, end=hit.start + len(text), text=text)

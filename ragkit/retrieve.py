@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ragkit.manifest import Manifest
@@ -22,6 +23,8 @@ class Hit:
     text: str
     title: str = ""
     heading: str = ""
+    filetype: str = ""
+    mtime: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +34,10 @@ class Hit:
             "end": self.end,
             "score": round(self.score, 4),
             "text": self.text,
+            "title": self.title,
+            "heading": self.heading,
+            "filetype": self.filetype,
+            "mtime": self.mtime,
         }
 
 
@@ -54,6 +61,7 @@ class Retriever:
             paths = self.manifest.paths_for_doc(row.doc)
             if not paths:
                 continue
+            file = self.manifest.file(paths[0])
             hits.append(
                 Hit(
                     id=row.id,
@@ -66,6 +74,8 @@ class Retriever:
                     text=row.text,
                     title=row.title,
                     heading=row.heading,
+                    filetype=Path(paths[0]).suffix.lower().lstrip("."),
+                    mtime=file.mtime_ns / 1e9 if file else None,
                 )
             )
         return hits

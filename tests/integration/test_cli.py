@@ -44,7 +44,8 @@ def test_search_json_shape_and_relevance(indexed: tuple[Path, dict]) -> None:
     assert result.code == 0, result.stderr
     hits = result.json()["hits"]
     assert len(hits) == 3
-    assert set(hits[0]) == {"path", "page", "start", "end", "score", "text"}
+    assert set(hits[0]) >= {"path", "page", "start", "end", "score", "text"}
+    assert hits[0]["filetype"] == "txt" and hits[0]["mtime"] > 0
     assert Path(hits[0]["path"]).name == "users-and-groups.txt"
     assert hits[0]["score"] >= hits[1]["score"] >= hits[2]["score"]
 

@@ -1,0 +1,57 @@
+"""OCR of scanned pages with the real Tesseract engine (the 'ocr' extra)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest import LoadError, load
+from ingest.loaders import set_options
+from ingest.ocr import available
+from ragkit import open_ragkit
+from tests.conftest import SAMPLES
+
+
+def scanned_pdf(tmp_path: Path) -> Path:
+    """An image-only PDF: page 1 of a sample rendered to pixels, as a scanner would."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(SAMPLES / "shared-mime-info-spec.pdf"))
+    image = document[0].render(scale=2).to_pil().convert("RGB")
+    document.close()
+    path = tmp_path / "scanned.pdf"
+    image.save(path, "PDF", resolution=144)
+    return path
+
+
+@pytest.fixture
+def ocr_on() -> object:
+    reason = available()
+    assert reason is None, f"OCR must be installed for the test suite: {reason}"
+    set_options(ocr=True)
+    yield
+    set_options(ocr=False)
+
+
+def test_scanned_page_without_ocr_fails_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(LoadError, match=r"no text layer.*index\.ocr"):
+        load(scanned_pdf(tmp_path))
+
+
+def test_ocr_reads_the_scanned_page(tmp_path: Path, ocr_on: object) -> None:
+    (section,) = load(scanned_pdf(tmp_path))
+    assert section.page == 1
+    words = section.text.lower()
+    assert "shared" in words and "mime" in words and "database" in words
+
+
+def test_index_with_ocr_makes_scans_searchable(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    scanned_pdf(folder)
+    rk = open_ragkit(index={"ocr": True})
+    report = rk.index([folder])
+    assert report.failed == [] and report.files == 1
+    hits = rk.search("shared MIME-info database specification")
+    assert hits and hits[0].page == 1
