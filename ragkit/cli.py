@@ -53,6 +53,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("watch", help="keep the index in step with folders (Ctrl-C to stop)")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: the folders from 'ragkit folders'")
+    p.add_argument("--poll", action="store_true", help="poll instead of OS events (network drives)")
+    p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("folders", help="the folders 'watch' and the UI keep in sync")
+    p.add_argument("action", choices=["add", "remove", "list"])
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_folders)
+
     p = sub.add_parser("status", help="what is indexed, and what failed")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
@@ -219,6 +230,80 @@ def _print_sources(result: Any) -> None:
 # --- status -------------------------------------------------------------------------
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    rk = _open()
+    roots = args.paths or rk.settings.watch.folders
+    if not roots:
+        raise RagkitError("no folders to watch; name them (ragkit watch PATH) or add them: ragkit folders add PATH")
+
+    def report(result: Any) -> None:
+        changes = result.added + result.updated + result.removed + result.renamed + len(result.failed)
+        if changes:
+            stamp = time.strftime("%H:%M:%S")
+            print(
+                f"{stamp} {result.added} added, {result.updated} updated, {result.removed} removed, "
+                f"{result.renamed} renamed, {len(result.failed)} failed; {result.files} files, {result.chunks} chunks",
+                flush=True,
+            )
+            for failure in result.failed:
+                print(f"{stamp} failed: {_display(failure['path'])}: {failure['reason']}", file=sys.stderr, flush=True)
+
+    live = rk.live_sync(roots, poll=args.poll or rk.settings.watch.poll, on_sync=report)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: live.stop())
+    print(f"watching {', '.join(_display(str(r)) for r in live.roots)} (Ctrl-C to stop)", flush=True)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            live.run()
+        except BaseException as exc:  # re-raised in the main thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="ragkit-watch")
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.2)
+    if errors:
+        raise errors[0]
+    print("stopped", flush=True)
+    return 0
+
+
+def cmd_folders(args: argparse.Namespace) -> int:
+    from ragkit.config import load_settings, update_config_file
+
+    folders = [str(p) for p in load_settings().watch.folders]
+    if args.action in ("add", "remove"):
+        if not args.paths:
+            raise RagkitError(f"name the folders to {args.action}: ragkit folders {args.action} PATH...")
+        for path in args.paths:
+            full = str(path.expanduser().resolve())
+            if args.action == "add":
+                if not Path(full).is_dir():
+                    raise RagkitError(f"not a folder: {path}; check the path")
+                if full not in folders:
+                    folders.append(full)
+            elif full in folders:
+                folders.remove(full)
+            else:
+                raise RagkitError(f"{path} is not a watched folder; see: ragkit folders list")
+        written = update_config_file("watch", "folders", folders)
+        if not args.json:
+            print(f"saved to {written}")
+    if args.json:
+        _emit_json({"folders": folders})
+    else:
+        for folder in folders:
+            print(folder)
+        if not folders:
+            print("no folders yet; add one with: ragkit folders add PATH")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     rk = _open()
     status = rk.status()
@@ -228,6 +313,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"index:    {status['index_path']}")
     print(f"embedder: {status['embedder']}")
     print(f"files:    {status['files']}  chunks: {status['chunks']}  failed: {status['failed']}")
+    watcher = status["watcher"]
+    if watcher.get("live"):
+        last = watcher.get("last_sync")
+        when = time.strftime("%H:%M:%S", time.localtime(last)) if last else "not yet"
+        print(f"watcher:  live (pid {watcher['pid']}), queue {watcher.get('queue', 0)}, last sync {when}")
+    else:
+        print("watcher:  not running (start one with: ragkit watch)")
     for failure in status["failures"]:
         print(f"  failed: {_display(failure['path'])}: {failure['reason']}")
     for warning in status["warnings"]:

@@ -8,6 +8,7 @@ Unknown keys are rejected so typos never pass silently.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -39,6 +40,13 @@ class IndexSettings(_Section):
     parse_timeout_s: float = Field(120.0, gt=0, description="Time limit to parse one file.")
     parse_workers: int = Field(1, ge=1, description="Processes parsing files while the embedder works.")
     ocr: bool = Field(False, description="Read PDF pages without a text layer with Tesseract (the 'ocr' extra).")
+
+
+class WatchSettings(_Section):
+    folders: list[Path] = Field(default_factory=list, description="Folders kept in sync (ragkit folders add).")
+    poll: bool = Field(False, description="Poll instead of OS events (network drives).")
+    debounce_s: float = Field(0.25, gt=0, description="Quiet time before a batch of changes is indexed.")
+    rescan_s: float = Field(300.0, gt=0, description="Interval of the light rescan that catches dropped events.")
 
 
 class RetrieveSettings(_Section):
@@ -73,6 +81,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)  # type: ignore[arg-type]
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
+    watch: WatchSettings = Field(default_factory=WatchSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(
@@ -97,3 +106,24 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(
             f"invalid configuration ({problems}); fix {paths.config_file()} or RAGKIT_* variables"
         ) from exc
+
+
+def update_config_file(section: str, key: str, value: object) -> Path:
+    """Set ``[section] key = value`` in the TOML config file, keeping its other settings."""
+    import tomllib
+
+    import tomli_w
+
+    path = paths.config_file()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it") from exc
+    data.setdefault(section, {})[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -10,6 +10,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from ragkit.config import Settings, load_settings
 from ragkit.embed import SentenceTransformerEmbedder, model_fingerprint
 from ragkit.errors import IndexMismatchError, RagkitError
 from ragkit.indexer import Indexer, IndexReport, Progress
+from ragkit.live import LiveSync, WatchState, WriterLock
 from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.llm.guard import RepetitionGuard
 from ragkit.manifest import Manifest
@@ -62,16 +64,23 @@ class Ragkit:
     def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder | None = None) -> None:
         self.settings = settings
         self.index_path = paths.index_dir(settings.home)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # short: lazy loading of parts
+        self._index_lock = threading.Lock()  # long: one index run at a time
+        self._indexer: Indexer | None = None
         self._embedder = embedder
         self._manifest: Manifest | None = None
         self._store: ChromaStore | None = None
         self._llms: dict[str, LLM] = {}
+        self._writer_lock = WriterLock(self.index_path / "writer.lock")
+        self._writer_depth = 0
+        self.watch_state = WatchState(settings.home / "watch.json")
 
     # --- parts, loaded on first use ------------------------------------------------
 
     @property
     def embedder(self) -> SentenceTransformerEmbedder:
+        if self._embedder is not None:
+            return self._embedder
         with self._lock:
             if self._embedder is None:
                 self._embedder = SentenceTransformerEmbedder(self.settings.embed.model, self.settings.embed.batch_size)
@@ -79,6 +88,8 @@ class Ragkit:
 
     @property
     def manifest(self) -> Manifest:
+        if self._manifest is not None:
+            return self._manifest
         with self._lock:
             if self._manifest is None:
                 self._manifest = Manifest(self.index_path / "manifest.sqlite")
@@ -86,6 +97,8 @@ class Ragkit:
 
     @property
     def store(self) -> ChromaStore:
+        if self._store is not None:
+            return self._store
         with self._lock:
             if self._store is None:
                 self._store = ChromaStore(self.index_path / "chroma")
@@ -129,6 +142,12 @@ class Ragkit:
                 self.manifest.set_meta("identity_desc", described)
 
     def indexer(self) -> Indexer:
+        """The indexer, kept between runs so its parse workers stay warm."""
+        if self._indexer is None:
+            self._indexer = self._make_indexer()
+        return self._indexer
+
+    def _make_indexer(self) -> Indexer:
         return Indexer(
             manifest=self.manifest,
             store=self.store,
@@ -145,12 +164,37 @@ class Ragkit:
 
     # --- operations -------------------------------------------------------------
 
-    def index(
-        self, roots: Sequence[Path], rebuild: bool = False, progress: Callable[[Progress], None] | None = None
-    ) -> IndexReport:
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the index's writer lock (re-entrant within this process)."""
         with self._lock:
+            if self._writer_depth == 0:
+                self._writer_lock.acquire()
+            self._writer_depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._writer_depth -= 1
+                if self._writer_depth == 0:
+                    self._writer_lock.release()
+
+    def index(
+        self,
+        roots: Sequence[Path],
+        rebuild: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+        strict: bool = True,
+    ) -> IndexReport:
+        with self._index_lock, self.writer():  # searches never wait on this lock
             self._check_identity(rebuild)
-            return self.indexer().sync(list(roots), progress)
+            return self.indexer().sync(list(roots), progress, strict)
+
+    def live_sync(self, roots: Sequence[Path], **options: Any) -> LiveSync:
+        """A watcher for ``roots`` (run it with ``.run()``, in a thread for a UI)."""
+        cfg = self.settings.watch
+        options = {"poll": cfg.poll, "debounce_s": cfg.debounce_s, "rescan_s": cfg.rescan_s, **options}
+        return LiveSync(self, roots, **options)
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         self._check_identity(write=False)
@@ -242,10 +286,14 @@ class Ragkit:
             "embedder": self.settings.embed.model,
             "failures": self.manifest.failures(),
             "warnings": self.manifest.warnings(),
+            "watcher": self.watch_state.read(self._writer_lock),
         }
 
     def close(self) -> None:
         with self._lock:
+            if self._indexer is not None:
+                self._indexer.pool.close()
+                self._indexer = None
             if self._manifest is not None:
                 self._manifest.close()
                 self._manifest = None

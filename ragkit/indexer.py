@@ -127,12 +127,16 @@ class Indexer:
                 self.manifest.drop_doc(doc)
         self._collect_garbage()
 
-    def sync(self, roots: Sequence[Path], progress: Callable[[Progress], None] | None = None) -> IndexReport:
+    def sync(
+        self, roots: Sequence[Path], progress: Callable[[Progress], None] | None = None, strict: bool = True
+    ) -> IndexReport:
+        """Make the index match the files under ``roots``. A missing root is an error when
+        ``strict`` (unless it was indexed before: then its files are removed)."""
         report = IndexReport()
         self.recover()
         resolved = [_absolute(r) for r in roots]
         for root in resolved:
-            if not root.exists() and not self.manifest.files([str(root)]):
+            if strict and not root.exists() and not self.manifest.files([str(root)]):
                 raise RagkitError(f"path not found: {root}; check the spelling or that the drive is mounted")
         found = scan(resolved, supported_extensions())
         report.skipped = len(found.unsupported) + len(found.outside_links)

@@ -1,0 +1,180 @@
+"""A running watcher against real filesystem changes; waits on index state, never fixed sleeps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ragkit import Ragkit, open_ragkit
+from ragkit.embed import SentenceTransformerEmbedder
+from ragkit.errors import IndexLockedError
+from ragkit.indexer import IndexReport
+from ragkit.live import LiveSync
+from tests.integration.helpers import assert_consistent
+
+pytestmark = pytest.mark.slow
+
+
+def wait_until(check: Callable[[], bool], deadline_s: float = 30.0, what: str = "the index") -> None:
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {deadline_s} s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+class Running:
+    def __init__(self, rk: Ragkit, live: LiveSync, thread: threading.Thread, reports: list[IndexReport]) -> None:
+        self.rk, self.live, self.thread, self.reports = rk, live, thread, reports
+
+    def indexed(self) -> dict[str, str | None]:
+        return {Path(r.path).name: r.hash for r in self.rk.manifest.files() if r.status == "ok"}
+
+    def paths(self) -> set[str]:
+        return {r.path for r in self.rk.manifest.files()}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "watched"
+    (root / "sub").mkdir(parents=True)
+    (root / "first.txt").write_text("Kestrels hover over fields while hunting voles.\n")
+    (root / "sub" / "inner.md").write_text("# Inner\n\nTide pools hold anemones and hermit crabs.\n")
+    (root / "sub" / "inner2.txt").write_text("Glaciers carve U-shaped valleys over millennia.\n")
+    return root
+
+
+@pytest.fixture
+def running(embedder: SentenceTransformerEmbedder, folder: Path) -> Iterator[Running]:
+    rk = open_ragkit(embedder=embedder)
+    reports: list[IndexReport] = []
+    live = rk.live_sync([folder], debounce_s=0.1, rescan_s=3600, on_sync=reports.append)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            live.run()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert live.started.wait(120), "catch-up did not finish"
+    yield Running(rk, live, thread, reports)
+    live.stop()
+    thread.join(30)
+    assert not errors, errors
+    assert_consistent(rk)
+    rk.close()
+
+
+def test_catch_up_scan_indexes_what_is_there(running: Running) -> None:
+    assert set(running.indexed()) == {"first.txt", "inner.md", "inner2.txt"}
+
+
+def test_create_and_modify(running: Running, folder: Path) -> None:
+    (folder / "new.txt").write_text("Lichens grow slowly on bare granite.\n")
+    wait_until(lambda: "new.txt" in running.indexed())
+    before = running.indexed()["new.txt"]
+    (folder / "new.txt").write_text("Lichens grow slowly on bare granite and on tree bark.\n")
+    wait_until(lambda: running.indexed()["new.txt"] != before)
+    hits = running.rk.search("lichen tree bark", k=1)
+    assert "tree bark" in hits[0].text
+
+
+def test_atomic_save_is_one_modification(running: Running, folder: Path) -> None:
+    target = folder / "first.txt"
+    before = running.indexed()["first.txt"]
+    count = len(running.reports)
+    tmp = folder / ".first.txt.swp"
+    tmp.write_text("Kestrels hover, then stoop onto voles in the grass.\n")
+    os.replace(tmp, target)
+    wait_until(lambda: running.indexed().get("first.txt") not in (None, before) and len(running.reports) > count)
+    report = running.reports[count]
+    assert (report.updated, report.added, report.removed) == (1, 0, 0)
+    assert not any("swp" in p for p in running.paths())
+
+
+def test_rename_repoints_without_embedding(running: Running, folder: Path) -> None:
+    count = len(running.reports)
+    (folder / "first.txt").rename(folder / "kestrels.txt")
+    wait_until(
+        lambda: (
+            "kestrels.txt" in running.indexed()
+            and "first.txt" not in running.indexed()
+            and len(running.reports) > count
+        )
+    )
+    embedded = sum(r.embedded for r in running.reports[count:])
+    assert embedded == 0
+
+
+def test_move_folder_as_a_whole(running: Running, folder: Path) -> None:
+    count = len(running.reports)
+    (folder / "archive").mkdir()
+    (folder / "sub").rename(folder / "archive" / "sub")
+    expected = {str(folder / "archive" / "sub" / n) for n in ("inner.md", "inner2.txt")}
+    wait_until(
+        lambda: expected <= running.paths() and not any("/sub/" in p and "archive" not in p for p in running.paths())
+    )
+    assert sum(r.embedded for r in running.reports[count:]) == 0
+
+
+def test_delete_folder(running: Running, folder: Path) -> None:
+    shutil.rmtree(folder / "sub")
+    wait_until(lambda: set(running.indexed()) == {"first.txt"})
+    assert not running.rk.search("tide pools anemones", k=5) or all(
+        "anemones" not in h.text for h in running.rk.search("tide pools anemones", k=5)
+    )
+
+
+def test_burst_of_500_files(running: Running, folder: Path) -> None:
+    burst = folder / "burst"
+    burst.mkdir()
+    for i in range(500):
+        (burst / f"f{i:03d}.txt").write_text(f"Burst file number {i} mentions the unique token zq{i}x.\n")
+    wait_until(lambda: sum(1 for p in running.paths() if "/burst/" in p) == 500, deadline_s=240, what="500 files")
+    assert running.rk.status()["files"] == 503
+    hits = running.rk.search("unique token zq417x", k=3)
+    assert hits
+
+
+def test_second_writer_is_refused_while_searches_work(
+    running: Running, embedder: SentenceTransformerEmbedder, folder: Path
+) -> None:
+    other = open_ragkit(embedder=embedder)
+    with pytest.raises(IndexLockedError, match="writing to the index"):
+        other.index([folder])
+    assert other.search("kestrels hunting voles", k=1)
+    status = other.status()["watcher"]
+    assert status["live"] is True and status["last_sync"] and status["queue"] == 0
+    other.close()
+
+
+def test_changes_while_not_watching_are_caught_up(embedder: SentenceTransformerEmbedder, folder: Path) -> None:
+    rk = open_ragkit(embedder=embedder)
+    rk.index([folder])
+    (folder / "sub" / "inner2.txt").unlink()
+    (folder / "offline.txt").write_text("Written while no watcher ran: moss on north faces.\n")
+    live = rk.live_sync([folder], debounce_s=0.1, rescan_s=3600)
+    thread = threading.Thread(target=live.run, daemon=True)
+    thread.start()
+    assert live.started.wait(120)
+    names = {Path(r.path).name for r in rk.manifest.files()}
+    assert "offline.txt" in names and "inner2.txt" not in names
+    live.stop()
+    thread.join(30)
+    assert rk.status()["watcher"]["live"] is False
+    rk.close()
