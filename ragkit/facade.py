@@ -220,12 +220,13 @@ class Ragkit:
             raise RagkitError("nothing is indexed yet; add documents with: ragkit index PATH (or ask with --docs PATH)")
         hits = self.search(question)
         relevant = [h for h in hits if h.score >= self.settings.retrieve.min_score]
-        llm = self.llm(model)
-        if not relevant:
+        if not relevant:  # no model call, so no model load either
+            name = resolve_chat_model(model or self.settings.llm.model).name
             yield StreamEvent("text", NOT_FOUND)
             notice = "No passage was close enough to the question; the closest ones are listed."
-            yield Answer(question, NOT_FOUND, "", llm.name, hits[:3], Attribution(by="none"), False, notice)
+            yield Answer(question, NOT_FOUND, "", name, hits[:3], Attribution(by="none"), False, notice)
             return
+        llm = self.llm(model)
         cfg = self.settings.llm
         budget = llm.n_ctx - cfg.max_tokens - 16
         prompt = build_prompt(question, relevant, llm.count_tokens, budget)
