@@ -22,6 +22,7 @@ SUPPORT_THRESHOLD = 0.6
 _MIN_WORDS = 3
 _MARKER = re.compile(r"\[(\d{1,3})(?:\s*,\s*(\d{1,3}))*\]")
 _MARKER_NUMBERS = re.compile(r"\d{1,3}")
+_ONLY_MARKERS = re.compile(r"(?:\[\d{1,3}(?:\s*,\s*\d{1,3})*\]\s*)+[.!?]*")
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+(?=\s|$)|\n|$)")
 
 
@@ -72,7 +73,7 @@ class Attribution:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    spans = []
+    spans: list[tuple[int, int]] = []
     for match in _SENTENCE.finditer(text):
         start, end = match.start(), match.end()
         while start < end and text[start].isspace():
@@ -80,7 +81,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         while end > start and text[end - 1].isspace():
             end -= 1
         if end > start:
-            spans.append((start, end))
+            if spans and _ONLY_MARKERS.fullmatch(text[start:end]):
+                spans[-1] = (spans[-1][0], end)  # "… sentence. [1]": the marker belongs to it
+            else:
+                spans.append((start, end))
     return spans
 
 

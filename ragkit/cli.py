@@ -50,8 +50,35 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--docs", nargs="+", type=Path, default=[], metavar="PATH", help="index these first")
     p.add_argument("--model", default=None, help="GGUF path or model name")
+    p.add_argument(
+        "--chat",
+        default=None,
+        metavar="ID",
+        help="continue a saved conversation ('last': the newest; 'new': start one)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("model", help="chat models: list, pull, add, use, info")
+    msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
+    m = msub.add_parser("list", help="known and installed models")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_model_list)
+    m = msub.add_parser("pull", help="download a known model (needs internet; resumes)")
+    m.add_argument("name", help="a name from 'ragkit model list', or OWNER/REPO/FILE.gguf")
+    m.set_defaults(func=cmd_model_pull)
+    m = msub.add_parser("add", help="register a GGUF file you already have")
+    m.add_argument("path", type=Path)
+    m.add_argument("--name", default=None)
+    m.add_argument("--profile", choices=["chat", "r1"], default=None, help="default: guessed from the name")
+    m.set_defaults(func=cmd_model_add)
+    m = msub.add_parser("use", help="make a model the default (saved in the config)")
+    m.add_argument("name")
+    m.set_defaults(func=cmd_model_use)
+    m = msub.add_parser("info", help="details of one model (default: the one answers use)")
+    m.add_argument("name", nargs="?", default=None)
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_model_info)
 
     p = sub.add_parser("watch", help="keep the index in step with folders (Ctrl-C to stop)")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: the folders from 'ragkit folders'")
@@ -178,9 +205,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         report = _index(rk, args.docs, rebuild=False, quiet=args.json)
         if not args.json:
             _print_report(report)
+    conversation = _conversation(rk, args.chat)
     result: Answer | None = None
     in_reasoning = False
-    for item in rk.ask_stream(args.question, model=args.model):
+    for item in rk.ask_stream(args.question, model=args.model, conversation=conversation):
         if isinstance(item, Answer):
             result = item
         elif args.json:
@@ -198,12 +226,34 @@ def cmd_ask(args: argparse.Namespace) -> int:
             sys.stdout.write(item.chunk)
             sys.stdout.flush()
     assert result is not None
+    if conversation is not None:
+        rk.conversations.save(conversation)
     if args.json:
         _emit_json(result.as_dict())
         return 0
     print()
+    if result.draft:
+        print(f"\n=> {result.answer} (the text above is the model's draft; none of it was found in your documents)")
     _print_sources(result)
+    if conversation is not None:
+        print(f"Conversation: {conversation.id} (follow up with: ragkit ask --chat {conversation.id} QUESTION)")
     return 0
+
+
+def _conversation(rk: Any, chat: str | None) -> Any:
+    from ragkit.conversation import Conversation
+
+    if chat is None:
+        return None
+    if chat == "new":
+        return Conversation()
+    if chat == "last":
+        saved = rk.conversations.list()
+        return rk.conversations.load(saved[0]["id"]) if saved else Conversation()
+    try:
+        return rk.conversations.load(chat)
+    except FileNotFoundError:
+        raise RagkitError(f"no saved conversation {chat!r}; 'ragkit ask --chat new ...' starts one") from None
 
 
 def _print_sources(result: Any) -> None:
@@ -224,7 +274,7 @@ def _print_sources(result: Any) -> None:
         for n, hit in enumerate(result.sources, start=1):
             where = _display(hit.path) + (f", page {hit.page}" if hit.page is not None else "")
             print(f"  [{n}] {where} (score {hit.score:.3f})")
-    print(f"\nModel: {result.model}")
+    print(f"\nModel: {result.model_note or result.model}")
 
 
 # --- status -------------------------------------------------------------------------
@@ -329,3 +379,114 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- models -------------------------------------------------------------------------
+
+
+def cmd_model_list(args: argparse.Namespace) -> int:
+    from ragkit.models import REGISTRY
+
+    rk = _open()
+    installed = rk.catalog.installed()
+    try:
+        current = rk.model_ref().name
+    except RagkitError:
+        current = None
+    rows = []
+    for name, ref in installed.items():
+        rows.append({"name": name, "installed": ref.path.is_file(), "default": name == current,
+                     "profile": ref.profile, "path": str(ref.path), "source": ref.source})  # fmt: skip
+    for name, known in REGISTRY.items():
+        if name not in installed:
+            rows.append({"name": name, "installed": False, "default": False, "profile": known.profile,
+                         "path": None, "source": f"{known.repo} (~{known.size_mb} MB)"})  # fmt: skip
+    if args.json:
+        _emit_json(rows)
+        return 0
+    for row in rows:
+        mark = "*" if row["default"] else " "
+        where = (
+            row["path"] if row["installed"] else f"not downloaded: ragkit model pull {row['name']}  [{row['source']}]"
+        )
+        print(f"{mark} {row['name']:<16} {row['profile']:<5} {where}")
+    print("\n* answers use this model (change it with: ragkit model use NAME)")
+    return 0
+
+
+def cmd_model_pull(args: argparse.Namespace) -> int:
+    from ragkit.models import pull
+
+    rk = _open()
+    bar = _DownloadBar(sys.stderr)
+    ref = pull(rk.catalog, args.name, hub=rk.settings.models.hub_url, progress=bar)
+    bar.finish()
+    print(f"{ref.name}: {ref.path} (sha256 {ref.sha256})")
+    print(f"use it with: ragkit model use {ref.name}")
+    return 0
+
+
+class _DownloadBar:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self.started, self._last, self.shown = stream, time.monotonic(), 0.0, False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.2:
+            return
+        self._last, self.shown = now, True
+        rate = done / max(now - self.started, 1e-6) / 1e6
+        size = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB ({100 * done / total:.0f}%)" if total else f"{done / 1e6:.0f} MB"
+        self.stream.write(f"\rdownloading {size} at {rate:.1f} MB/s ".ljust(70))
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+
+
+def cmd_model_add(args: argparse.Namespace) -> int:
+    rk = _open()
+    ref = rk.catalog.add(args.path, args.name, args.profile)
+    print(f"added {ref.name} ({ref.profile} profile): {ref.path}")
+    print(f"use it with: ragkit model use {ref.name}")
+    return 0
+
+
+def cmd_model_use(args: argparse.Namespace) -> int:
+    from ragkit.config import update_config_file
+
+    rk = _open()
+    ref = rk.catalog.resolve(args.name)  # refuses what is not installed, naming the fix
+    path = update_config_file("llm", "model", ref.name if ref.name in rk.catalog.installed() else str(ref.path))
+    print(f"answers now use {ref.name} (saved in {path})")
+    return 0
+
+
+def cmd_model_info(args: argparse.Namespace) -> int:
+    from ragkit.models import REGISTRY
+
+    rk = _open()
+    ref = rk.model_ref(args.name)
+    cfg = rk.settings.llm
+    from ragkit.models import PROFILES
+
+    profile = PROFILES[ref.profile if cfg.profile == "auto" else cfg.profile]
+    info = {
+        **ref.as_dict(),
+        "size_mb": round(ref.path.stat().st_size / 1e6, 1),
+        "known": ref.name in REGISTRY,
+        "temperature": profile.temperature if cfg.temperature is None else cfg.temperature,
+        "top_p": profile.top_p if cfg.top_p is None else cfg.top_p,
+        "starts_in_think": profile.start_in_think,
+        "reasoning_tokens": cfg.reasoning_tokens if profile.start_in_think else None,
+        "n_ctx": cfg.n_ctx,
+        "n_gpu_layers": cfg.n_gpu_layers,
+        "note": rk.model_note(args.name),
+    }
+    if args.json:
+        _emit_json(info)
+        return 0
+    for key, value in info.items():
+        print(f"{key:>16}: {value}")
+    return 0

@@ -8,7 +8,7 @@ Unknown keys are rejected so typos never pass silently.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -57,15 +57,35 @@ class RetrieveSettings(_Section):
 
 
 class LLMSettings(_Section):
-    model: str | None = Field(None, description="GGUF path or known model name; default: best installed model.")
+    backend: Literal["llamacpp", "openai"] = Field(
+        "llamacpp", description="'llamacpp' (in-process) or 'openai' (any OpenAI-compatible server at llm.url)."
+    )
+    url: str | None = Field(None, description="Server URL for the 'openai' backend, e.g. http://127.0.0.1:8080.")
+    api_key: str | None = Field(None, description="Bearer token for the server, if it wants one.")
+    model: str | None = Field(
+        None, description="Model name (ragkit model list) or GGUF path; default: r1-qwen-1.5b if pulled, else packaged."
+    )
+    profile: Literal["auto", "chat", "r1"] = Field(
+        "auto", description="How the model is driven; 'auto' guesses from its name (R1 distills: 'r1')."
+    )
     n_ctx: int = Field(4096, ge=512, description="Context window in tokens.")
-    max_tokens: int = Field(320, ge=16, description="Most tokens generated for one answer.")
-    temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature (R1 models use 0.6).")
-    top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling.")
+    max_tokens: int = Field(320, ge=16, description="Most tokens generated for the answer itself.")
+    reasoning_tokens: int = Field(
+        768, ge=0, description="Reasoning budget of R1 models: past it the think block is closed and the model answers."
+    )
+    temperature: float | None = Field(
+        None, ge=0, le=2, description="Sampling temperature; default by profile (R1: 0.6)."
+    )
+    top_p: float | None = Field(None, gt=0, le=1, description="Nucleus sampling; default by profile (0.95).")
     repeat_penalty: float = Field(1.25, ge=1, description="Penalty against repeating recent tokens.")
     n_gpu_layers: int = Field(0, description="Layers offloaded to a GPU (-1: all).")
     n_threads: int | None = Field(None, ge=1, description="CPU threads; default: llama.cpp's choice.")
     seed: int = Field(0, description="Sampling seed, so answers are reproducible.")
+    prompt_cache: bool = Field(True, description="Reuse the computed prefix of a conversation for follow-ups.")
+
+
+class ModelsSettings(_Section):
+    hub_url: str = Field("https://huggingface.co", description="Where 'ragkit model pull' downloads from.")
 
 
 class Settings(BaseSettings):
@@ -82,6 +102,7 @@ class Settings(BaseSettings):
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)  # type: ignore[arg-type]
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     watch: WatchSettings = Field(default_factory=WatchSettings)  # type: ignore[arg-type]
+    models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

@@ -19,6 +19,7 @@ from ingest import CHUNKER_VERSION
 from ragkit import paths
 from ragkit.attribution import Attribution, attribute
 from ragkit.config import Settings, load_settings
+from ragkit.conversation import Conversation, ConversationStore, Turn, hit_key
 from ragkit.embed import SentenceTransformerEmbedder, model_fingerprint
 from ragkit.errors import IndexMismatchError, RagkitError
 from ragkit.indexer import Indexer, IndexReport, Progress
@@ -26,12 +27,16 @@ from ragkit.live import LiveSync, WatchState, WriterLock
 from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.llm.guard import RepetitionGuard
 from ragkit.manifest import Manifest
-from ragkit.models import resolve_chat_model
-from ragkit.prompt import build_prompt
+from ragkit.models import DEFAULT_CHAT, PROFILES, Catalog, ModelRef, Profile
+from ragkit.prompt import Prompt, build_prompt
 from ragkit.retrieve import Hit, Retriever
 from ragkit.store import ChromaStore
 
 NOT_FOUND = "Your documents do not seem to contain the answer to this question."
+UNVERIFIED = (
+    "Nothing in the model's answer could be found in your documents, so it is not shown as an answer; "
+    "the closest sources are listed (the unverified draft is kept under 'draft')."
+)
 
 
 @dataclass
@@ -45,11 +50,19 @@ class Answer:
     grounded: bool
     notice: str = ""
     usage: dict[str, int] = field(default_factory=dict)
+    draft: str = ""  # the model's text when none of it could be verified
+    model_note: str = ""  # which model answered and why that one
+    conversation: str = ""  # id of the conversation this answer belongs to
+    new_sources: list[int] = field(default_factory=list)  # source numbers retrieved for this turn
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
             "reasoning": self.reasoning,
+            "draft": self.draft,
+            "model_note": self.model_note,
+            "conversation": self.conversation,
+            "usage": self.usage,
             "citations": [c.as_dict() for c in self.attribution.citations],
             "model": self.model,
             "grounded": self.grounded,
@@ -71,9 +84,13 @@ class Ragkit:
         self._manifest: Manifest | None = None
         self._store: ChromaStore | None = None
         self._llms: dict[str, LLM] = {}
+        self._refs: dict[str, ModelRef] = {}
+        self._pinned: LLM | None = None
         self._writer_lock = WriterLock(self.index_path / "writer.lock")
         self._writer_depth = 0
         self.watch_state = WatchState(settings.home / "watch.json")
+        self.catalog = Catalog(settings.home)
+        self.conversations = ConversationStore(settings.home / "conversations")
 
     # --- parts, loaded on first use ------------------------------------------------
 
@@ -201,39 +218,124 @@ class Ragkit:
         retriever = Retriever(self.manifest, self.store, self.embedder.embed)
         return retriever.search(query, k or self.settings.retrieve.top_k)
 
+    # --- models -------------------------------------------------------------------
+
+    def model_ref(self, model: str | None = None) -> ModelRef:
+        return self.catalog.resolve(model or self.settings.llm.model)
+
+    def set_llm(self, llm: LLM | None) -> None:
+        """Answer with this model object instead of one from the settings (for programs that
+        embed ragkit with their own backend; ``None`` goes back to the settings)."""
+        self._pinned = llm
+
+    def model_note(self, model: str | None = None) -> str:
+        """Which model answers, and why that one (the output always says)."""
+        cfg = self.settings.llm
+        if self._pinned is not None:
+            return f"{self._pinned.name} (set by the program)"
+        if cfg.backend == "openai":
+            return f"served by {cfg.url}"
+        ref = self.model_ref(model)
+        if model or cfg.model:
+            return f"{ref.name} (chosen in {'the command' if model else 'the config'})"
+        if ref.packaged:
+            return f"{ref.name}, the packaged default; for better answers: ragkit model pull {DEFAULT_CHAT}"
+        return f"{ref.name}, the default"
+
+    def profile(self, llm: LLM) -> Profile:
+        cfg = self.settings.llm
+        if cfg.profile != "auto":
+            return PROFILES[cfg.profile]
+        from ragkit.models import guess_profile
+
+        ref = self._refs.get(llm.name)
+        return PROFILES[ref.profile if ref else guess_profile(llm.name)]
+
+    def generation_params(self, llm: LLM) -> GenerationParams:
+        cfg = self.settings.llm
+        profile = self.profile(llm)
+        return GenerationParams(
+            max_tokens=cfg.max_tokens,
+            temperature=profile.temperature if cfg.temperature is None else cfg.temperature,
+            top_p=profile.top_p if cfg.top_p is None else cfg.top_p,
+            repeat_penalty=cfg.repeat_penalty,
+            seed=cfg.seed,
+            start_in_think=profile.start_in_think,
+            reasoning_budget=cfg.reasoning_tokens if profile.start_in_think else None,
+        )
+
     def llm(self, model: str | None = None) -> LLM:
+        """The chat model, loaded once and kept (its prompt cache with it)."""
+        cfg = self.settings.llm
+        if self._pinned is not None:
+            return self._pinned
+        if cfg.backend == "openai":
+            from ragkit.llm.openai_compat import OpenAICompatLLM
+
+            if not cfg.url:
+                raise RagkitError(
+                    "llm.backend is 'openai' but llm.url is not set; e.g. RAGKIT_LLM__URL=http://127.0.0.1:8080"
+                )
+            key = f"openai:{cfg.url}:{model or cfg.model}"
+            with self._lock:
+                if key not in self._llms:
+                    self._llms[key] = OpenAICompatLLM(cfg.url, model or cfg.model, n_ctx=cfg.n_ctx, api_key=cfg.api_key)
+                return self._llms[key]
         from ragkit.llm.llamacpp import LlamaCppLLM
 
-        ref = resolve_chat_model(model or self.settings.llm.model)
+        ref = self.model_ref(model)
         with self._lock:
             if ref.name not in self._llms:
-                cfg = self.settings.llm
                 self._llms[ref.name] = LlamaCppLLM(
                     ref.path, n_ctx=cfg.n_ctx, n_gpu_layers=cfg.n_gpu_layers, n_threads=cfg.n_threads,
-                    seed=cfg.seed, name=ref.name,
+                    seed=cfg.seed, name=ref.name, prompt_cache=cfg.prompt_cache,
                 )  # fmt: skip
+                self._refs[ref.name] = ref
             return self._llms[ref.name]
 
-    def ask_stream(self, question: str, model: str | None = None) -> Iterator[StreamEvent | Answer]:
-        """Yield reasoning/text events as the model writes, then the final :class:`Answer`."""
+    # --- questions ------------------------------------------------------------------
+
+    def retrieve_for(self, question: str, conversation: Conversation | None = None) -> list[Hit]:
+        """Passages for a question; a follow-up is also searched together with the question
+        before it, so "and what about its size?" still finds the right documents."""
+        hits = self.search(question)
+        if conversation and conversation.turns:
+            earlier = conversation.turns[-1].question
+            best = {hit_key(h): h for h in hits}
+            for hit in self.search(f"{earlier} {question}"):
+                if hit_key(hit) not in best or best[hit_key(hit)].score < hit.score:
+                    best[hit_key(hit)] = hit
+            hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[: self.settings.retrieve.top_k]
+        return hits
+
+    def ask_stream(
+        self, question: str, model: str | None = None, conversation: Conversation | None = None
+    ) -> Iterator[StreamEvent | Answer]:
+        """Yield reasoning/text events as the model writes, then the final :class:`Answer`.
+        With a ``conversation``, the question is a follow-up and the turn is added to it."""
         if self.manifest.counts()["chunks"] == 0:
             raise RagkitError("nothing is indexed yet; add documents with: ragkit index PATH (or ask with --docs PATH)")
-        hits = self.search(question)
+        hits = self.retrieve_for(question, conversation)
         relevant = [h for h in hits if h.score >= self.settings.retrieve.min_score]
+        note = self.model_note(model)
         if not relevant:  # no model call, so no model load either
-            name = resolve_chat_model(model or self.settings.llm.model).name
+            remote = self.settings.llm.backend == "openai"
+            if self._pinned is not None:
+                name = self._pinned.name
+            else:
+                name = (self.settings.llm.model or "") if remote else self.model_ref(model).name
             yield StreamEvent("text", NOT_FOUND)
             notice = "No passage was close enough to the question; the closest ones are listed."
-            yield Answer(question, NOT_FOUND, "", name, hits[:3], Attribution(by="none"), False, notice)
+            empty = Answer(question, NOT_FOUND, "", name, hits[:3], Attribution(by="none"), False, notice)
+            empty.model_note = note
+            self._commit(conversation, empty, None)
+            yield empty
             return
         llm = self.llm(model)
         cfg = self.settings.llm
-        budget = llm.n_ctx - cfg.max_tokens - 16
-        prompt = build_prompt(question, relevant, llm.count_tokens, budget)
-        params = GenerationParams(
-            max_tokens=cfg.max_tokens, temperature=cfg.temperature, top_p=cfg.top_p,
-            repeat_penalty=cfg.repeat_penalty, seed=cfg.seed,
-        )  # fmt: skip
+        params = self.generation_params(llm)
+        reserve = cfg.max_tokens + (params.reasoning_budget or 0) + 16
+        prompt = build_prompt(question, relevant, llm.count_tokens, llm.n_ctx - reserve, conversation)
         guard = RepetitionGuard()
         answer, reasoning, usage = [], [], {"prompt_tokens": prompt.tokens}
         stream = llm.stream(prompt.messages, params)
@@ -262,18 +364,43 @@ class Ragkit:
         text = "".join(answer).strip()
         attribution = attribute(text, prompt.sources)
         grounded = attribution.any_verified
-        notice = (
-            ""
-            if grounded
-            else "No sentence of this answer could be matched to your documents; check the sources below."
-        )
-        yield Answer(
-            question, text, "".join(reasoning).strip(), llm.name, prompt.sources, attribution, grounded, notice, usage
-        )
+        result = Answer(
+            question, text, "".join(reasoning).strip(), llm.name, prompt.sources, attribution, grounded, "", usage,
+            model_note=note, new_sources=list(prompt.new_sources or []),
+        )  # fmt: skip
+        if not grounded:
+            # say plainly that the documents do not hold it; keep the model's text as a draft
+            result.answer, result.draft, result.notice = NOT_FOUND, text, UNVERIFIED
+        self._commit(conversation, result, prompt)
+        yield result
 
-    def ask(self, question: str, model: str | None = None) -> Answer:
+    def _commit(self, conversation: Conversation | None, answer: Answer, prompt: Prompt | None) -> None:
+        if conversation is None:
+            return
+        if prompt is not None:
+            if prompt.condensed is not None:
+                conversation.condensed = prompt.condensed
+                conversation.context_start = len(conversation.turns)
+            conversation.sources = list(prompt.sources)
+        conversation.turns.append(
+            Turn(
+                question=answer.question,
+                answer=answer.answer,
+                reasoning=answer.reasoning,
+                model=answer.model,
+                new_sources=list(prompt.new_sources or []) if prompt else [],
+                reused_sources=list(prompt.reused_sources or []) if prompt else [],
+                grounded=answer.grounded,
+                result=answer.as_dict(),
+            )
+        )
+        if not conversation.title:
+            conversation.title = answer.question.strip()[:80]
+        answer.conversation = conversation.id
+
+    def ask(self, question: str, model: str | None = None, conversation: Conversation | None = None) -> Answer:
         result = None
-        for item in self.ask_stream(question, model):
+        for item in self.ask_stream(question, model, conversation):
             if isinstance(item, Answer):
                 result = item
         assert result is not None

@@ -33,11 +33,20 @@ class ThinkParser:
         self.in_think = start_in_think
         self._pending = ""
         self._seen_text = False
+        self._fresh = start_in_think  # a template may open the block and the model repeat the tag
 
     def feed(self, chunk: str) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         buffer = self._pending + chunk
         self._pending = ""
+        if self._fresh:
+            stripped = buffer.lstrip()
+            if OPEN_TAG.startswith(stripped):  # not sure yet: wait for more
+                self._pending = buffer
+                return events
+            self._fresh = False
+            if stripped.startswith(OPEN_TAG):
+                buffer = stripped[len(OPEN_TAG) :]
         while buffer:
             tag = CLOSE_TAG if self.in_think else OPEN_TAG
             index = buffer.find(tag)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ragkit.errors import ModelError
 from ragkit.llm.backend import LLM, GenerationParams, Message
-from ragkit.llm.events import StreamEvent, ThinkParser
+from ragkit.llm.events import OPEN_TAG
 
 
 class LlamaCppLLM(LLM):
@@ -23,12 +23,17 @@ class LlamaCppLLM(LLM):
         n_threads: int | None = None,
         seed: int = 0,
         name: str | None = None,
+        prompt_cache: bool = True,
     ) -> None:
         if not path.is_file():
             raise ModelError(f"model file not found: {path}; check the path or run: ragkit model list")
         self.path = path
         self.name = name or path.name
         self._lock = threading.Lock()
+        self._formatter: Any = None
+        # llama.cpp keeps the last prompt's KV cache and reuses its longest common prefix, so a
+        # follow-up whose prompt starts with the earlier turns does not recompute them.
+        self.prompt_cache = prompt_cache
         from llama_cpp import Llama
 
         try:
@@ -48,33 +53,61 @@ class LlamaCppLLM(LLM):
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[StreamEvent]:
-        parser = ThinkParser()
-        completion_tokens = 0
-        finish: str | None = None
+    def reset_cache(self) -> None:
         with self._lock:
-            chunks: Any = self.llama.create_chat_completion(
-                messages=list(messages),  # type: ignore[arg-type]
+            self.llama.reset()
+
+    def render(self, messages: Sequence[Message], params: GenerationParams, prefix: str = "") -> tuple[str, list[str]]:
+        """The prompt text for ``messages`` in the model's own chat template, with the
+        assistant turn opened (and its think block, for R1 models), then ``prefix``."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if self._formatter is None:
+            template = self.llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise ModelError(
+                    f"{self.name} has no chat template in its GGUF file (a base model?); "
+                    "use an instruct or chat model, e.g. the packaged one: --model smollm2-135m"
+                )
+            eos_id, bos_id = self.llama.token_eos(), self.llama.token_bos()
+            eos = self.llama._model.token_get_text(eos_id) if eos_id != -1 else ""
+            bos = self.llama._model.token_get_text(bos_id) if bos_id != -1 else ""
+            self._formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+        result = self._formatter(messages=list(messages))  # type: ignore[arg-type]
+        prompt = result.prompt
+        if params.start_in_think and not prompt.rstrip().endswith(OPEN_TAG):
+            prompt += OPEN_TAG + "\n"
+        stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+        return prompt + prefix, [*stop, *params.stop]
+
+    def _pieces(
+        self, messages: Sequence[Message], params: GenerationParams, prefix: str, max_tokens: int
+    ) -> Iterator[str]:
+        prompt, stop = self.render(messages, params, prefix)
+        tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) >= self.n_ctx:
+            raise ModelError(f"the prompt takes {len(tokens)} tokens, more than the context of {self.n_ctx}")
+        max_tokens = max(1, min(max_tokens, self.n_ctx - len(tokens)))
+        with self._lock:
+            if not self.prompt_cache:
+                self.llama.reset()
+            chunks: Any = self.llama.create_completion(
+                prompt=tokens,
                 stream=True,
-                max_tokens=params.max_tokens,
+                max_tokens=max_tokens,
                 temperature=params.temperature,
                 top_p=params.top_p,
                 repeat_penalty=params.repeat_penalty,
                 seed=params.seed,
-                stop=list(params.stop),
+                stop=stop,
             )
             try:
                 for chunk in chunks:
-                    choice = chunk["choices"][0]
-                    piece = choice.get("delta", {}).get("content") or ""
-                    finish = choice.get("finish_reason") or finish
+                    piece = chunk["choices"][0].get("text") or ""
                     if piece:
-                        completion_tokens += 1
-                        yield from parser.feed(piece)
+                        yield piece
             finally:
                 chunks.close()
-        yield from parser.flush()
-        yield StreamEvent("done", usage={"completion_tokens": completion_tokens}, finish_reason=finish)
 
 
 @contextlib.contextmanager

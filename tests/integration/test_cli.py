@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -165,3 +166,19 @@ def test_bad_file_is_reported_and_the_rest_indexed(tmp_path: Path) -> None:
     assert status["failed"] == 2
     human = ragkit("status", home=home).stdout
     assert "broken.pdf" in human
+
+
+def test_ask_chat_continues_a_saved_conversation(indexed: tuple[Path, dict]) -> None:
+    home, _ = indexed
+    first = ragkit("ask", README_QUESTION, "--chat", "new", "--json", home=home)
+    assert first.code == 0, first.stderr
+    conversation = first.json()["conversation"]
+    assert conversation and (home / "conversations" / f"{conversation}.json").exists()
+    again = ragkit("ask", "What is that XML file named after?", "--chat", "last", "--json", home=home)
+    assert again.code == 0, again.stderr
+    assert again.json()["conversation"] == conversation
+    saved = json.loads((home / "conversations" / f"{conversation}.json").read_text())
+    assert [t["question"] for t in saved["turns"]] == [README_QUESTION, "What is that XML file named after?"]
+    assert all("reasoning" in t for t in saved["turns"])
+    missing = ragkit("ask", "x", "--chat", "nope", home=home)
+    assert missing.code == 1 and "--chat new" in missing.stderr

@@ -72,3 +72,10 @@ def test_a_number_not_in_the_source_is_never_verified() -> None:
     result = attribute("The root user has uid 41 [2].", SOURCES)
     assert not result.citations[0].verified
     assert attribute("The root user has uid 0 [2].", SOURCES).citations[0].verified
+
+
+def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before() -> None:
+    source = hit("Each application installs a single XML file into the packages directory.", "/d/spec.pdf")
+    result = attribute("Each application installs a single XML file into the packages directory. [1]", [source])
+    assert result.by == "model" and len(result.sentences) == 1
+    assert result.citations[0].verified and result.sentences[0].supported

@@ -1,0 +1,119 @@
+"""Answers through the facade on the real packaged model: follow-ups, the prompt cache, the R1
+profile, and the plain "not in your documents" answer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragkit.conversation import Conversation
+from ragkit.embed import SentenceTransformerEmbedder
+from ragkit.facade import NOT_FOUND, Answer, Ragkit, open_ragkit
+from ragkit.llm import StreamEvent
+from ragkit.llm.llamacpp import LlamaCppLLM
+from ragkit.models import ModelRef, packaged_chat_model
+from tests.conftest import SAMPLES
+from tests.scripted import ScriptedLLM
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "Where are the shared MIME-info database XML files installed?"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture
+def rk(embedder: SentenceTransformerEmbedder) -> Iterator[Ragkit]:
+    instance = open_ragkit(embedder=embedder)
+    instance.index([SAMPLES])
+    yield instance
+    instance.close()
+
+
+def collect(rk: Ragkit, question: str, conversation: Conversation | None = None) -> tuple[list[StreamEvent], Answer]:
+    events: list[StreamEvent] = []
+    answer = None
+    for item in rk.ask_stream(question, conversation=conversation):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            events.append(item)
+    assert answer is not None
+    return events, answer
+
+
+def test_a_follow_up_reuses_the_cached_prefix_and_never_sends_reasoning(rk: Ragkit) -> None:
+    conversation = Conversation()
+    _, first = collect(rk, QUESTION, conversation)
+    assert first.conversation == conversation.id and len(conversation.turns) == 1
+    llm = rk.llm()
+    assert isinstance(llm, LlamaCppLLM)
+    cached = list(llm.llama.input_ids[: llm.llama.n_tokens])
+    _, second = collect(rk, "What is each of those XML files named after?", conversation)
+    assert len(conversation.turns) == 2 and second.usage["prompt_tokens"] > first.usage["prompt_tokens"]
+    # the follow-up's prompt begins with the first turn exactly as it was computed
+    turn_one = conversation.turns[0]
+    from ragkit.prompt import history_messages
+
+    history = history_messages(conversation)
+    assert history[1]["content"] == turn_one.answer
+    rendered, _ = llm.render([*history[:1], {"role": "user", "content": "x"}], rk.generation_params(llm))
+    first_user = llm.llama.tokenize(rendered.encode(), add_bos=False, special=True)
+    shared = int(np.argmin(np.equal(cached[: len(first_user)], first_user[: len(cached)]))) or len(first_user)
+    assert shared > 0.8 * len(first_user)  # all but the closing tokens are already in the KV cache
+    saved = rk.conversations.save(conversation)
+    assert rk.conversations.load(conversation.id).turns[1].question.startswith("What is each")
+    assert saved.exists()
+
+
+def test_nothing_verifiable_means_a_plain_not_in_your_documents(rk: Ragkit) -> None:
+    made_up = "The database was invented in 1847 by a committee of astronomers. It weighs 12 tonnes."
+    rk.set_llm(ScriptedLLM(made_up, name="fabricating-model"))
+    _, answer = collect(rk, QUESTION)
+    assert answer.answer == NOT_FOUND and answer.grounded is False
+    assert answer.draft == made_up
+    assert answer.sources and all(not s.supported for s in answer.attribution.sentences)
+    data = answer.as_dict()
+    assert data["answer"] == NOT_FOUND and data["draft"] == made_up and data["unsupported"]
+    assert data["model_note"] == "fabricating-model (set by the program)"
+
+
+def test_a_correct_cited_answer_is_kept_and_verified(rk: Ragkit) -> None:
+    hit = rk.search(QUESTION)[0]
+    sentence = next(s for s in hit.text.replace("\n", " ").split(". ") if len(s.split()) > 12) + "."
+    rk.set_llm(ScriptedLLM(f"<think>Source 1 answers it.</think>{sentence} [1]", name="citing-model"))
+    events, answer = collect(rk, QUESTION)
+    assert "".join(e.chunk for e in events if e.type == "reasoning") == "Source 1 answers it."
+    assert answer.grounded and answer.attribution.by == "model"
+    citation = answer.attribution.citations[0]
+    assert citation.verified and citation.n == 1 and citation.path == hit.path
+
+
+def test_the_r1_default_when_present_starts_in_think_and_keeps_to_its_budget(
+    rk: Ragkit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packaged = packaged_chat_model()
+    assert packaged is not None
+    # no R1 GGUF can be had here: the packaged file stands in under the R1 name, so the
+    # default choice and the R1 profile run for real on llama.cpp
+    stand_in = Path(os.environ["RAGKIT_HOME"]) / "models" / "stand-in-r1.gguf"
+    stand_in.parent.mkdir(parents=True, exist_ok=True)
+    stand_in.symlink_to(packaged.path)
+    rk.catalog.record(ModelRef("r1-qwen-1.5b", stand_in, profile="r1", source="add"))
+    rk.settings.llm.reasoning_tokens = 24
+    assert rk.model_ref().name == "r1-qwen-1.5b"
+    assert rk.model_note().startswith("r1-qwen-1.5b, the default")
+    events, answer = collect(rk, QUESTION)
+    params = rk.generation_params(rk.llm())
+    assert (params.temperature, params.top_p, params.start_in_think) == (0.6, 0.95, True)
+    assert events[0].type == "reasoning"  # the response starts inside the think block
+    assert answer.usage["reasoning_budget_hit"] == 1 and answer.usage["reasoning_tokens"] == 24
+    assert answer.reasoning and (answer.answer or answer.draft)
+    assert answer.reasoning not in answer.answer

@@ -1,0 +1,116 @@
+"""The OpenAI-compatible backend against a real ``llama_cpp.server`` started on loopback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from ragkit.embed import SentenceTransformerEmbedder
+from ragkit.errors import ModelError
+from ragkit.facade import Answer, open_ragkit
+from ragkit.llm.llamacpp import LlamaCppLLM
+from ragkit.llm.openai_compat import OpenAICompatLLM
+from ragkit.models import packaged_chat_model
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.slow
+QUESTION = "Where are the shared MIME-info database XML files installed?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    packaged = packaged_chat_model()
+    assert packaged is not None
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged.path), "--model_alias", "smollm2",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--verbose", "false"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("llama_cpp.server did not start in 120 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+def test_counts_tokens_with_the_servers_own_tokenizer(server: str) -> None:
+    remote = OpenAICompatLLM(server)
+    assert remote.model == "smollm2"
+    packaged = packaged_chat_model()
+    assert packaged is not None
+    local = LlamaCppLLM(packaged.path, n_ctx=512)
+    text = "Each application installs a single XML file into <MIME>/packages."
+    assert remote.count_tokens(text) == local.count_tokens(text)
+    remote.close()
+
+
+def test_answers_stream_through_the_server_with_citations(server: str, embedder: SentenceTransformerEmbedder) -> None:
+    rk = open_ragkit(embedder=embedder, llm={"backend": "openai", "url": server})
+    rk.index([SAMPLES])
+    texts, answer = [], None
+    for item in rk.ask_stream(QUESTION):
+        if isinstance(item, Answer):
+            answer = item
+        elif item.type == "text":
+            texts.append(item.chunk)
+    assert answer is not None
+    assert len(texts) > 3  # streamed, not one block at the end
+    assert answer.model == f"smollm2 @ {server}" and answer.model_note == f"served by {server}"
+    assert answer.usage["completion_tokens"] > 3 and answer.sources
+    shown = answer.answer if answer.grounded else answer.draft
+    assert shown and shown.split()[0] in "".join(texts)
+    rk.close()
+
+
+def test_the_r1_profile_and_budget_work_through_the_server(server: str, embedder: SentenceTransformerEmbedder) -> None:
+    settings = {"backend": "openai", "url": server, "profile": "r1", "reasoning_tokens": 16}
+    rk = open_ragkit(embedder=embedder, llm=settings)
+    rk.index([SAMPLES])
+    kinds = []
+    answer = None
+    for item in rk.ask_stream(QUESTION):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            kinds.append(item.type)
+    assert answer is not None
+    assert kinds[0] == "reasoning" and answer.usage["reasoning_budget_hit"] == 1
+    assert answer.answer and (answer.answer if answer.grounded else answer.draft)
+    rk.close()
+
+
+def test_an_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(ModelError, match="cannot reach the model server"):
+        OpenAICompatLLM(f"http://127.0.0.1:{free_port()}")

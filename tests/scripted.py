@@ -1,0 +1,42 @@
+"""A scripted chat model at the one seam ragkit owns (the :class:`ragkit.llm.LLM` interface).
+
+Used only where a real model cannot produce the case: R1 reasoning streams (no R1 GGUF can be
+had on the test machine), a model that never stops thinking, or text that must not verify.
+The recorded streams replay through the real ``LLM.stream``: real parser, real budget logic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from ragkit.llm import LLM, GenerationParams, Message
+
+_TOKEN = re.compile(r"\s*\S+|\s+")
+
+
+def tokens(text: str, size: int | None = None) -> list[str]:
+    """Word-like pieces, as a model streams them; or fixed ``size`` character pieces."""
+    if size:
+        return [text[i : i + size] for i in range(0, len(text), size)]
+    return _TOKEN.findall(text)
+
+
+class ScriptedLLM(LLM):
+    def __init__(self, raw: str, continuation: str = "", name: str = "scripted", chunk: int | None = None) -> None:
+        self.raw = raw
+        self.continuation = continuation
+        self.name = name
+        self.n_ctx = 4096
+        self.chunk = chunk
+        self.calls: list[tuple[list[Message], str, int]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(tokens(text))
+
+    def _pieces(
+        self, messages: Sequence[Message], params: GenerationParams, prefix: str, max_tokens: int
+    ) -> Iterator[str]:
+        self.calls.append((list(messages), prefix, max_tokens))
+        text = self.continuation if prefix else self.raw
+        yield from tokens(text, self.chunk)[:max_tokens]
