@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -57,6 +58,7 @@ class Answer:
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            "question": self.question,
             "answer": self.answer,
             "reasoning": self.reasoning,
             "draft": self.draft,
@@ -86,6 +88,7 @@ class Ragkit:
         self._llms: dict[str, LLM] = {}
         self._refs: dict[str, ModelRef] = {}
         self._pinned: LLM | None = None
+        self._live: LiveSync | None = None  # a watcher running in this process (the TUI's)
         self._writer_lock = WriterLock(self.index_path / "writer.lock")
         self._writer_depth = 0
         self.watch_state = WatchState(settings.home / "watch.json")
@@ -211,7 +214,8 @@ class Ragkit:
         """A watcher for ``roots`` (run it with ``.run()``, in a thread for a UI)."""
         cfg = self.settings.watch
         options = {"poll": cfg.poll, "debounce_s": cfg.debounce_s, "rescan_s": cfg.rescan_s, **options}
-        return LiveSync(self, roots, **options)
+        self._live = LiveSync(self, roots, **options)
+        return self._live
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         self._check_identity(write=False)
@@ -406,6 +410,49 @@ class Ragkit:
         assert result is not None
         return result
 
+    def passage(self, path: str, page: int | None, start: int, end: int, context: int = 400) -> dict[str, Any]:
+        """The cited span in its context: ``{"before", "span", "after", "page"}`` read from the
+        file itself, so the user sees exactly what the offsets point at."""
+        from ingest import LoadError, load
+
+        try:
+            sections = load(Path(path))
+        except (LoadError, OSError) as exc:
+            raise RagkitError(f"cannot read {path} ({exc}); was it moved or deleted?") from exc
+        text = "".join(s.text for s in sections if s.page == page) if page is not None else None
+        if text is None:
+            text = sections[0].text if len(sections) == 1 else "".join(s.text for s in sections)
+        if end > len(text):
+            raise RagkitError(f"{path} changed since it was indexed; the citation no longer matches it")
+        lo, hi = max(0, start - context), min(len(text), end + context)
+        return {"before": text[lo:start], "span": text[start:end], "after": text[end:hi], "page": page, "path": path}
+
+    def open_file(self, path: str, page: int | None = None) -> list[str]:
+        """Open a document in the system viewer (``RAGKIT_VIEWER`` overrides it, with
+        ``{path}`` and ``{page}`` placeholders). Returns the command that was started."""
+        import shlex
+        import shutil
+        import subprocess
+        import sys
+
+        template = os.environ.get("RAGKIT_VIEWER")
+        if template:
+            command = [part.format(path=path, page=page or 1) for part in shlex.split(template)]
+        elif sys.platform == "darwin":
+            command = ["open", path]
+        else:
+            opener = shutil.which("xdg-open")
+            if opener is None:
+                raise RagkitError(
+                    f"no system viewer found to open {path}; set RAGKIT_VIEWER, e.g. 'zathura --page={{page}} {{path}}'"
+                )
+            command = [opener, path]
+        if not Path(path).exists():
+            raise RagkitError(f"{path} no longer exists; the watcher will drop it from the index")
+        viewer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        threading.Thread(target=viewer.wait, daemon=True).start()  # reaped when it exits; never waited on
+        return command
+
     def status(self) -> dict[str, Any]:
         counts = self.manifest.counts()
         return {
@@ -414,10 +461,21 @@ class Ragkit:
             "embedder": self.settings.embed.model,
             "failures": self.manifest.failures(),
             "warnings": self.manifest.warnings(),
-            "watcher": self.watch_state.read(self._writer_lock),
+            "watcher": self._watcher_state(),
+            "folders": [str(f) for f in self.settings.watch.folders],
         }
 
+    def _watcher_state(self) -> dict[str, Any]:
+        live = self._live
+        if live is not None and live.watcher is not None and not live.stop_event.is_set():
+            roots = [str(r) for r in live.roots]
+            queue, last = live.watcher.queued, live.last_sync
+            return {"live": True, "pid": os.getpid(), "roots": roots, "queue": queue, "last_sync": last, "here": True}
+        return self.watch_state.read(self._writer_lock)
+
     def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
         with self._lock:
             if self._indexer is not None:
                 self._indexer.pool.close()

@@ -133,8 +133,10 @@ class LiveSync:
         debounce_s: float = 0.25,
         rescan_s: float = 300.0,
         on_sync: Callable[[IndexReport], None] | None = None,
+        progress: Callable[[Any], None] | None = None,
     ) -> None:
         self.rk = rk
+        self.progress = progress
         self.roots = [Path(os.path.abspath(r)) for r in roots]
         self.poll = poll
         self.debounce_s = debounce_s
@@ -179,7 +181,8 @@ class LiveSync:
             )
             self.watcher.start()  # before the catch-up, so nothing written meanwhile is missed
             try:
-                self._synced(self.rk.index(self.roots))  # catch-up: changes made while nothing watched
+                # catch-up: changes made while nothing watched
+                self._synced(self.rk.index(self.roots, progress=self.progress))
                 self.started.set()
                 next_rescan = time.monotonic() + self.rescan_s
                 while not self.stop_event.is_set():
@@ -187,7 +190,7 @@ class LiveSync:
                     if batch:
                         self._apply(batch)
                     if time.monotonic() >= next_rescan:  # a light rescan catches events the OS dropped
-                        self._synced(self.rk.index(self.roots))
+                        self._synced(self.rk.index(self.roots, progress=self.progress))
                         next_rescan = time.monotonic() + self.rescan_s
                     else:
                         self._state(True)
@@ -198,7 +201,7 @@ class LiveSync:
 
     def _apply(self, batch: Batch) -> None:
         if any(path.name == IGNORE_FILE for _, path in batch):
-            self._synced(self.rk.index(self.roots))
+            self._synced(self.rk.index(self.roots, progress=self.progress))
             return
         paths = sorted({path for _, path in batch})
-        self._synced(self.rk.index(paths, strict=False))
+        self._synced(self.rk.index(paths, progress=self.progress, strict=False))

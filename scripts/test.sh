@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check .
-.venv/bin/mypy ragkit ingest
+.venv/bin/mypy ragkit ingest tui
 .venv/bin/lint-imports
 exec .venv/bin/python -m pytest "$@"

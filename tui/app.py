@@ -1,8 +1,588 @@
-"""Placeholder until the terminal UI lands (issue 6)."""
+"""The terminal UI: chat over your documents, with reasoning, citations and live index state.
 
-import sys
+The app gets one facade from the same factory the CLI uses and calls it only from worker
+threads, so the screen never freezes; widgets only show what the app hands them. Heavy
+parts (the facade, Chroma, the embedder, the model) load in the background after the first
+frame, with their state in the header.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Header, Input, ListView
+
+from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
+from tui.widgets import Sidebar, SourcesPane, TurnView
+
+Factory = Callable[[], Any]
+
+
+def default_factory() -> Any:
+    from ragkit.facade import open_ragkit
+
+    return open_ragkit()
+
+
+# --- messages from workers -----------------------------------------------------------
+
+
+@dataclass
+class FacadeReady(Message):
+    facade: Any
+
+
+@dataclass
+class Failed(Message):
+    what: str
+    error: str
+    turn: int | None = None
+    severity: str = "error"
+
+
+@dataclass
+class StatusChanged(Message):
+    status: dict[str, Any]
+
+
+@dataclass
+class Chunk(Message):
+    turn: int
+    kind: str
+    text: str
+
+
+@dataclass
+class Done(Message):
+    turn: int
+    result: dict[str, Any]
+
+
+@dataclass
+class Cancelled(Message):
+    turn: int
+
+
+@dataclass
+class PassageLoaded(Message):
+    passage: dict[str, Any]
+
+
+@dataclass
+class SyncProgress(Message):
+    done: int
+    total: int
+
+
+@dataclass
+class ModelLoaded(Message):
+    note: str
+
+
+@dataclass
+class Listed(Message):
+    kind: str  # "models" | "conversations"
+    items: list[dict[str, Any]]
+
+
+@dataclass
+class ConversationLoaded(Message):
+    conversation: Any
+
+
+class RagkitCommands(Provider):
+    """The app's actions in the command palette (ctrl+p)."""
+
+    COMMANDS: ClassVar[list[tuple[str, str, str]]] = [
+        ("New chat", "new_chat", "Start an empty conversation"),
+        ("Toggle search-only mode", "toggle_search", "Instant results from the index, no model"),
+        ("Saved conversations", "conversations", "Reopen an earlier conversation"),
+        ("Choose model", "models", "Pick the chat model"),
+        ("Open cited file", "open_file", "Open the selected source in the system viewer"),
+        ("Re-sync watched folders", "resync", "Index the watched folders now"),
+        ("Help", "help", "All key bindings"),
+    ]
+
+    async def discover(self) -> Hits:
+        for name, action, help_text in self.COMMANDS:
+            yield DiscoveryHit(name, self._runner(action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action, help_text in self.COMMANDS:
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), self._runner(action), help=help_text)
+
+    def _runner(self, action: str) -> Callable[[], Any]:
+        async def run() -> None:
+            await self.app.run_action(action)
+
+        return run
+
+
+class RagkitApp(App[None]):
+    TITLE = "ragkit"
+    CSS = """
+    #main { width: 1fr; }
+    #transcript { height: 1fr; padding: 0 1; }
+    #ask { dock: bottom; }
+    """
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("escape", "cancel", "Cancel answer"),
+        Binding("ctrl+n", "new_chat", "New chat"),
+        Binding("ctrl+s", "toggle_search", "Search only"),
+        Binding("ctrl+o", "open_file", "Open file"),
+        Binding("ctrl+r", "conversations", "Conversations"),
+        Binding("ctrl+l", "models", "Model"),
+        Binding("f1", "help", "Help"),
+    ]
+    COMMANDS = App.COMMANDS | {RagkitCommands}
+
+    def __init__(self, factory: Factory | None = None, watch: bool = True, status_interval: float = 2.0) -> None:
+        super().__init__()
+        self.factory = factory or default_factory
+        self.watch_folders = watch
+        self.status_interval = status_interval
+        self.facade: Any = None
+        self.conversation: Any = None
+        self.model: str | None = None
+        self.model_note = "loading…"
+        self.search_only = False
+        self.turns: dict[int, TurnView] = {}
+        self.current: TurnView | None = None
+        self.entries: list[dict[str, Any]] = []
+        self.selected: dict[str, Any] | None = None
+        self.answering: int | None = None
+        self.cancel_event = threading.Event()
+        self.live: Any = None
+        self.status: dict[str, Any] = {}
+        self.events: list[Message] = []  # what workers posted, in order (tests read it)
+        self._next_turn = 0
+
+    # --- layout ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            yield Sidebar(id="sidebar")
+            with Vertical(id="main"):
+                yield VerticalScroll(id="transcript")
+                yield Input(placeholder="Ask about your documents…", id="ask")
+            yield SourcesPane(id="sources-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._subtitle()
+        self.query_one("#ask", Input).focus()
+        self._open_facade()
+
+    def on_unmount(self) -> None:
+        self.cancel_event.set()
+        if self.live is not None:
+            self.live.stop()
+
+    def _subtitle(self) -> None:
+        mode = "search only" if self.search_only else f"model: {self.model_note}"
+        self.sub_title = mode
+        placeholder = "Search your documents…" if self.search_only else "Ask about your documents…"
+        self.query_one("#ask", Input).placeholder = placeholder + "  (F1: help)"
+
+    def post_message(self, message: Message) -> bool:
+        if isinstance(message, FacadeReady | Failed | StatusChanged | Done | Cancelled | PassageLoaded | ModelLoaded):
+            self.events.append(message)
+        return super().post_message(message)
+
+    # --- startup ------------------------------------------------------------------------
+
+    @work(thread=True, group="startup")
+    def _open_facade(self) -> None:
+        try:
+            facade = self.factory()
+            facade.status()  # opens the index now, not on the first question
+        except Exception as exc:
+            self.post_message(Failed("starting", str(exc)))
+            return
+        self.post_message(FacadeReady(facade))
+
+    def on_facade_ready(self, message: FacadeReady) -> None:
+        from ragkit.conversation import Conversation
+
+        self.facade = message.facade
+        self.conversation = Conversation()
+        self._poll_status()
+        self.set_interval(self.status_interval, self._poll_status)
+        folders = [str(f) for f in self.facade.settings.watch.folders]
+        if self.watch_folders and folders:
+            self._watch(folders)
+        self._load_model(self.model)
+
+    @work(thread=True, group="model", exclusive=True)
+    def _load_model(self, name: str | None) -> None:
+        try:
+            note = self.facade.model_note(name)
+            self.post_message(ModelLoaded(f"loading {note.split(',')[0]}…"))
+            self.facade.llm(name)
+        except Exception as exc:
+            self.post_message(Failed("loading the model", str(exc), severity="warning"))
+            self.post_message(ModelLoaded("none (search only works)"))
+            return
+        self.post_message(ModelLoaded(note.split(";")[0]))
+
+    def on_model_loaded(self, message: ModelLoaded) -> None:
+        self.model_note = message.note
+        self._subtitle()
+
+    # --- status and live sync ------------------------------------------------------------
+
+    def _poll_status(self) -> None:
+        if self.facade is not None:
+            self._read_status()
+
+    @work(thread=True, group="status", exclusive=True)
+    def _read_status(self) -> None:
+        try:
+            self.post_message(StatusChanged(self.facade.status()))
+        except Exception as exc:
+            self.post_message(Failed("reading the index state", str(exc), severity="warning"))
+
+    def on_status_changed(self, message: StatusChanged) -> None:
+        known = {f["path"] for f in self.status.get("failures", [])}
+        for failure in message.status.get("failures", []):
+            if self.status and failure["path"] not in known:
+                self.notify(
+                    f"{failure['path']}: {failure['reason']}", title="Could not index a file", severity="warning"
+                )
+        self.status = message.status
+        self.query_one(Sidebar).show_status(message.status)
+
+    @work(thread=True, group="watch")
+    def _watch(self, folders: list[str]) -> None:
+        from pathlib import Path
+
+        from ragkit.errors import IndexLockedError
+
+        def progress(p: Any) -> None:
+            self.post_message(SyncProgress(p.done, p.total))
+
+        try:
+            self.live = self.facade.live_sync(
+                [Path(f) for f in folders], on_sync=lambda _r: self._poll_status(), progress=progress
+            )
+            self.live.run()
+        except IndexLockedError as exc:
+            self.post_message(
+                Failed("watching", f"{exc}; this window shows that watcher's state", severity="information")
+            )
+        except Exception as exc:
+            self.post_message(Failed("watching your folders", str(exc)))
+
+    def on_sync_progress(self, message: SyncProgress) -> None:
+        self.query_one(Sidebar).show_progress(message.done, message.total)
+
+    def action_resync(self) -> None:
+        if self.facade is not None:
+            self._resync()
+
+    @work(thread=True, group="resync", exclusive=True)
+    def _resync(self) -> None:
+        from pathlib import Path
+
+        folders = [Path(f) for f in self.facade.settings.watch.folders]
+        if not folders:
+            self.post_message(
+                Failed("re-syncing", "no watched folders; add one with: ragkit folders add PATH", severity="warning")
+            )
+            return
+        try:
+            self.facade.index(
+                folders, strict=False, progress=lambda p: self.post_message(SyncProgress(p.done, p.total))
+            )
+        except Exception as exc:
+            self.post_message(Failed("re-syncing", str(exc)))
+        self._poll_status()
+
+    # --- asking ---------------------------------------------------------------------
+
+    @on(Input.Submitted, "#ask")
+    def submit(self, event: Input.Submitted) -> None:
+        question = event.value.strip()
+        if not question:
+            return
+        if self.facade is None:
+            self.notify("Still opening the index; ask again in a moment.", severity="warning")
+            return
+        if self.answering is not None:
+            self.notify("An answer is still being written: wait, or press Esc to cancel it.", severity="warning")
+            return
+        event.input.value = ""
+        self._next_turn += 1
+        turn = TurnView(self._next_turn, question, search_only=self.search_only)
+        self.turns[turn.turn_id] = turn
+        transcript = self.query_one("#transcript", VerticalScroll)
+        transcript.mount(turn)
+        transcript.scroll_end(animate=False)
+        self.answering = turn.turn_id
+        self.cancel_event = threading.Event()
+        self._answer(turn.turn_id, question, self.search_only, self.cancel_event)
+
+    @work(thread=True, group="answer")
+    def _answer(self, turn: int, question: str, search_only: bool, cancel: threading.Event) -> None:
+        rk = self.facade
+        try:
+            if search_only:
+                hits = [dict(h.as_dict(), n=n) for n, h in enumerate(rk.search(question), start=1)]
+                self.post_message(Done(turn, {"answer": "", "sources": hits, "citations": [], "search": True}))
+                return
+            from ragkit.facade import Answer
+
+            stream = rk.ask_stream(question, model=self.model, conversation=self.conversation)
+            try:
+                for item in stream:
+                    if cancel.is_set():
+                        self.post_message(Cancelled(turn))
+                        return
+                    if isinstance(item, Answer):
+                        rk.conversations.save(self.conversation)
+                        self.post_message(Done(turn, item.as_dict()))
+                    else:
+                        self.post_message(Chunk(turn, item.type, item.chunk))
+            finally:
+                stream.close()  # stops llama.cpp at once when cancelled
+        except Exception as exc:
+            self.post_message(Failed("answering", str(exc), turn=turn))
+
+    def on_chunk(self, message: Chunk) -> None:
+        view = self.turns.get(message.turn)
+        if view is None:
+            return
+        if message.kind == "reasoning":
+            view.add_reasoning(message.text)
+        elif message.kind == "text":
+            view.add_text(message.text)
+        self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
+
+    def on_done(self, message: Done) -> None:
+        view = self.turns.get(message.turn)
+        if self.answering == message.turn:
+            self.answering = None
+        if view is None:
+            return
+        query = message.result.get("question") or view.question
+        min_score = None if view.search_only else self.facade.settings.retrieve.min_score
+        view.show_retrieval(query, message.result.get("sources", []), min_score)
+        view.finish(message.result)
+        self.select_turn(view)
+        self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
+
+    def on_cancelled(self, message: Cancelled) -> None:
+        if self.answering == message.turn:
+            self.answering = None
+        view = self.turns.get(message.turn)
+        if view is not None:
+            view.set_state("cancelled (not saved in the conversation)")
+        self.notify("Answer cancelled.")
+
+    def on_failed(self, message: Failed) -> None:
+        if message.turn is not None:
+            if self.answering == message.turn:
+                self.answering = None
+            view = self.turns.get(message.turn)
+            if view is not None:
+                view.set_state(f"failed: {message.error}")
+        self.notify(message.error, title=f"Problem {message.what}", severity=message.severity, timeout=10)  # type: ignore[arg-type]
+
+    def action_cancel(self) -> None:
+        if self.answering is not None:
+            self.cancel_event.set()
+
+    # --- sources and passages ---------------------------------------------------------
+
+    def select_turn(self, view: TurnView) -> None:
+        if self.current is not None:
+            self.current.remove_class("-selected")
+        self.current = view
+        view.add_class("-selected")
+        result = view.result or {}
+        citations = result.get("citations") or []
+        if citations:
+            self.entries = [dict(c) for c in citations]
+        else:
+            self.entries = [dict(s, verified=None) for s in result.get("sources", [])]
+        self.query_one(SourcesPane).show(self.entries)
+        self.selected = None
+        if self.entries:  # the first citation's passage shows at once
+            self.query_one("#sources", ListView).index = 0
+            self._show_entry(self.entries[0])
+
+    def on_click(self, event: Any) -> None:
+        widget = event.widget
+        while widget is not None and not isinstance(widget, TurnView):
+            widget = widget.parent
+        if isinstance(widget, TurnView) and widget.result is not None and widget is not self.current:
+            self.select_turn(widget)
+
+    def action_cite(self, n: int) -> None:
+        """Select citation ``n`` of the current answer (the [n] links in answers)."""
+        for index, entry in enumerate(self.entries):
+            if entry["n"] == n:
+                self.query_one("#sources", ListView).index = index
+                self._show_entry(entry)
+                return
+        self.notify(f"[{n}] is not a source of this answer.", severity="warning")
+
+    @on(ListView.Selected, "#sources")
+    @on(ListView.Highlighted, "#sources")
+    def source_chosen(self, event: ListView.Selected | ListView.Highlighted) -> None:
+        index = event.list_view.index
+        if index is not None and 0 <= index < len(self.entries):
+            self._show_entry(self.entries[index])
+
+    def _show_entry(self, entry: dict[str, Any]) -> None:
+        if entry is self.selected:
+            return
+        self.selected = entry
+        self._load_passage(entry)
+
+    @work(thread=True, group="passage", exclusive=True)
+    def _load_passage(self, entry: dict[str, Any]) -> None:
+        try:
+            passage = self.facade.passage(entry["path"], entry.get("page"), entry["start"], entry["end"])
+        except Exception as exc:
+            self.post_message(Failed("showing the passage", str(exc), severity="warning"))
+            return
+        self.post_message(PassageLoaded(dict(passage, n=entry["n"], verified=entry.get("verified"))))
+
+    def on_passage_loaded(self, message: PassageLoaded) -> None:
+        self.query_one(SourcesPane).show_passage(message.passage)
+
+    def action_open_file(self) -> None:
+        entry = self.selected or (self.entries[0] if self.entries else None)
+        if entry is None:
+            self.notify("Select a source first.", severity="warning")
+            return
+        self._open_file(entry["path"], entry.get("page"))
+
+    @work(thread=True, group="open")
+    def _open_file(self, path: str, page: int | None) -> None:
+        try:
+            self.facade.open_file(path, page)
+        except Exception as exc:
+            self.post_message(Failed("opening the file", str(exc)))
+            return
+        self.call_from_thread(self.notify, f"Opened {path}" + (f" at page {page}" if page else ""))
+
+    # --- modes, conversations, models, help ------------------------------------------------
+
+    def action_toggle_search(self) -> None:
+        self.search_only = not self.search_only
+        self._subtitle()
+        self.notify("Search-only mode: no model, instant results." if self.search_only else "Answers mode.")
+
+    def action_new_chat(self) -> None:
+        if self.facade is None:
+            return
+        from ragkit.conversation import Conversation
+
+        self.action_cancel()
+        self.conversation = Conversation()
+        self._clear_transcript()
+
+    def _clear_transcript(self) -> None:
+        self.query_one("#transcript", VerticalScroll).remove_children()
+        self.turns.clear()
+        self.current = None
+        self.entries = []
+        self.query_one(SourcesPane).show([])
+
+    def action_conversations(self) -> None:
+        if self.facade is not None:
+            self._list("conversations")
+
+    def action_models(self) -> None:
+        if self.facade is not None:
+            self._list("models")
+
+    @work(thread=True, group="list")
+    def _list(self, kind: str) -> None:
+        try:
+            if kind == "conversations":
+                items = self.facade.conversations.list()
+            else:
+                from ragkit.models import REGISTRY
+
+                installed = self.facade.catalog.installed()
+                items = [{"name": n, "installed": r.path.is_file(), "profile": r.profile} for n, r in installed.items()]
+                items += [
+                    {"name": n, "installed": False, "profile": k.profile}
+                    for n, k in REGISTRY.items()
+                    if n not in installed
+                ]
+        except Exception as exc:
+            self.post_message(Failed(f"listing {kind}", str(exc)))
+            return
+        self.post_message(Listed(kind, items))
+
+    def on_listed(self, message: Listed) -> None:
+        if message.kind == "conversations":
+            self.push_screen(ConversationsScreen(message.items), self._open_conversation)
+        else:
+            try:
+                current = self.model or self.facade.model_ref().name
+            except Exception:
+                current = None
+            self.push_screen(ModelScreen(message.items, current), self._pick_model)
+
+    def _pick_model(self, name: str | None) -> None:
+        if name:
+            self.model = name
+            self._load_model(name)
+
+    def _open_conversation(self, conversation_id: str | None) -> None:
+        if conversation_id:
+            self._load_conversation(conversation_id)
+
+    @work(thread=True, group="list")
+    def _load_conversation(self, conversation_id: str) -> None:
+        try:
+            conversation = self.facade.conversations.load(conversation_id)
+        except Exception as exc:
+            self.post_message(Failed("opening the conversation", str(exc)))
+            return
+        self.post_message(ConversationLoaded(conversation))
+
+    def on_conversation_loaded(self, message: ConversationLoaded) -> None:
+        self.conversation = message.conversation
+        self._clear_transcript()
+        transcript = self.query_one("#transcript", VerticalScroll)
+        for turn in self.conversation.turns:
+            self._next_turn += 1
+            view = TurnView(self._next_turn, turn.question)
+            self.turns[view.turn_id] = view
+            transcript.mount(view)
+            self.call_after_refresh(self._restore_turn, view, turn.result)
+
+    def _restore_turn(self, view: TurnView, result: dict[str, Any]) -> None:
+        min_score = self.facade.settings.retrieve.min_score
+        view.show_retrieval(result.get("question") or view.question, result.get("sources", []), min_score)
+        view.finish(result)
+        self.select_turn(view)
+
+    def action_help(self) -> None:
+        rows = [(b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)]
+        rows += [("enter", "ask (or search)"), ("tab", "next pane"), ("ctrl+p", "command palette"), ("ctrl+q", "quit")]
+        self.push_screen(HelpScreen(rows))
 
 
 def run() -> int:
-    print("ragkit: the terminal UI is not built yet; use: ragkit ask QUESTION", file=sys.stderr)
-    return 2
+    RagkitApp().run()
+    return 0

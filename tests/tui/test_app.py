@@ -1,0 +1,274 @@
+"""Every interaction of the terminal UI, driven headless with Pilot over a real facade."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Collapsible, Input, ListView, OptionList, Static
+
+from ragkit.config import update_config_file
+from ragkit.facade import NOT_FOUND
+from ragkit.llm import GenerationParams, Message
+from tests.scripted import ScriptedLLM
+from tests.tui.conftest import QUESTION, ask, until
+from tui.app import Cancelled, Done, FacadeReady, Failed, RagkitApp
+from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
+from tui.widgets import Sidebar, TurnView
+
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+SIZE = (150, 45)
+
+
+class SlowLLM(ScriptedLLM):
+    """Thinks one word every 50 ms for about a minute (for cancelling)."""
+
+    def __init__(self) -> None:
+        super().__init__("<think>" + " ".join(f"thought{i}" for i in range(1200)), name="slow-model")
+        self.stopped = threading.Event()
+
+    def _pieces(
+        self, messages: Sequence[Message], params: GenerationParams, prefix: str, max_tokens: int
+    ) -> Iterator[str]:
+        try:
+            for piece in super()._pieces(messages, params, prefix, 10_000):
+                time.sleep(0.05)
+                yield piece
+        finally:
+            self.stopped.set()
+
+
+def citing_llm(app: RagkitApp) -> ScriptedLLM:
+    hit = app.facade.search(QUESTION)[0]
+    sentence = next(s for s in hit.text.replace("\n", " ").split(". ") if len(s.split()) > 12) + "."
+    return ScriptedLLM(f"<think>Source 1 says where the files go.</think>{sentence} [1]", name="citing-model")
+
+
+async def test_the_ui_shows_at_once_and_the_facade_loads_in_the_background(factory: Any) -> None:
+    gate = threading.Event()
+
+    def slow_factory() -> Any:
+        gate.wait(30)
+        return factory()
+
+    app = RagkitApp(factory=slow_factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.query_one("#ask", Input).has_focus and app.facade is None
+        app.query_one("#ask", Input).value = "too early"
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert not app.query(TurnView)  # asked before the index opened: a notice, no crash
+        gate.set()
+        await until(pilot, lambda: app.facade is not None)
+        await until(pilot, lambda: "100 chunks" in str(app.query_one("#index", Static).render()))
+        assert any(isinstance(e, FacadeReady) for e in app.events)
+
+
+async def test_a_question_streams_an_answer_with_verified_citations_and_the_cited_span(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, QUESTION)
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events), what="the answer")
+        view = app.query_one(TurnView)
+        done = next(e for e in app.events if isinstance(e, Done))
+        assert view.result == done.result and done.result["citations"]
+        assert view.answer_text  # the streamed text (the real packaged model)
+        retrieval = str(view.query_one(".retrieval", Static).render())
+        assert "query: " + QUESTION in retrieval and "shared-mime-info-spec.pdf" in retrieval
+        sources = app.query_one("#sources", ListView)
+        assert len(sources.children) == len(done.result["citations"])
+        await until(pilot, lambda: "⟦" in str(app.query_one("#passage", Static).render()), what="the passage")
+        passage = str(app.query_one("#passage", Static).render())
+        first = done.result["citations"][0]
+        span = passage.split("⟦", 1)[1].split("⟧", 1)[0]
+        assert span == first["quote"]
+        assert app.conversation.turns and app.conversation.turns[0].question == QUESTION
+
+
+async def test_reasoning_streams_into_its_own_section_and_folds_away(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        app.facade.set_llm(citing_llm(app))
+        await ask(pilot, QUESTION)
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events))
+        view = app.query_one(TurnView)
+        assert view.reasoning_text == "Source 1 says where the files go."
+        assert "Source 1 says" not in view.answer_text
+        assert view.query_one(".reasoning-box", Collapsible).collapsed
+        assert view.result and view.result["grounded"] and view.result["citations"][0]["by"] == "model"
+        # the [1] in the answer is a link that selects citation 1
+        await app.run_action("cite(1)")
+        assert app.query_one("#sources", ListView).index == 0 and app.selected and app.selected["n"] == 1
+
+
+async def test_escape_cancels_a_generation_and_the_app_stays_responsive(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    slow = SlowLLM()
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        app.facade.set_llm(slow)
+        await ask(pilot, QUESTION)
+        view = app.query_one(TurnView)
+        await until(pilot, lambda: len(view.reasoning_text.split()) >= 3, what="streaming")
+        app.query_one("#ask", Input).value = "typing while it answers"
+        await pilot.press("escape")
+        await until(pilot, lambda: any(isinstance(e, Cancelled) for e in app.events), what="the cancel")
+        assert app.answering is None and slow.stopped.wait(5)
+        assert "cancelled" in view.state and not app.conversation.turns
+        assert len(view.reasoning_text.split()) < 1000  # stopped long before the end
+        assert app.query_one("#ask", Input).value == "typing while it answers"
+
+
+async def test_a_problem_file_appears_in_the_sidebar_while_the_app_runs(factory: Any, tmp_path: Path) -> None:
+    docs = tmp_path / "watched"
+    docs.mkdir()
+    (docs / "fine.txt").write_text("A perfectly readable note about the weather.\n")
+    update_config_file("watch", "folders", [str(docs)])
+    app = RagkitApp(factory=factory, watch=True, status_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.status.get("watcher", {}).get("live"), what="the watcher")
+        assert "live (here)" in str(app.query_one("#sync", Static).render())
+        (docs / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
+        problems = app.query_one("#problems", ListView)
+        await until(pilot, lambda: len(problems.children) == 1, timeout=60, what="the problem file")
+        assert problems.children[0].name == str(docs / "broken.pdf")
+        assert "broken.pdf" in str(app.query_one(Sidebar).query_one("#problems").children[0].query_one(Static).render())
+        assert any("broken.pdf" in n.message for n in app._notifications)
+
+
+async def test_search_only_mode_answers_from_the_index_without_the_model(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        recorder = ScriptedLLM("never used")
+        app.facade.set_llm(recorder)
+        await pilot.press("ctrl+s")
+        assert app.search_only and "search only" in app.sub_title
+        await ask(pilot, "which user id does root have")
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events))
+        done = next(e for e in app.events if isinstance(e, Done))
+        assert done.result["search"] and Path(done.result["sources"][0]["path"]).name == "users-and-groups.txt"
+        assert recorder.calls == []
+        assert len(app.query_one("#sources", ListView).children) == len(done.result["sources"])
+
+
+async def test_conversations_are_saved_and_reopened(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        app.facade.set_llm(citing_llm(app))
+        await ask(pilot, QUESTION)
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events))
+        saved_id = app.conversation.id
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.1)
+        assert not app.query(TurnView) and app.conversation.id != saved_id
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, ConversationsScreen))
+        options = app.screen.query_one(OptionList)
+        assert options.option_count == 1
+        options.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: len(app.query(TurnView)) == 1, what="the reopened turn")
+        assert app.conversation.id == saved_id
+        view = app.query_one(TurnView)
+        await until(pilot, lambda: view.result is not None)
+        assert view.result and view.result["grounded"]
+
+
+async def test_the_model_picker_lists_installed_and_pullable_models(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: isinstance(app.screen, ModelScreen))
+        options = app.screen.query_one(OptionList)
+        ids = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        assert ids[0] == "smollm2-135m" and "r1-qwen-1.5b" in ids
+        assert options.get_option("r1-qwen-1.5b").disabled  # not downloaded: shown with the pull command
+        options.focus()
+        options.highlighted = 0
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ModelScreen))
+        assert app.model == "smollm2-135m"
+
+
+async def test_help_lists_every_key_binding(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = str(app.screen.query_one("#help-text", Static).render())
+        for binding in RagkitApp.BINDINGS:
+            assert binding.key in text and binding.description in text  # type: ignore[union-attr]
+        assert "ctrl+p" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_the_command_palette_runs_ragkit_commands(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        for key in "search-only":
+            await pilot.press(key)
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: app.search_only, what="search-only mode from the palette")
+
+
+async def test_a_key_opens_the_cited_file_in_the_viewer(
+    factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = tmp_path / "opened.txt"
+    script = tmp_path / "viewer.py"
+    script.write_text(f"import sys; open({str(record)!r}, 'w').write(' '.join(sys.argv[1:]))")
+    monkeypatch.setenv("RAGKIT_VIEWER", f"{sys.executable} {script} --page={{page}} {{path}}")
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        app.facade.set_llm(citing_llm(app))
+        await ask(pilot, QUESTION)
+        await until(pilot, lambda: app.selected is not None, what="a selected citation")
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: record.exists() and record.read_text(), timeout=30, what="the viewer")
+        selected = app.selected
+        assert selected is not None
+        assert record.read_text() == f"--page={selected['page']} {selected['path']}"
+
+
+async def test_errors_are_notifications_with_the_fix_never_a_crash(
+    embedder: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragkit.facade import open_ragkit
+
+    monkeypatch.setenv("RAGKIT_HOME", str(tmp_path / "empty-home"))
+    app = RagkitApp(factory=lambda: open_ragkit(embedder=embedder), watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await ask(pilot, "anything at all?")
+        await until(pilot, lambda: any(isinstance(e, Failed) for e in app.events))
+        failed = next(e for e in app.events if isinstance(e, Failed))
+        assert "ragkit index PATH" in failed.error
+        assert any("ragkit index PATH" in n.message for n in app._notifications)
+        assert "failed" in app.query_one(TurnView).state and app.answering is None
+        app.facade.close()
+
+
+async def test_an_unverifiable_answer_says_the_documents_do_not_contain_it(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        app.facade.set_llm(ScriptedLLM("It was invented on the moon in 1847 by 12 astronomers.", name="fabricator"))
+        await ask(pilot, QUESTION)
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events))
+        view = app.query_one(TurnView)
+        assert str(view.query_one(".answer", Static).render()) == NOT_FOUND
+        assert view.result and view.result["draft"].startswith("It was invented")

@@ -1,0 +1,113 @@
+"""Snapshots of every screen (pytest-textual-snapshot). Answers come from a scripted model so
+the pictures are stable; everything else is the real facade over an indexed samples/ copy.
+Refresh after a deliberate UI change with: pytest tests/tui --snapshot-update"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from ragkit.conversation import Conversation
+from tests.scripted import ScriptedLLM
+from tests.tui.conftest import QUESTION, ask, until
+from tui.app import Done, RagkitApp
+
+pytestmark = pytest.mark.slow
+SIZE = (150, 42)
+ANSWER = (
+    "<think>The question asks where the XML files go. Source 1 says each application installs one XML file "
+    "into a packages directory.</think>Each application that wishes to contribute to the MIME database will "
+    "install a single XML file, named after the application, into one of the three <MIME>/packages/ "
+    "directories [1]."
+)
+
+
+def scripted_app(factory: Any) -> RagkitApp:
+    def make() -> Any:
+        rk = factory()
+        rk.set_llm(ScriptedLLM(ANSWER, name="scripted-r1"))
+        return rk
+
+    return RagkitApp(factory=make, watch=False)
+
+
+async def ready(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    await until(pilot, lambda: app.facade is not None and app.status)
+    await until(pilot, lambda: "scripted-r1" in app.sub_title or "model" in app.sub_title)
+    await pilot.pause(0.2)
+
+
+def test_start_screen(snap_compare: Any, factory: Any) -> None:
+    assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=ready)
+
+
+def test_answered_question_with_reasoning_and_cited_span(snap_compare: Any, factory: Any) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await ask(pilot, QUESTION)
+        await until(pilot, lambda: any(isinstance(e, Done) for e in pilot.app.events))
+        await until(pilot, lambda: "⟦" in str(pilot.app.query_one("#passage").render()))
+        pilot.app.query_one(".reasoning-box").collapsed = False
+        pilot.app.clear_notifications()
+        await pilot.pause(0.3)
+
+    assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
+
+
+def test_search_only_results(snap_compare: Any, factory: Any) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+s")
+        await ask(pilot, "which user id does root have")
+        await until(pilot, lambda: any(isinstance(e, Done) for e in pilot.app.events))
+        await until(pilot, lambda: "⟦" in str(pilot.app.query_one("#passage").render()))
+        pilot.app.clear_notifications()
+        await pilot.pause(0.3)
+
+    assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
+
+
+def test_help_screen(snap_compare: Any, factory: Any) -> None:
+    assert snap_compare(scripted_app(factory), terminal_size=SIZE, press=["f1"], run_before=ready)
+
+
+def test_model_picker(snap_compare: Any, factory: Any) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.5)
+
+    assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
+
+
+def test_saved_conversations(snap_compare: Any, factory: Any, home: Path) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        store = pilot.app.facade.conversations
+        store.save(Conversation(id="a", title="Where do MIME packages go?", created=1_790_000_000.0))
+        store.save(Conversation(id="b", title="Which user id does root have?", created=1_790_100_000.0))
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.5)
+
+    assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
+
+
+def test_problems_in_the_sidebar(snap_compare: Any, factory: Any, tmp_path: Path) -> None:
+    async def run(pilot: Pilot[Any]) -> None:
+        await ready(pilot)
+        bad = tmp_path / "odd"
+        bad.mkdir()
+        (bad / "broken.pdf").write_bytes(b"%PDF-1.4\nnot really a pdf\n")
+        (bad / "binary.txt").write_bytes(bytes(range(256)) * 4)
+        pilot.app.facade.index([bad], strict=False)
+        pilot.app._poll_status()
+        await until(pilot, lambda: len(pilot.app.status.get("failures", [])) == 2)
+        await until(pilot, lambda: bool(pilot.app._notifications))  # the toast names the full path:
+        pilot.app.clear_notifications()  # cleared, as temporary paths differ between runs
+        await pilot.pause(0.3)
+
+    assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)

@@ -1,0 +1,201 @@
+"""Widgets of the terminal UI. They only show state handed to them: no I/O, no model calls."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.markup import escape
+from textual.widgets import Collapsible, Label, ListItem, ListView, ProgressBar, Static
+
+_MARKER = re.compile(r"\\?\[(\d{1,3})\]")
+
+
+def short_path(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home) :] if path.startswith(home + "/") else path
+
+
+def where(item: dict[str, Any]) -> str:
+    name = Path(item["path"]).name
+    return f"{name}, p. {item['page']}" if item.get("page") is not None else name
+
+
+def answer_markup(text: str) -> str:
+    """The answer with every ``[n]`` turned into a link that selects citation n."""
+    return _MARKER.sub(lambda m: f"[@click=app.cite({m.group(1)})][b]\\[{m.group(1)}][/b][/]", escape(text))
+
+
+class TurnView(Vertical):
+    """One question and its answer: reasoning and retrieval fold away."""
+
+    DEFAULT_CSS = """
+    TurnView { height: auto; margin: 0 0 1 0; }
+    TurnView .question { color: $accent; text-style: bold; }
+    TurnView .reasoning { color: $text-muted; text-style: italic; }
+    TurnView .answer { margin: 0 0 0 1; }
+    TurnView .state { color: $text-muted; }
+    TurnView Collapsible { margin: 0; padding: 0; border: none; }
+    TurnView.-selected { background: $boost; }
+    """
+
+    def __init__(self, turn_id: int, question: str, search_only: bool = False) -> None:
+        super().__init__(id=f"turn-{turn_id}")
+        self.turn_id = turn_id
+        self.question = question
+        self.search_only = search_only
+        self.reasoning_text = ""
+        self.answer_text = ""
+        self.result: dict[str, Any] | None = None
+        self.state = "searching" if search_only else "waiting"
+
+    def compose(self) -> ComposeResult:
+        prefix = "Search" if self.search_only else "You"
+        yield Static(f"{prefix}: {escape(self.question)}", classes="question")
+        if not self.search_only:
+            with Collapsible(title="Reasoning", collapsed=False, classes="reasoning-box"):
+                yield Static("", classes="reasoning")
+        with Collapsible(title="Retrieval", collapsed=not self.search_only, classes="retrieval-box"):
+            yield Static("", classes="retrieval")
+        if not self.search_only:
+            yield Static("", classes="answer")
+        yield Static(self.state + "…", classes="state")
+
+    def add_reasoning(self, chunk: str) -> None:
+        self.reasoning_text += chunk
+        self.query_one(".reasoning", Static).update(escape(self.reasoning_text))
+
+    def add_text(self, chunk: str) -> None:
+        if self.state != "answering":
+            self.set_state("answering")
+        self.answer_text += chunk
+        self.query_one(".answer", Static).update(escape(self.answer_text))
+
+    def set_state(self, state: str) -> None:
+        self.state = state
+        self.query_one(".state", Static).update(escape(state))
+
+    def show_retrieval(self, query: str, hits: list[dict[str, Any]], min_score: float | None = None) -> None:
+        lines = [f"query: {escape(query)}"]
+        if min_score is not None:
+            lines.append(f"filter: score ≥ {min_score}")
+        for n, hit in enumerate(hits, start=1):
+            lines.append(f"[{n}] {hit['score']:.3f}  {escape(where(hit))}")
+        if not hits:
+            lines.append("no passages")
+        self.query_one(".retrieval", Static).update("\n".join(lines))
+
+    def finish(self, result: dict[str, Any]) -> None:
+        self.result = result
+        if not self.search_only:
+            self.query_one(".answer", Static).update(answer_markup(result["answer"]))
+            if result.get("reasoning"):
+                self.query_one(".reasoning", Static).update(escape(result["reasoning"]))
+                self.query_one(".reasoning-box", Collapsible).collapsed = True
+            else:
+                self.query_one(".reasoning-box", Collapsible).display = False
+        verified = sum(1 for c in result.get("citations", []) if c["verified"])
+        total = len(result.get("citations", []))
+        if self.search_only:
+            state = f"{len(result.get('sources', []))} passages"
+        elif result.get("grounded"):
+            state = f"{verified} of {total} citations verified · {result.get('model', '')}"
+        else:
+            state = result.get("notice") or "not grounded"
+        self.set_state(state)
+
+
+class SourcesPane(Vertical):
+    """The selected answer's citations (or search hits), and the passage of the chosen one."""
+
+    DEFAULT_CSS = """
+    SourcesPane { width: 44; border-left: solid $primary; }
+    SourcesPane ListView { height: 1fr; max-height: 12; }
+    SourcesPane #passage { height: 2fr; padding: 0 1; overflow-y: auto; }
+    SourcesPane .title { text-style: bold; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("Sources", classes="title")
+        yield ListView(id="sources")
+        yield Label("Passage (ctrl+o opens the file)", classes="title")
+        yield Static("Select a citation to see its passage.", id="passage")
+
+    def show(self, entries: list[dict[str, Any]]) -> None:
+        view = self.query_one("#sources", ListView)
+        view.clear()
+        for entry in entries:
+            mark = {True: "✓", False: "✗", None: " "}[entry.get("verified")]
+            view.append(ListItem(Label(f"[{entry['n']}] {mark} {escape(where(entry))}")))
+        self.query_one("#passage", Static).update("Select a citation to see its passage." if entries else "")
+
+    def show_passage(self, passage: dict[str, Any]) -> None:
+        text = Text()
+        text.append(f"{where(passage)}\n\n", style="bold")
+        text.append(passage["before"], style="dim")
+        text.append("⟦", style="bold yellow")
+        text.append(passage["span"], style="bold black on yellow")
+        text.append("⟧", style="bold yellow")
+        text.append(passage["after"], style="dim")
+        self.query_one("#passage", Static).update(text)
+
+
+class Sidebar(Vertical):
+    """Folders, index size, live sync state and progress, and the problems list."""
+
+    DEFAULT_CSS = """
+    Sidebar { width: 34; border-right: solid $primary; padding: 0 1; }
+    Sidebar .title { text-style: bold; margin-top: 1; }
+    Sidebar ProgressBar { display: none; }
+    Sidebar ProgressBar.-active { display: block; }
+    Sidebar #problems { height: 1fr; }
+    Sidebar #problems Label { width: 100%; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("Folders", classes="title")
+        yield Static("none (ragkit folders add PATH)", id="folders")
+        yield Label("Index", classes="title")
+        yield Static("loading…", id="index")
+        yield Label("Sync", classes="title")
+        yield Static("not watching", id="sync")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Label("Problems", classes="title")
+        yield ListView(id="problems")
+
+    def show_status(self, status: dict[str, Any], now: float | None = None) -> None:
+        folders = status.get("folders") or []
+        self.query_one("#folders", Static).update(
+            "\n".join(escape(short_path(f)) for f in folders) or "none (ragkit folders add PATH)"
+        )
+        self.query_one("#index", Static).update(f"{status['files']} files · {status['chunks']} chunks")
+        watcher = status.get("watcher") or {}
+        if watcher.get("live"):
+            last = watcher.get("last_sync")
+            ago = f"{int((now or time.time()) - last)} s ago" if last else "never"
+            where_ = "here" if watcher.get("here") else f"pid {watcher.get('pid')}"
+            sync = f"live ({where_}) · queue {watcher.get('queue', 0)}\nlast sync {ago}"
+        else:
+            sync = "not watching"
+        self.query_one("#sync", Static).update(sync)
+        problems = self.query_one("#problems", ListView)
+        failures = status.get("failures", [])
+        shown = [item.name for item in problems.children if isinstance(item, ListItem)]
+        wanted = [f["path"] for f in failures]
+        if shown != wanted:
+            problems.clear()
+            for failure in failures:
+                label = f"{Path(failure['path']).name}: {failure['reason']}"
+                problems.append(ListItem(Label(escape(label)), name=failure["path"]))
+
+    def show_progress(self, done: int, total: int) -> None:
+        bar = self.query_one("#progress", ProgressBar)
+        bar.add_class("-active")
+        bar.update(total=max(total, 1), progress=done)
+        if done >= total:
+            bar.remove_class("-active")
