@@ -374,7 +374,8 @@ class Ragkit:
         )  # fmt: skip
         if not grounded:
             # say plainly that the documents do not hold it; keep the model's text as a draft
-            result.answer, result.draft, result.notice = NOT_FOUND, text, UNVERIFIED
+            result.answer, result.draft = NOT_FOUND, text
+            result.notice = UNVERIFIED if text else "The model gave no answer; the closest sources are listed."
         self._commit(conversation, result, prompt)
         yield result
 

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Header, Input, ListView
+from textual.widgets import Collapsible, Footer, Header, Input, ListView
 
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, SourcesPane, TurnView
@@ -144,6 +144,7 @@ class RagkitApp(App[None]):
         Binding("ctrl+o", "open_file", "Open file"),
         Binding("ctrl+r", "conversations", "Conversations"),
         Binding("ctrl+l", "models", "Model"),
+        Binding("ctrl+t", "toggle_details", "Reasoning"),
         Binding("f1", "help", "Help"),
     ]
     COMMANDS = App.COMMANDS | {RagkitCommands}
@@ -482,6 +483,15 @@ class RagkitApp(App[None]):
         self.call_from_thread(self.notify, f"Opened {path}" + (f" at page {page}" if page else ""))
 
     # --- modes, conversations, models, help ------------------------------------------------
+
+    def action_toggle_details(self) -> None:
+        """Unfold (or fold) the selected answer's reasoning and retrieval sections."""
+        if self.current is None:
+            return
+        boxes = [box for box in self.current.query(Collapsible) if box.display and not box.has_class("draft-box")]
+        fold = not any(box.collapsed for box in boxes)
+        for box in boxes:
+            box.collapsed = fold
 
     def action_toggle_search(self) -> None:
         self.search_only = not self.search_only

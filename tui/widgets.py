@@ -42,6 +42,8 @@ class TurnView(Vertical):
     TurnView .state { color: $text-muted; }
     TurnView Collapsible { margin: 0; padding: 0; border: none; }
     TurnView.-selected { background: $boost; }
+    TurnView .draft-box { display: none; }
+    TurnView .draft { color: $text-warning; }
     """
 
     def __init__(self, turn_id: int, question: str, search_only: bool = False) -> None:
@@ -64,6 +66,8 @@ class TurnView(Vertical):
             yield Static("", classes="retrieval")
         if not self.search_only:
             yield Static("", classes="answer")
+            with Collapsible(title="Unverified draft", collapsed=True, classes="draft-box"):
+                yield Static("", classes="draft")
         yield Static(self.state + "…", classes="state")
 
     def add_reasoning(self, chunk: str) -> None:
@@ -94,6 +98,9 @@ class TurnView(Vertical):
         self.result = result
         if not self.search_only:
             self.query_one(".answer", Static).update(answer_markup(result["answer"]))
+            if result.get("draft"):  # the model's text, kept visible but clearly not an answer
+                self.query_one(".draft", Static).update(escape(result["draft"]))
+                self.query_one(".draft-box", Collapsible).display = True
             if result.get("reasoning"):
                 self.query_one(".reasoning", Static).update(escape(result["reasoning"]))
                 self.query_one(".reasoning-box", Collapsible).collapsed = True
