@@ -55,6 +55,7 @@ class Answer:
     model_note: str = ""  # which model answered and why that one
     conversation: str = ""  # id of the conversation this answer belongs to
     new_sources: list[int] = field(default_factory=list)  # source numbers retrieved for this turn
+    retrieval: dict[str, Any] = field(default_factory=dict)  # queries, filter, every hit with its score
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +66,7 @@ class Answer:
             "model_note": self.model_note,
             "conversation": self.conversation,
             "usage": self.usage,
+            "retrieval": self.retrieval,
             "citations": [c.as_dict() for c in self.attribution.citations],
             "model": self.model,
             "grounded": self.grounded,
@@ -299,9 +301,15 @@ class Ragkit:
 
     # --- questions ------------------------------------------------------------------
 
+    def retrieval_queries(self, question: str, conversation: Conversation | None = None) -> list[str]:
+        """The queries a question is searched with: itself, and for a follow-up also joined
+        with the question before it, so "and what about its size?" finds the right documents."""
+        if conversation and conversation.turns:
+            return [question, f"{conversation.turns[-1].question} {question}"]
+        return [question]
+
     def retrieve_for(self, question: str, conversation: Conversation | None = None) -> list[Hit]:
-        """Passages for a question; a follow-up is also searched together with the question
-        before it, so "and what about its size?" still finds the right documents."""
+        """Passages for a question (see :meth:`retrieval_queries`), best first."""
         hits = self.search(question)
         if conversation and conversation.turns:
             earlier = conversation.turns[-1].question
@@ -322,6 +330,12 @@ class Ragkit:
         hits = self.retrieve_for(question, conversation)
         relevant = [h for h in hits if h.score >= self.settings.retrieve.min_score]
         note = self.model_note(model)
+        retrieval = {
+            "queries": self.retrieval_queries(question, conversation),
+            "min_score": self.settings.retrieve.min_score,
+            "top_k": self.settings.retrieve.top_k,
+            "hits": [dict(h.as_dict(), kept=h.score >= self.settings.retrieve.min_score) for h in hits],
+        }
         if not relevant:  # no model call, so no model load either
             remote = self.settings.llm.backend == "openai"
             if self._pinned is not None:
@@ -331,7 +345,7 @@ class Ragkit:
             yield StreamEvent("text", NOT_FOUND)
             notice = "No passage was close enough to the question; the closest ones are listed."
             empty = Answer(question, NOT_FOUND, "", name, hits[:3], Attribution(by="none"), False, notice)
-            empty.model_note = note
+            empty.model_note, empty.retrieval = note, retrieval
             self._commit(conversation, empty, None)
             yield empty
             return
@@ -370,7 +384,7 @@ class Ragkit:
         grounded = attribution.any_verified
         result = Answer(
             question, text, "".join(reasoning).strip(), llm.name, prompt.sources, attribution, grounded, "", usage,
-            model_note=note, new_sources=list(prompt.new_sources or []),
+            model_note=note, new_sources=list(prompt.new_sources or []), retrieval=retrieval,
         )  # fmt: skip
         if not grounded:
             # say plainly that the documents do not hold it; keep the model's text as a draft

@@ -99,6 +99,9 @@ class ConversationLoaded(Message):
     conversation: Any
 
 
+RECORDED = (FacadeReady, Failed, StatusChanged, Done, Cancelled, PassageLoaded, ModelLoaded, SyncProgress)
+
+
 class RagkitCommands(Provider):
     """The app's actions in the command palette (ctrl+p)."""
 
@@ -199,7 +202,10 @@ class RagkitApp(App[None]):
         self.query_one("#ask", Input).placeholder = placeholder + "  (F1: help)"
 
     def post_message(self, message: Message) -> bool:
-        if isinstance(message, FacadeReady | Failed | StatusChanged | Done | Cancelled | PassageLoaded | ModelLoaded):
+        if isinstance(
+            message,
+            FacadeReady | Failed | StatusChanged | Done | Cancelled | PassageLoaded | ModelLoaded | SyncProgress,
+        ):
             self.events.append(message)
         return super().post_message(message)
 
@@ -342,7 +348,9 @@ class RagkitApp(App[None]):
         try:
             if search_only:
                 hits = [dict(h.as_dict(), n=n) for n, h in enumerate(rk.search(question), start=1)]
-                self.post_message(Done(turn, {"answer": "", "sources": hits, "citations": [], "search": True}))
+                retrieval = {"queries": [question], "top_k": rk.settings.retrieve.top_k, "min_score": None}
+                result = {"answer": "", "sources": hits, "citations": [], "search": True, "retrieval": retrieval}
+                self.post_message(Done(turn, result))
                 return
             from ragkit.facade import Answer
 
@@ -378,9 +386,7 @@ class RagkitApp(App[None]):
             self.answering = None
         if view is None:
             return
-        query = message.result.get("question") or view.question
-        min_score = None if view.search_only else self.facade.settings.retrieve.min_score
-        view.show_retrieval(query, message.result.get("sources", []), min_score)
+        view.show_retrieval(message.result)
         view.finish(message.result)
         self.select_turn(view)
         self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
@@ -582,8 +588,7 @@ class RagkitApp(App[None]):
             self.call_after_refresh(self._restore_turn, view, turn.result)
 
     def _restore_turn(self, view: TurnView, result: dict[str, Any]) -> None:
-        min_score = self.facade.settings.retrieve.min_score
-        view.show_retrieval(result.get("question") or view.question, result.get("sources", []), min_score)
+        view.show_retrieval(result)
         view.finish(result)
         self.select_turn(view)
 

@@ -84,12 +84,19 @@ class TurnView(Vertical):
         self.state = state
         self.query_one(".state", Static).update(escape(state))
 
-    def show_retrieval(self, query: str, hits: list[dict[str, Any]], min_score: float | None = None) -> None:
-        lines = [f"query: {escape(query)}"]
-        if min_score is not None:
-            lines.append(f"filter: score ≥ {min_score}")
+    def show_retrieval(self, result: dict[str, Any]) -> None:
+        """The queries as searched, the filter, and every passage found with its score."""
+        retrieval = result.get("retrieval") or {}
+        queries = retrieval.get("queries") or [result.get("question") or self.question]
+        lines = [f"query: {escape(q)}" for q in queries]
+        if retrieval.get("min_score") is not None:
+            lines.append(f"filter: top {retrieval['top_k']}, score ≥ {retrieval['min_score']}")
+        elif retrieval.get("top_k"):
+            lines.append(f"filter: top {retrieval['top_k']}")
+        hits = retrieval.get("hits") or result.get("sources", [])
         for n, hit in enumerate(hits, start=1):
-            lines.append(f"[{n}] {hit['score']:.3f}  {escape(where(hit))}")
+            dropped = "" if hit.get("kept", True) else "  (below the filter)"
+            lines.append(f"{n}. {hit['score']:.3f}  {escape(where(hit))}{dropped}")
         if not hits:
             lines.append("no passages")
         self.query_one(".retrieval", Static).update("\n".join(lines))

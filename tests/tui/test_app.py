@@ -17,7 +17,7 @@ from ragkit.facade import NOT_FOUND
 from ragkit.llm import GenerationParams, Message
 from tests.scripted import ScriptedLLM
 from tests.tui.conftest import QUESTION, ask, until
-from tui.app import Cancelled, Done, FacadeReady, Failed, RagkitApp
+from tui.app import Cancelled, Done, FacadeReady, Failed, RagkitApp, SyncProgress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, TurnView
 
@@ -80,6 +80,7 @@ async def test_a_question_streams_an_answer_with_verified_citations_and_the_cite
         assert view.answer_text  # the streamed text (the real packaged model)
         retrieval = str(view.query_one(".retrieval", Static).render())
         assert "query: " + QUESTION in retrieval and "shared-mime-info-spec.pdf" in retrieval
+        assert "score ≥ 0.2" in retrieval and done.result["retrieval"]["hits"][0]["score"] > 0.2
         sources = app.query_one("#sources", ListView)
         assert len(sources.children) == len(done.result["citations"])
         await until(pilot, lambda: "⟦" in str(app.query_one("#passage", Static).render()), what="the passage")
@@ -140,6 +141,7 @@ async def test_a_problem_file_appears_in_the_sidebar_while_the_app_runs(factory:
         assert problems.children[0].name == str(docs / "broken.pdf")
         assert "broken.pdf" in str(app.query_one(Sidebar).query_one("#problems").children[0].query_one(Static).render())
         assert any("broken.pdf" in n.message for n in app._notifications)
+        assert any(isinstance(e, SyncProgress) for e in app.events)  # the sidebar's progress bar was fed
 
 
 async def test_search_only_mode_answers_from_the_index_without_the_model(factory: Any) -> None:

@@ -36,6 +36,7 @@ def scripted_app(factory: Any) -> RagkitApp:
 
 async def ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
+    app.query_one("#ask").cursor_blink = False  # a blinking cursor makes pictures differ by timing
     await until(pilot, lambda: app.facade is not None and app.status)
     await until(pilot, lambda: "scripted-r1" in app.sub_title or "model" in app.sub_title)
     await pilot.pause(0.2)
