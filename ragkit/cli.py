@@ -385,22 +385,7 @@ if __name__ == "__main__":
 
 
 def cmd_model_list(args: argparse.Namespace) -> int:
-    from ragkit.models import REGISTRY
-
-    rk = _open()
-    installed = rk.catalog.installed()
-    try:
-        current = rk.model_ref().name
-    except RagkitError:
-        current = None
-    rows = []
-    for name, ref in installed.items():
-        rows.append({"name": name, "installed": ref.path.is_file(), "default": name == current,
-                     "profile": ref.profile, "path": str(ref.path), "source": ref.source})  # fmt: skip
-    for name, known in REGISTRY.items():
-        if name not in installed:
-            rows.append({"name": name, "installed": False, "default": False, "profile": known.profile,
-                         "path": None, "source": f"{known.repo} (~{known.size_mb} MB)"})  # fmt: skip
+    rows = _open().models()
     if args.json:
         _emit_json(rows)
         return 0
@@ -469,17 +454,15 @@ def cmd_model_info(args: argparse.Namespace) -> int:
     rk = _open()
     ref = rk.model_ref(args.name)
     cfg = rk.settings.llm
-    from ragkit.models import PROFILES
-
-    profile = PROFILES[ref.profile if cfg.profile == "auto" else cfg.profile]
+    params = rk.generation_params(rk.profile_of(ref.profile))
     info = {
         **ref.as_dict(),
         "size_mb": round(ref.path.stat().st_size / 1e6, 1),
         "known": ref.name in REGISTRY,
-        "temperature": profile.temperature if cfg.temperature is None else cfg.temperature,
-        "top_p": profile.top_p if cfg.top_p is None else cfg.top_p,
-        "starts_in_think": profile.start_in_think,
-        "reasoning_tokens": cfg.reasoning_tokens if profile.start_in_think else None,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "starts_in_think": params.start_in_think,
+        "reasoning_tokens": params.reasoning_budget,
         "n_ctx": cfg.n_ctx,
         "n_gpu_layers": cfg.n_gpu_layers,
         "note": rk.model_note(args.name),

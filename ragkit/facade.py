@@ -28,7 +28,7 @@ from ragkit.live import LiveSync, WatchState, WriterLock
 from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.llm.guard import RepetitionGuard
 from ragkit.manifest import Manifest
-from ragkit.models import DEFAULT_CHAT, PROFILES, Catalog, ModelRef, Profile
+from ragkit.models import DEFAULT_CHAT, PROFILES, REGISTRY, Catalog, ModelRef, Profile, guess_profile
 from ragkit.prompt import Prompt, build_prompt
 from ragkit.retrieve import Hit, Retriever
 from ragkit.store import ChromaStore
@@ -229,6 +229,27 @@ class Ragkit:
     def model_ref(self, model: str | None = None) -> ModelRef:
         return self.catalog.resolve(model or self.settings.llm.model)
 
+    def models(self) -> list[dict[str, Any]]:
+        """Installed models, then the known ones not downloaded: name, installed, default,
+        profile, path, source."""
+        installed = self.catalog.installed()
+        try:
+            current: str | None = self.model_ref().name
+        except RagkitError:
+            current = None
+        rows = [
+            {"name": name, "installed": ref.path.is_file(), "default": name == current, "profile": ref.profile,
+             "path": str(ref.path), "source": ref.source}
+            for name, ref in installed.items()
+        ]  # fmt: skip
+        rows += [
+            {"name": name, "installed": False, "default": False, "profile": known.profile, "path": None,
+             "source": f"{known.repo} (~{known.size_mb} MB)"}
+            for name, known in REGISTRY.items()
+            if name not in installed
+        ]  # fmt: skip
+        return rows
+
     def set_llm(self, llm: LLM | None) -> None:
         """Answer with this model object instead of one from the settings (for programs that
         embed ragkit with their own backend; ``None`` goes back to the settings)."""
@@ -249,17 +270,18 @@ class Ragkit:
         return f"{ref.name}, the default"
 
     def profile(self, llm: LLM) -> Profile:
-        cfg = self.settings.llm
-        if cfg.profile != "auto":
-            return PROFILES[cfg.profile]
-        from ragkit.models import guess_profile
-
         ref = self._refs.get(llm.name)
-        return PROFILES[ref.profile if ref else guess_profile(llm.name)]
+        return self.profile_of(ref.profile if ref else guess_profile(llm.name))
 
-    def generation_params(self, llm: LLM) -> GenerationParams:
+    def profile_of(self, guessed: str) -> Profile:
+        """The profile the settings give (``llm.profile``), or else the model's own."""
+        chosen = self.settings.llm.profile
+        return PROFILES[guessed if chosen == "auto" else chosen]
+
+    def generation_params(self, llm: LLM | Profile) -> GenerationParams:
+        """Sampling for a model (or a profile): the profile's defaults under the settings."""
         cfg = self.settings.llm
-        profile = self.profile(llm)
+        profile = llm if isinstance(llm, Profile) else self.profile(llm)
         return GenerationParams(
             max_tokens=cfg.max_tokens,
             temperature=profile.temperature if cfg.temperature is None else cfg.temperature,

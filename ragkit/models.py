@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ragkit import paths
 from ragkit.errors import ModelError
 
 PACKAGED_CHAT = "smollm2-135m"
@@ -121,7 +122,7 @@ class Catalog:
     """The models this machine has: ``<home>/models/models.json``."""
 
     def __init__(self, home: Path) -> None:
-        self.dir = home / "models"
+        self.dir = paths.models_dir(home)
         self.file = self.dir / "models.json"
 
     def _read(self) -> dict[str, dict[str, Any]]:
@@ -291,12 +292,3 @@ def pull(catalog: Catalog, spec: str, hub: str = DEFAULT_HUB, progress: Progress
     ref = ModelRef(known.name, target, profile=known.profile, sha256=actual, source="pull")
     catalog.record(ref)
     return ref
-
-
-def resolve_chat_model(requested: str | None, home: Path | None = None) -> ModelRef:
-    """Shortcut for callers without a catalog at hand."""
-    if home is None:
-        from ragkit import paths
-
-        home = paths.home()
-    return Catalog(home).resolve(requested)

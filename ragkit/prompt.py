@@ -66,11 +66,6 @@ def _user_turn(question: str, blocks: Sequence[str], reused: Sequence[int], firs
     return "\n\n".join(parts)
 
 
-def _render(question: str, sources: Sequence[Hit]) -> str:
-    """A one-turn prompt (no conversation)."""
-    return _user_turn(question, _blocks(sources, range(1, len(sources) + 1)), [], first=True)
-
-
 def _count(messages: Sequence[dict[str, str]], count_tokens: Counter) -> int:
     return sum(count_tokens(m["content"]) + MESSAGE_OVERHEAD for m in messages)
 

@@ -531,18 +531,7 @@ class RagkitApp(App[None]):
     @work(thread=True, group="list")
     def _list(self, kind: str) -> None:
         try:
-            if kind == "conversations":
-                items = self.facade.conversations.list()
-            else:
-                from ragkit.models import REGISTRY
-
-                installed = self.facade.catalog.installed()
-                items = [{"name": n, "installed": r.path.is_file(), "profile": r.profile} for n, r in installed.items()]
-                items += [
-                    {"name": n, "installed": False, "profile": k.profile}
-                    for n, k in REGISTRY.items()
-                    if n not in installed
-                ]
+            items = self.facade.conversations.list() if kind == "conversations" else self.facade.models()
         except Exception as exc:
             self.post_message(Failed(f"listing {kind}", str(exc)))
             return

@@ -58,7 +58,7 @@ class LLM(abc.ABC):
     def stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[StreamEvent]:
         """Yield reasoning/text events, then one ``done`` event with usage."""
         parser = ThinkParser(start_in_think=params.start_in_think)
-        budget = params.reasoning_budget if params.start_in_think or params.reasoning_budget else None
+        budget = params.reasoning_budget
         raw = ""
         reasoning_tokens = pieces_seen = 0
         budget_hit = False
