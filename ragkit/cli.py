@@ -449,16 +449,23 @@ def cmd_model_use(args: argparse.Namespace) -> int:
 
 
 def cmd_model_info(args: argparse.Namespace) -> int:
+    from ragkit.gguf import read_header
     from ragkit.models import REGISTRY
 
     rk = _open()
     ref = rk.model_ref(args.name)
     cfg = rk.settings.llm
     params = rk.generation_params(rk.profile_of(ref.profile))
+    header = read_header(ref.path)
     info = {
         **ref.as_dict(),
         "size_mb": round(ref.path.stat().st_size / 1e6, 1),
         "known": ref.name in REGISTRY,
+        "model": header.name,
+        "architecture": header.architecture,
+        "quantization": header.quantization,
+        "trained_context": header.context_length,
+        "chat_template": "with think blocks" if header.reasons else "yes" if header.chat_template else "none",
         "temperature": params.temperature,
         "top_p": params.top_p,
         "starts_in_think": params.start_in_think,

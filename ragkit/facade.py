@@ -271,7 +271,9 @@ class Ragkit:
 
     def profile(self, llm: LLM) -> Profile:
         ref = self._refs.get(llm.name)
-        return self.profile_of(ref.profile if ref else guess_profile(llm.name))
+        if ref is not None:
+            return self.profile_of(ref.profile)
+        return self.profile_of("r1" if llm.reasons else guess_profile(llm.name))
 
     def profile_of(self, guessed: str) -> Profile:
         """The profile the settings give (``llm.profile``), or else the model's own."""

@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 from ragkit import paths
 from ragkit.errors import ModelError
+from ragkit.gguf import GGUFHeader, read_header
 
 PACKAGED_CHAT = "smollm2-135m"
 DEFAULT_CHAT = "r1-qwen-1.5b"
 DEFAULT_HUB = "https://huggingface.co"
-GGUF_MAGIC = b"GGUF"
 
 ProfileName = Literal["chat", "r1"]
 
@@ -50,6 +50,25 @@ PROFILES: dict[str, Profile] = {
 def guess_profile(name: str) -> ProfileName:
     lowered = name.lower()
     return "r1" if re.search(r"(deepseek[-_ ]?r1|(^|[-_/ ])r1[-_ ]distill|^r1-)", lowered) else "chat"
+
+
+def chat_header(path: Path) -> GGUFHeader:
+    """The header of a GGUF chat model; refuses, naming the fix, a file that is not one
+    (cut short, corrupt, or a base model without a chat template)."""
+    header = read_header(path)
+    if header.chat_template is None:
+        raise ModelError(
+            f"{path.name} ({header.name}) has no chat template: it is a base model, not a chat model, "
+            f"and cannot follow instructions; use an instruct or chat build (e.g. ragkit model pull {DEFAULT_CHAT}), "
+            f"or the packaged {PACKAGED_CHAT}"
+        )
+    return header
+
+
+def profile_for(header: GGUFHeader, name: str = "") -> ProfileName:
+    """A model's profile from what its file says: a chat template that knows think blocks
+    (DeepSeek-R1 distills) or an R1 name means R1; whatever the file is called."""
+    return "r1" if header.reasons or guess_profile(f"{name} {header.name} {header.path.name}") == "r1" else "chat"
 
 
 @dataclass(frozen=True)
@@ -110,14 +129,6 @@ def packaged_chat_model() -> ModelRef | None:
     return None
 
 
-def is_gguf(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(4) == GGUF_MAGIC
-    except OSError:
-        return False
-
-
 class Catalog:
     """The models this machine has: ``<home>/models/models.json``."""
 
@@ -161,12 +172,11 @@ class Catalog:
         path = path.expanduser().resolve()
         if not path.is_file():
             raise ModelError(f"no such file: {path}")
-        if not is_gguf(path):
-            raise ModelError(f"{path} is not a GGUF file (llama.cpp models end in .gguf and start with 'GGUF')")
+        header = chat_header(path)
         name = name or _name_for(path)
         if name == PACKAGED_CHAT:
             raise ModelError(f"{PACKAGED_CHAT} is the packaged model's name; choose another with --name")
-        ref = ModelRef(name, path, profile=profile or guess_profile(f"{name} {path.name}"), source="add")
+        ref = ModelRef(name, path, profile=profile or profile_for(header, name), source="add")
         self.record(ref)
         return ref
 
@@ -193,7 +203,7 @@ class Catalog:
             return ref
         path = Path(requested).expanduser()
         if path.is_file():
-            return ModelRef(path.name, path, profile=guess_profile(path.name))
+            return ModelRef(path.name, path, profile=profile_for(chat_header(path)))
         if requested in REGISTRY:
             raise ModelError(f"model {requested!r} is not downloaded; run: ragkit model pull {requested}")
         raise ModelError(f"model {requested!r} not found; give a path to a .gguf file or run: ragkit model list")
@@ -285,10 +295,13 @@ def pull(catalog: Catalog, spec: str, hub: str = DEFAULT_HUB, progress: Progress
             f"{known.file} failed its checksum (sha256 {actual}, expected {expected}); "
             "the download was deleted, pull again"
         )
-    if not is_gguf(part):
+    try:
+        header = read_header(part)
+    except ModelError as exc:
         part.unlink(missing_ok=True)
-        raise ModelError(f"{url} did not return a GGUF file; the download was deleted")
+        raise ModelError(f"{url} did not return a usable GGUF file ({exc}); the download was deleted") from exc
     os.replace(part, target)
-    ref = ModelRef(known.name, target, profile=known.profile, sha256=actual, source="pull")
+    profile = known.profile if known.name in REGISTRY else profile_for(header, spec)
+    ref = ModelRef(known.name, target, profile=profile, sha256=actual, source="pull")
     catalog.record(ref)
     return ref

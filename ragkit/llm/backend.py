@@ -38,6 +38,7 @@ class LLM(abc.ABC):
 
     name: str
     n_ctx: int
+    reasons: bool = False  # the model's own chat template knows think blocks (R1 and its kind)
 
     @abc.abstractmethod
     def _pieces(

@@ -24,7 +24,10 @@ class LlamaCppLLM(LLM):
         seed: int = 0,
         name: str | None = None,
         prompt_cache: bool = True,
+        vocab_only: bool = False,
     ) -> None:
+        """``vocab_only`` loads the tokenizer and chat template without the weights: enough
+        to count tokens and render prompts (for checks and tools), not to generate."""
         if not path.is_file():
             raise ModelError(f"model file not found: {path}; check the path or run: ragkit model list")
         self.path = path
@@ -44,11 +47,15 @@ class LlamaCppLLM(LLM):
                     n_gpu_layers=n_gpu_layers,
                     n_threads=n_threads,
                     seed=seed,
+                    vocab_only=vocab_only,
                     verbose=False,
                 )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load model {path.name} ({exc}); is it a valid GGUF file?") from exc
         self.n_ctx = self.llama.n_ctx()
+        self.vocab_only = vocab_only
+        template = self.llama.metadata.get("tokenizer.chat_template") or ""
+        self.reasons = "<think>" in template or "</think>" in template  # an R1-style reasoning model
 
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -83,6 +90,8 @@ class LlamaCppLLM(LLM):
     def _pieces(
         self, messages: Sequence[Message], params: GenerationParams, prefix: str, max_tokens: int
     ) -> Iterator[str]:
+        if self.vocab_only:
+            raise ModelError(f"{self.name} was loaded for its tokenizer only (vocab_only) and cannot generate")
         prompt, stop = self.render(messages, params, prefix)
         tokens = self.llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         if len(tokens) >= self.n_ctx:

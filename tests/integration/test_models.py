@@ -145,7 +145,7 @@ def test_cli_pull_add_use_list_info(hub: Hub, tmp_path: Path) -> None:
     not_gguf = tmp_path / "notes.gguf"
     not_gguf.write_text("hello")
     bad = ragkit("model", "add", not_gguf, home=env_home)
-    assert bad.code == 1 and "not a GGUF file" in bad.stderr
+    assert bad.code == 1 and "does not start with 'GGUF'" in bad.stderr
     added = ragkit("model", "add", home / "models" / "tiny.gguf", "--name", "my-r1-distill", "--profile", "r1",
                    home=env_home)  # fmt: skip
     assert added.code == 0 and "r1 profile" in added.stdout
