@@ -28,7 +28,7 @@ from ragkit.live import LiveSync, WatchState, WriterLock
 from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.llm.guard import RepetitionGuard
 from ragkit.manifest import Manifest
-from ragkit.models import DEFAULT_CHAT, PROFILES, REGISTRY, Catalog, ModelRef, Profile, guess_profile
+from ragkit.models import DEFAULT_CHAT, PROFILES, REGISTRY, Catalog, ModelRef, Profile, chat_header, guess_profile
 from ragkit.prompt import Prompt, build_prompt
 from ragkit.retrieve import Hit, Retriever
 from ragkit.store import ChromaStore
@@ -316,6 +316,7 @@ class Ragkit:
         ref = self.model_ref(model)
         with self._lock:
             if ref.name not in self._llms:
+                chat_header(ref.path)  # a cut-short, corrupt or base-model file: refused with the reason
                 self._llms[ref.name] = LlamaCppLLM(
                     ref.path, n_ctx=cfg.n_ctx, n_gpu_layers=cfg.n_gpu_layers, n_threads=cfg.n_threads,
                     seed=cfg.seed, name=ref.name, prompt_cache=cfg.prompt_cache,

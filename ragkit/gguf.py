@@ -46,6 +46,14 @@ class GGUFHeader:
     tensor_count: int
     metadata: dict[str, Any]
     size: int  # bytes up to the end of the metadata
+    file_size: int
+    weights_end: int  # the file must be at least this long to hold its weights
+
+    @property
+    def complete(self) -> bool:
+        """The file is long enough for every tensor the header lists (a download that stopped
+        early is not)."""
+        return self.file_size >= self.weights_end
 
     @property
     def architecture(self) -> str:
@@ -100,27 +108,33 @@ class _Reader:
     def fail(self, why: str) -> ModelError:
         return ModelError(f"{self.path.name} is not a usable GGUF file: {why}")
 
+    def cut_short(self) -> ModelError:
+        return self.fail(
+            f"it ends at byte {self.file_size}, inside its header; the download or copy was cut short, "
+            "so fetch it again"
+        )
+
     def take(self, count: int) -> bytes:
         data = self.handle.read(count)
         if len(data) != count:
-            raise self.fail(
-                f"it ends at byte {self.file_size}, inside its header; the download or copy was cut short, "
-                "so fetch it again"
-            )
+            raise self.cut_short()
         return data
 
     def unpack(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
+    def too_big(self, what: str) -> ModelError:
+        return self.fail(f"{what}, more than the rest of the file; it was cut short or is corrupt, so fetch it again")
+
     def string(self) -> str:
         length = self.unpack("<Q")
-        if length > _MAX_STRING or length > self.file_size:
-            raise self.fail(f"a metadata string claims {length} bytes; the file is corrupt")
+        if length > _MAX_STRING or length > self.file_size - self.handle.tell():
+            raise self.too_big(f"a metadata string claims {length} bytes")
         return self.take(length).decode("utf-8", errors="replace")
 
     def skip(self, count: int) -> None:
         if self.handle.tell() + count > self.file_size:
-            self.take(self.file_size + 1)  # raises the cut-short error
+            raise self.cut_short()
         self.handle.seek(count, 1)
 
     def value(self, kind: int) -> Any:
@@ -130,8 +144,8 @@ class _Reader:
             return self.string()
         if kind == _ARRAY:
             item, length = self.unpack("<I"), self.unpack("<Q")
-            if length > self.file_size:
-                raise self.fail(f"an array claims {length} items; the file is corrupt")
+            if length > self.file_size - self.handle.tell():  # every item takes a byte at least
+                raise self.too_big(f"an array claims {length} items")
             if length <= _KEEP_ARRAY:
                 return [self.value(item) for _ in range(length)]
             if item in _SCALARS:
@@ -150,9 +164,31 @@ class _Reader:
             raise self.fail(f"GGUF version {version}; ragkit reads versions 2 and 3")
         tensors, count = self.unpack("<Q"), self.unpack("<Q")
         if count > self.file_size:
-            raise self.fail(f"the header claims {count} metadata entries; the file is corrupt")
+            raise self.too_big(f"the header claims {count} metadata entries")
         metadata: dict[str, Any] = {}
         for _ in range(count):
             key = self.string()
             metadata[key] = self.value(self.unpack("<I"))
-        return GGUFHeader(self.path, version, tensors, metadata, self.handle.tell())
+        size = self.handle.tell()
+        return GGUFHeader(
+            self.path, version, tensors, metadata, size, self.file_size, self.weights_end(tensors, metadata)
+        )
+
+    def weights_end(self, tensors: int, metadata: dict[str, Any]) -> int:
+        """The least size the file must have to hold every tensor: past the start of the
+        last one (tensor infos follow the metadata; the data starts aligned after them)."""
+        if tensors > self.file_size:
+            raise self.too_big(f"the header claims {tensors} tensors")
+        last = -1
+        for _ in range(tensors):
+            self.string()  # name
+            dims = self.unpack("<I")
+            if dims > 8:
+                raise self.fail(f"a tensor claims {dims} dimensions; the file is corrupt")
+            self.skip(8 * dims)
+            self.unpack("<I")  # element type
+            last = max(last, self.unpack("<Q"))
+        alignment = metadata.get("general.alignment", 32)
+        alignment = alignment if isinstance(alignment, int) and alignment > 0 else 32
+        data_start = -(-self.handle.tell() // alignment) * alignment
+        return data_start + last + 1

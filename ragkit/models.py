@@ -56,6 +56,12 @@ def chat_header(path: Path) -> GGUFHeader:
     """The header of a GGUF chat model; refuses, naming the fix, a file that is not one
     (cut short, corrupt, or a base model without a chat template)."""
     header = read_header(path)
+    if not header.complete:
+        raise ModelError(
+            f"{path.name} is cut short: its header lists weights up to byte {header.weights_end:,} but the file "
+            f"ends at byte {header.file_size:,}; the download or copy stopped early, so fetch it again "
+            "(ragkit model pull resumes where it stopped)"
+        )
     if header.chat_template is None:
         raise ModelError(
             f"{path.name} ({header.name}) has no chat template: it is a base model, not a chat model, "

@@ -5,6 +5,7 @@ renders and counts, and recorded R1 answers streamed back through the R1 vocabul
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from ragkit.facade import Answer, Ragkit, open_ragkit
 from ragkit.gguf import read_header
 from ragkit.llm import GenerationParams, StreamEvent
 from ragkit.llm.backend import BUDGET_CLOSE
-from ragkit.models import Catalog, packaged_chat_model
+from ragkit.models import Catalog, ModelRef, packaged_chat_model
 from tests.conftest import SAMPLES
 from tests.integration.cli import ragkit
 from tests.r1header import R1Replay, r1_part, vocab_only_gguf
@@ -54,11 +55,30 @@ def test_a_file_cut_inside_its_header_is_refused_naming_the_fix(tmp_path: Path) 
     cut = tmp_path / "DeepSeek-R1-Distill-Qwen-7B-Q4_K_M.gguf"
     with r1_part().open("rb") as source:
         cut.write_bytes(source.read(1_000_000))  # inside the vocabulary
-    with pytest.raises(ModelError, match="cut short, so fetch it again"):
+    with pytest.raises(ModelError, match="cut short") as error:
         read_header(cut)
+    assert "fetch it again" in str(error.value)
     result = ragkit("model", "add", cut, home=tmp_path / "home")
     assert result.code == 1 and "cut short" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "home" / "models" / "models.json").exists()
+
+
+def test_a_file_whose_weights_are_cut_short_is_refused(tmp_path: Path) -> None:
+    part = r1_part()  # a whole header, then 95 MB of the 4.6 GB of weights it lists
+    header = read_header(part)
+    assert not header.complete and header.weights_end > 4_000_000_000
+    result = ragkit("model", "add", part, "--name", "r1-qwen-7b", home=tmp_path / "home")
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert "cut short" in result.stderr and f"ends at byte {part.stat().st_size:,}" in result.stderr
+    assert not (tmp_path / "home" / "models" / "models.json").exists()
+    # a model file cut after it was added is refused the same way when answers load it
+    Catalog(Path(os.environ["RAGKIT_HOME"])).record(ModelRef("r1-qwen-7b", part, profile="r1", source="add"))
+    rk = open_ragkit()
+    try:
+        with pytest.raises(ModelError, match="cut short"):
+            rk.llm("r1-qwen-7b")
+    finally:
+        rk.close()
 
 
 def test_model_add_takes_the_profile_from_the_file_not_its_name(r1_vocab: Path, tmp_path: Path) -> None:

@@ -21,8 +21,14 @@ def entry(key: str, kind: int, payload: bytes) -> bytes:
     return string(key) + struct.pack("<I", kind) + payload
 
 
-def gguf(*entries: bytes, version: int = 3, magic: bytes = b"GGUF") -> bytes:
-    return magic + struct.pack("<IQQ", version, 0, len(entries)) + b"".join(entries)
+def gguf(*entries: bytes, version: int = 3, magic: bytes = b"GGUF", tensors: tuple[bytes, ...] = ()) -> bytes:
+    head = magic + struct.pack("<IQQ", version, len(tensors), len(entries)) + b"".join(entries) + b"".join(tensors)
+    return head + b"\0" * (-len(head) % 32)  # tensor data starts aligned
+
+
+def tensor(name: str, offset: int) -> bytes:
+    """A tensor info: name, 2 dimensions, element type F32, offset in the data section."""
+    return string(name) + struct.pack("<I2QIQ", 2, 16, 16, 0, offset)
 
 
 TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% endfor %}<think>"
@@ -52,7 +58,15 @@ def test_the_header_says_what_the_model_is(tmp_path: Path) -> None:
     assert header.vocab_size == 100 and header.metadata["tokenizer.ggml.scores"] == ArrayInfo(100)
     assert header.metadata["tokenizer.ggml.eos"] == [7, 9]  # short arrays are kept
     assert header.chat_template == TEMPLATE and header.reasons
-    assert header.size == len(GOOD)
+    assert header.size <= len(GOOD) and header.complete  # no tensors: nothing to hold
+
+
+def test_a_file_too_short_for_its_weights_is_incomplete(tmp_path: Path) -> None:
+    head = gguf(entry("general.architecture", 8, string("llama")), tensors=(tensor("a", 0), tensor("b", 1024)))
+    whole = read_header(write(tmp_path, head + b"\0" * 2048))
+    assert whole.complete and whole.weights_end == len(head) + 1025
+    cut = read_header(write(tmp_path, head + b"\0" * 1024))  # stops before the second tensor
+    assert not cut.complete and cut.file_size == len(head) + 1024
 
 
 @pytest.mark.parametrize(
