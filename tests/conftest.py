@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from ragkit.embed import SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -37,3 +41,11 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not found at {path} (CI provides ../shared beside the clone)")
     return path
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The packaged embedding model, loaded once for the whole run (it keeps no state)."""
+    from ragkit.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from ragkit.llm import LLM, GenerationParams, Message
+from ragkit.llm import LLM, GenerationParams, Message, StreamEvent
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
@@ -40,3 +40,17 @@ class ScriptedLLM(LLM):
         self.calls.append((list(messages), prefix, max_tokens))
         text = self.continuation if prefix else self.raw
         yield from tokens(text, self.chunk)[:max_tokens]
+
+
+def stream_parts(llm: LLM, params: GenerationParams, question: str = "q") -> tuple[str, str, dict[str, int]]:
+    """Run ``llm.stream`` on one question: the reasoning, the answer text, and the usage."""
+    reasoning, text, usage = [], [], {}
+    for event in llm.stream([{"role": "user", "content": question}], params):
+        assert isinstance(event, StreamEvent)
+        if event.type == "reasoning":
+            reasoning.append(event.chunk)
+        elif event.type == "text":
+            text.append(event.chunk)
+        else:
+            usage = event.usage
+    return "".join(reasoning), "".join(text), usage

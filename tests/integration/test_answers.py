@@ -4,15 +4,13 @@ profile, and the plain "not in your documents" answer."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ragkit.conversation import Conversation
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.facade import NOT_FOUND, Answer, Ragkit, open_ragkit
+from ragkit.facade import NOT_FOUND, Answer, Ragkit
 from ragkit.llm import StreamEvent
 from ragkit.llm.llamacpp import LlamaCppLLM
 from ragkit.models import ModelRef, packaged_chat_model
@@ -24,17 +22,11 @@ pytestmark = pytest.mark.slow
 QUESTION = "Where are the shared MIME-info database XML files installed?"
 
 
-@pytest.fixture(scope="module")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
-
-
 @pytest.fixture
-def rk(embedder: SentenceTransformerEmbedder) -> Iterator[Ragkit]:
-    instance = open_ragkit(embedder=embedder)
-    instance.index([SAMPLES])
-    yield instance
-    instance.close()
+def rk(rk: Ragkit) -> Ragkit:
+    """The shared facade (tests/integration/conftest.py) with the samples indexed."""
+    rk.index([SAMPLES])
+    return rk
 
 
 def collect(rk: Ragkit, question: str, conversation: Conversation | None = None) -> tuple[list[StreamEvent], Answer]:

@@ -60,11 +60,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log.close()
 
 
-@pytest.fixture(scope="module")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
-
-
 def test_counts_tokens_with_the_servers_own_tokenizer(server: str) -> None:
     remote = OpenAICompatLLM(server)
     assert remote.model == "smollm2"

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ragkit.conversation import Conversation
-from ragkit.embed import SentenceTransformerEmbedder
 from ragkit.errors import ModelError
 from ragkit.facade import Answer, Ragkit, open_ragkit
 from ragkit.gguf import read_header
@@ -23,6 +21,7 @@ from ragkit.models import Catalog, ModelRef, packaged_chat_model
 from tests.conftest import SAMPLES
 from tests.integration.cli import ragkit
 from tests.r1header import R1Replay, r1_part, vocab_only_gguf
+from tests.scripted import stream_parts
 
 STREAMS = json.loads((Path(__file__).parent.parent / "data" / "r1_streams.json").read_text("utf-8"))
 QUESTION = "Where are the shared MIME-info database XML files installed?"
@@ -102,15 +101,7 @@ def test_a_base_model_without_a_chat_template_is_refused(tmp_path: Path) -> None
 
 
 def run(llm: R1Replay, params: GenerationParams) -> tuple[str, str, dict[str, int]]:
-    reasoning, text, usage = [], [], {}
-    for event in llm.stream([{"role": "user", "content": QUESTION}], params):
-        if event.type == "reasoning":
-            reasoning.append(event.chunk)
-        elif event.type == "text":
-            text.append(event.chunk)
-        else:
-            usage = event.usage
-    return "".join(reasoning), "".join(text), usage
+    return stream_parts(llm, params, QUESTION)
 
 
 @pytest.mark.parametrize("record", STREAMS, ids=[s["name"] for s in STREAMS])
@@ -142,17 +133,11 @@ def test_the_reasoning_budget_counts_r1_tokens_and_continues_the_same_prompt(r1_
     assert second.count(special(llm, END_THINK)) == 1
 
 
-@pytest.fixture(scope="module")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
-
-
 @pytest.fixture
-def rk(embedder: SentenceTransformerEmbedder) -> Iterator[Ragkit]:
-    instance = open_ragkit(embedder=embedder)
-    instance.index([SAMPLES])
-    yield instance
-    instance.close()
+def rk(rk: Ragkit) -> Ragkit:
+    """The shared facade (tests/integration/conftest.py) with the samples indexed."""
+    rk.index([SAMPLES])
+    return rk
 
 
 def ask(rk: Ragkit, question: str, conversation: Conversation) -> tuple[list[StreamEvent], Answer]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,18 +15,6 @@ from tests.conftest import SAMPLES
 from tests.integration.helpers import assert_consistent
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
-
-
-@pytest.fixture
-def rk(embedder: SentenceTransformerEmbedder) -> Iterator[Ragkit]:
-    instance = open_ragkit(embedder=embedder)
-    yield instance
-    instance.close()
 
 
 def write(path: Path, text: str) -> Path:

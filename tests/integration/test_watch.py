@@ -30,11 +30,6 @@ def wait_until(check: Callable[[], bool], deadline_s: float = 30.0, what: str = 
     raise AssertionError(f"timed out after {deadline_s} s waiting for {what}")
 
 
-@pytest.fixture(scope="module")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
-
-
 class Running:
     def __init__(self, rk: Ragkit, live: LiveSync, thread: threading.Thread, reports: list[IndexReport]) -> None:
         self.rk, self.live, self.thread, self.reports = rk, live, thread, reports

@@ -20,11 +20,6 @@ QUESTION = "Where are the shared MIME-info database XML files installed?"
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder()
-
-
-@pytest.fixture(scope="session")
 def indexed_home(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:
     home = tmp_path_factory.mktemp("tui-home")
     rk = open_ragkit(embedder=embedder, home=home)

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from ragkit.conversation import Conversation, Turn
-from ragkit.llm import GenerationParams, StreamEvent
+from ragkit.llm import LLM, GenerationParams
 from ragkit.llm.backend import BUDGET_CLOSE
 from ragkit.models import PROFILES, guess_profile
 from ragkit.prompt import build_prompt
 from ragkit.retrieve import Hit
-from tests.scripted import ScriptedLLM, tokens
+from tests.scripted import ScriptedLLM, stream_parts, tokens
 
 STREAMS = json.loads((Path(__file__).parent.parent / "data" / "r1_streams.json").read_text("utf-8"))
 R1 = PROFILES["r1"]
@@ -22,17 +22,8 @@ R1_PARAMS = GenerationParams(
 )
 
 
-def run(llm: ScriptedLLM, params: GenerationParams = R1_PARAMS) -> tuple[str, str, dict[str, int]]:
-    reasoning, text, usage = [], [], {}
-    for event in llm.stream([{"role": "user", "content": "q"}], params):
-        assert isinstance(event, StreamEvent)
-        if event.type == "reasoning":
-            reasoning.append(event.chunk)
-        elif event.type == "text":
-            text.append(event.chunk)
-        else:
-            usage = event.usage
-    return "".join(reasoning), "".join(text), usage
+def run(llm: LLM, params: GenerationParams = R1_PARAMS) -> tuple[str, str, dict[str, int]]:
+    return stream_parts(llm, params)
 
 
 @pytest.mark.parametrize("chunk", [None, 1, 2, 3, 7, 1000], ids=lambda c: f"chunk={c}")
