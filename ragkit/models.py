@@ -7,6 +7,7 @@ Downloads go to ``<home>/models``; models added by path stay where they are. The
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -54,8 +55,13 @@ def guess_profile(name: str) -> ProfileName:
 
 def chat_header(path: Path) -> GGUFHeader:
     """The header of a GGUF chat model; refuses, naming the fix, a file that is not one
-    (cut short, corrupt, or a base model without a chat template)."""
-    header = read_header(path)
+    (cut short, corrupt, or a base model without a chat template). Read once per version of
+    the file: a model given by path is resolved on every question."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ModelError(f"cannot read {path} ({exc.strerror or exc})") from exc
+    header = _header(str(path), stat.st_mtime_ns, stat.st_size)
     if not header.complete:
         raise ModelError(
             f"{path.name} is cut short: its header lists weights up to byte {header.weights_end:,} but the file "
@@ -69,6 +75,11 @@ def chat_header(path: Path) -> GGUFHeader:
             f"or the packaged {PACKAGED_CHAT}"
         )
     return header
+
+
+@functools.lru_cache(maxsize=16)
+def _header(path: str, mtime_ns: int, size: int) -> GGUFHeader:
+    return read_header(Path(path))
 
 
 def profile_for(header: GGUFHeader, name: str = "") -> ProfileName:
