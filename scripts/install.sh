@@ -1,8 +1,25 @@
 #!/usr/bin/env bash
-# Install ragkit and everything it needs into .venv (from nothing: Python 3.11, pip, gcc).
+# Install ragkit and everything it and its tests need into .venv, from nothing (Python 3.11,
+# pip and gcc): system packages first (Tesseract for OCR), then the Python packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+
+# System packages, from Debian's archive: Tesseract (OCR of scanned pages; the tests use it).
+SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng)
+if ! command -v tesseract >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SYSTEM_PACKAGES[@]}" >/dev/null
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SYSTEM_PACKAGES[@]}" >/dev/null
+  else
+    echo "install.sh: Tesseract is missing and this user cannot install system packages." >&2
+    echo "  install it with: sudo apt-get install ${SYSTEM_PACKAGES[*]}   (then run this script again)" >&2
+    echo "  ragkit works without it; only OCR of scanned pages (and its tests) needs it." >&2
+    [ "${CI:-}" = true ] && exit 1
+  fi
+fi
+
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 PIP=(.venv/bin/python -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q --upgrade pip wheel setuptools
