@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
-QUESTION = "Where are the shared MIME-info database XML files installed?"
+from tests.conftest import README_QUESTION as QUESTION  # noqa: E402
+
 FOLLOW_UP = "What must the application run after installing that file?"
 
 

@@ -34,7 +34,7 @@ def freshness(work: Path) -> None:
     folder.mkdir()
     (folder / "seed.txt").write_text("A seed document so the index is not empty.\n")
     rk = open_ragkit()
-    rk.embedder.embed(["warm-up"])
+    rk.library.embedder.embed(["warm-up"])
     live = rk.live_sync([folder], rescan_s=3600)
     thread = threading.Thread(target=live.run, daemon=True)
     thread.start()

@@ -50,7 +50,7 @@ def main() -> int:
         from ragkit import open_ragkit
 
         rk = open_ragkit()
-        rk.embedder.embed(["warm-up"])  # loading the model is in neither measurement
+        rk.library.embedder.embed(["warm-up"])  # loading the model is in neither measurement
 
         started = time.perf_counter()
         first = rk.index([corpus])
@@ -62,7 +62,7 @@ def main() -> int:
         second = rk.index([corpus])
         second_s = time.perf_counter() - started
 
-        ok_files = [Path(row.path) for row in rk.manifest.files() if row.status == "ok"][:100]
+        ok_files = [Path(row.path) for row in rk.library.manifest.files() if row.status == "ok"][:100]
         for path in ok_files:
             path.rename(path.with_name("renamed-" + path.name))
         started = time.perf_counter()

@@ -25,7 +25,7 @@ def bench_ingest(folder: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as home:
         os.environ["RAGKIT_HOME"] = home
         rk = open_ragkit()
-        rk.embedder.embed(["warm-up"])  # model load is not part of either measurement
+        rk.library.embedder.embed(["warm-up"])  # model load is not part of either measurement
         started = time.perf_counter()
         report = rk.index([folder])
         pipeline = time.perf_counter() - started

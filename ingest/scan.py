@@ -92,12 +92,17 @@ class IgnoreRules:
         return spec is not None and spec.match_file(path.relative_to(folder).as_posix() + ("/" if is_dir else ""))
 
 
-def scan(roots: Iterable[Path], extensions: frozenset[str]) -> ScanResult:
-    """Every document file under ``roots`` (a root may also be a single file)."""
-    rules = IgnoreRules(roots)
+def scan(roots: Iterable[Path], extensions: frozenset[str], within: Iterable[Path] = ()) -> ScanResult:
+    """Every document file under ``roots`` (a root may also be a single file). ``within``
+    names the folders whose ``.ragignore`` rules apply (the watched folders when a watcher
+    scans one changed path inside them); by default the roots themselves."""
+    paths = [Path(os.path.abspath(r)) for r in roots]
+    rules = IgnoreRules(within or paths)
     result = ScanResult()
     seen: set[Path] = set()
-    for root in rules.roots:
+    for root in paths:
+        if rules.ignored(root, is_dir=root.is_dir()):
+            continue
         for path in _walk(root, rules, result):
             if path in seen:
                 continue

@@ -107,7 +107,8 @@ class Watcher:
             def on_any_event(self, event: Any) -> None:
                 collector.dispatch(event)
 
-        observer = PollingObserver(timeout=interval) if poll else Observer()
+        # a short timeout lets the observer thread notice a stop quickly (its default is a second)
+        observer = PollingObserver(timeout=interval) if poll else Observer(timeout=0.1)
         handler = Handler()
         for root in self.roots:
             target = root if root.is_dir() else root.parent
@@ -190,4 +191,11 @@ class Watcher:
             del pending[path]
             if self.filter is None or self.filter(change, path):
                 batch.add((change, path))
-        return batch
+        return _fold_into_folders(batch)
+
+
+def _fold_into_folders(batch: Batch) -> Batch:
+    """A folder deleted, moved away or moved in stands for everything under it: drop the
+    entries below a folder that is in the batch with the same change."""
+    folders = {(change, path) for change, path in batch}
+    return {(change, path) for change, path in batch if not any((change, parent) in folders for parent in path.parents)}

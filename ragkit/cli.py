@@ -282,7 +282,6 @@ def _print_sources(result: Any) -> None:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     import signal
-    import threading
 
     rk = _open()
     roots = args.paths or rk.settings.watch.folders
@@ -302,23 +301,15 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 print(f"{stamp} failed: {_display(failure['path'])}: {failure['reason']}", file=sys.stderr, flush=True)
 
     live = rk.live_sync(roots, poll=args.poll or rk.settings.watch.poll, on_sync=report)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # stop within a second, even mid catch-up
         signal.signal(sig, lambda *_: live.stop())
     print(f"watching {', '.join(_display(str(r)) for r in live.roots)} (Ctrl-C to stop)", flush=True)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            live.run()
-        except BaseException as exc:  # re-raised in the main thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=run, name="ragkit-watch")
-    thread.start()
+    thread = live.start()
     while thread.is_alive():
         thread.join(0.2)
-    if errors:
-        raise errors[0]
+    if live.error is not None:
+        raise live.error
+    rk.close()
     print("stopped", flush=True)
     return 0
 
@@ -375,10 +366,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     for warning in status["warnings"]:
         print(f"  warning: {_display(warning['path'])}: {warning['note']}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
 
 
 # --- models -------------------------------------------------------------------------
@@ -480,3 +467,7 @@ def cmd_model_info(args: argparse.Namespace) -> int:
     for key, value in info.items():
         print(f"{key:>16}: {value}")
     return 0
+
+
+if __name__ == "__main__":  # last, so every command above is defined
+    raise SystemExit(main())

@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ingest import Chunk, supported_extensions
 from ingest.scan import scan
 from ragkit.errors import RagkitError
+from ragkit.faults import kill_point
 from ragkit.manifest import FileRow, Manifest, chunk_id
 from ragkit.parsepool import ParseJob, ParsePool
 from ragkit.store import VectorStore
 
 _HASH_BLOCK = 1 << 20
+_EMBED_SLICE = 8  # chunks per embedder call: as fast as larger calls on a CPU, and quick to stop
 
 
 @dataclass
@@ -39,6 +44,7 @@ class IndexReport:
     warnings: list[dict[str, str]] = field(default_factory=list)
     files: int = 0
     chunks: int = 0
+    cancelled: bool = False  # stopped before the end: what was done is committed, the rest waits
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -53,6 +59,7 @@ class IndexReport:
             "warnings": self.warnings,
             "files": self.files,
             "chunks": self.chunks,
+            "cancelled": self.cancelled,
         }
 
 
@@ -128,17 +135,26 @@ class Indexer:
         self._collect_garbage()
 
     def sync(
-        self, roots: Sequence[Path], progress: Callable[[Progress], None] | None = None, strict: bool = True
+        self,
+        roots: Sequence[Path],
+        progress: Callable[[Progress], None] | None = None,
+        strict: bool = True,
+        stop: threading.Event | None = None,
+        within: Sequence[Path] = (),
     ) -> IndexReport:
         """Make the index match the files under ``roots``. A missing root is an error when
-        ``strict`` (unless it was indexed before: then its files are removed)."""
+        ``strict`` (unless it was indexed before: then its files are removed). Setting
+        ``stop`` ends the run at the next file or batch: what was committed stays, half-written
+        documents are rolled back, and the report says ``cancelled``. ``within``: the folders
+        whose ``.ragignore`` rules apply, when ``roots`` are changed paths inside them."""
         report = IndexReport()
+        stop = stop or threading.Event()
         self.recover()
         resolved = [_absolute(r) for r in roots]
         for root in resolved:
             if strict and not root.exists() and not self.manifest.files([str(root)]):
                 raise RagkitError(f"path not found: {root}; check the spelling or that the drive is mounted")
-        found = scan(resolved, supported_extensions())
+        found = scan(resolved, supported_extensions(), [_absolute(w) for w in within])
         report.skipped = len(found.unsupported) + len(found.outside_links)
         candidates = {str(p): p for p in found.files}
         known = {row.path: row for row in self.manifest.files([str(r) for r in resolved])}
@@ -149,6 +165,8 @@ class Indexer:
         todo: list[_Todo] = []
         waiting: dict[str, list[_Todo]] = {}  # same content at several new paths: embed once
         for key, path in sorted(candidates.items()):
+            if stop.is_set():
+                return self._cancelled(report)
             item = self._classify(key, path, known.get(key), gone, report)
             if item is None:
                 tick(key)
@@ -158,7 +176,9 @@ class Indexer:
                 waiting[item.digest] = []
                 todo.append(item)
 
-        self._parse_and_embed(todo, waiting, report, tick)
+        self._parse_and_embed(todo, waiting, report, tick, stop)
+        if stop.is_set():
+            return self._cancelled(report)
 
         for row in gone.values():
             with self.manifest.transaction():
@@ -169,6 +189,13 @@ class Indexer:
         report.files, report.chunks = counts["files"], counts["chunks"]
         if progress:
             progress(Progress("done", total, total, report.embedded))
+        return report
+
+    def _cancelled(self, report: IndexReport) -> IndexReport:
+        self.recover()  # documents whose vectors were written but not committed
+        report.cancelled = True
+        counts = self.manifest.counts()
+        report.files, report.chunks = counts["files"], counts["chunks"]
         return report
 
     # --- classification ----------------------------------------------------------
@@ -221,6 +248,7 @@ class Indexer:
         with self.manifest.transaction():
             if moved_from is not None:
                 self.manifest.delete_file(moved_from.path)
+                kill_point("rename")
             self.manifest.put_file(FileRow(key, info.st_size, info.st_mtime_ns, digest, "ok", None, digest))
         if moved_from is not None:
             del gone[moved_from.path]
@@ -233,14 +261,21 @@ class Indexer:
     # --- parsing and embedding ------------------------------------------------------
 
     def _parse_and_embed(
-        self, todo: list[_Todo], waiting: dict[str, list[_Todo]], report: IndexReport, tick: _Ticker
+        self,
+        todo: list[_Todo],
+        waiting: dict[str, list[_Todo]],
+        report: IndexReport,
+        tick: _Ticker,
+        stop: threading.Event,
     ) -> None:
         if not todo:
             return
         by_key = {item.key: item for item in todo}
         open_docs: list[_Todo] = []  # parsed, some chunks not yet embedded
         queue: list[tuple[_Todo, Chunk]] = []
-        for result in self.pool.run([ParseJob(item.key, item.path) for item in todo]):
+        for result in self.pool.run([ParseJob(item.key, item.path) for item in todo], stop=stop):
+            if stop.is_set():
+                return
             item = by_key[result.job.key]
             if result.chunks is None:
                 for failed in (item, *waiting.pop(item.digest, [])):
@@ -254,10 +289,10 @@ class Indexer:
                 self.manifest.add_pending_doc(item.digest, len(item.chunks), item.path.suffix.lower().lstrip("."))
             open_docs.append(item)
             queue.extend((item, chunk) for chunk in item.chunks)
-            while len(queue) >= self.batch_size:
-                queue = self._embed_batch(queue, open_docs, waiting, report, tick)
-        while queue:
-            queue = self._embed_batch(queue, open_docs, waiting, report, tick)
+            while len(queue) >= self.batch_size and not stop.is_set():
+                queue = self._embed_batch(queue, open_docs, waiting, report, tick, stop)
+        while queue and not stop.is_set():
+            queue = self._embed_batch(queue, open_docs, waiting, report, tick, stop)
 
     def _embed_batch(
         self,
@@ -266,16 +301,26 @@ class Indexer:
         waiting: dict[str, list[_Todo]],
         report: IndexReport,
         tick: _Ticker,
+        stop: threading.Event,
     ) -> list[tuple[_Todo, Chunk]]:
         batch, rest = queue[: self.batch_size], queue[self.batch_size :]
-        vectors = self.embed([chunk.text for _, chunk in batch])
+        texts = [chunk.text for _, chunk in batch]
+        parts = []
+        for i in range(0, len(texts), _EMBED_SLICE):  # a stop is seen within one slice, not one batch
+            if stop.is_set():
+                return queue  # abandoned before anything of this batch was written
+            parts.append(self.embed(texts[i : i + _EMBED_SLICE]))
+        vectors = np.concatenate(parts)
         self.store.upsert(
             [chunk_id(item.digest, chunk.ord) for item, chunk in batch], vectors, [item.digest for item, _ in batch]
         )
+        kill_point("after-vector-write")
         report.embedded += len(batch)
         for item, _ in batch:
             item.embedded += 1
-        for item in [d for d in open_docs if d.embedded == len(d.chunks)]:
+        for n, item in enumerate([d for d in open_docs if d.embedded == len(d.chunks)]):
+            if n:
+                kill_point("mid-batch")
             open_docs.remove(item)
             self._commit(item, waiting.pop(item.digest, []), report)
             tick(item.key)
@@ -292,6 +337,7 @@ class Indexer:
                 )
                 if note:
                     report.warnings.append({"path": f.key, "note": note})
+            kill_point("before-manifest-commit")
         for f in (item, *twins):
             if f.row:
                 report.updated += 1
@@ -306,6 +352,7 @@ class Indexer:
     def _collect_garbage(self) -> None:
         for doc, n_chunks in self.manifest.orphan_docs():
             self.store.delete([chunk_id(doc, i) for i in range(n_chunks)])
+            kill_point("after-vector-delete")
             with self.manifest.transaction():
                 self.manifest.drop_doc(doc)
 

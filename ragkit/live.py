@@ -14,17 +14,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ingest import supported_extensions
 from ingest.scan import IGNORE_FILE, IgnoreRules
 from ingest.watcher import Batch, Change, Watcher
-from ragkit.errors import IndexLockedError
-
-if TYPE_CHECKING:
-    from ragkit.facade import Ragkit
-    from ragkit.indexer import IndexReport
+from ragkit.errors import IndexLockedError, RagkitError
+from ragkit.indexer import IndexReport, Progress
 
 
 class WriterLock:
@@ -123,19 +121,30 @@ def watch_filter(roots: Sequence[Path]) -> Callable[[Change, Path], bool]:
 
 
 class LiveSync:
-    """Catch up, then keep the index in step with ``roots`` until stopped."""
+    """Catch up, then keep the index in step with ``roots`` until stopped.
+
+    :meth:`stop` ends it within about a second, even in the middle of the catch-up: the
+    index run under way stops at its next file or batch and rolls back what it had not
+    committed, so the index stays consistent.
+    """
 
     def __init__(
         self,
-        rk: Ragkit,
+        sync: Callable[..., IndexReport],
+        writer: Callable[[], AbstractContextManager[None]],
+        release_thread: Callable[[], None],
+        state: WatchState,
         roots: Sequence[Path],
         poll: bool = False,
         debounce_s: float = 0.25,
         rescan_s: float = 300.0,
         on_sync: Callable[[IndexReport], None] | None = None,
-        progress: Callable[[Any], None] | None = None,
+        progress: Callable[[Progress], None] | None = None,
     ) -> None:
-        self.rk = rk
+        self.sync = sync  # an index run: (paths, progress=, strict=, stop=, within=) -> IndexReport
+        self.writer = writer  # the index's writer lock
+        self.release_thread = release_thread  # closes this thread's database connection
+        self.state = state
         self.progress = progress
         self.roots = [Path(os.path.abspath(r)) for r in roots]
         self.poll = poll
@@ -144,64 +153,109 @@ class LiveSync:
         self.on_sync = on_sync
         self.stop_event = threading.Event()
         self.started = threading.Event()
+        self.finished = threading.Event()
         self.last_sync: float | None = None
         self.watcher: Watcher | None = None
+        self.error: BaseException | None = None  # what ended a run started with start()
+        self._thread: threading.Thread | None = None
 
     def stop(self) -> None:
         self.stop_event.set()
         if self.watcher is not None:
             self.watcher.stop()
 
-    def _state(self, live: bool) -> None:
-        self.rk.watch_state.write(
-            pid=os.getpid(),
-            live=live,
-            roots=[str(r) for r in self.roots],
-            queue=self.watcher.queued if self.watcher else 0,
-            last_sync=self.last_sync,
-            poll=self.poll,
-        )
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop, and wait until the run has ended (its thread, when started with :meth:`start`)."""
+        self.stop()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        elif self._thread is None and self.started.is_set():
+            self.finished.wait(timeout)
+
+    def start(self) -> threading.Thread:
+        """Run in a thread of its own; an error that ends it is kept in ``self.error``."""
+
+        def target() -> None:
+            try:
+                self.run()
+            except BaseException as exc:
+                self.error = exc
+
+        self._thread = threading.Thread(target=target, name="ragkit-live-sync", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    @property
+    def running(self) -> bool:
+        return self.watcher is not None and not self.stop_event.is_set() and not self.finished.is_set()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The watcher's state as ``ragkit status`` shows it."""
+        return {
+            "live": self.running,
+            "pid": os.getpid(),
+            "roots": [str(r) for r in self.roots],
+            "queue": self.watcher.queued if self.watcher else 0,
+            "last_sync": self.last_sync,
+            "poll": self.poll,
+        }
+
+    def _write_state(self, live: bool) -> None:
+        self.state.write(**{**self.snapshot(), "live": live})
 
     def _synced(self, report: IndexReport) -> None:
-        self.last_sync = time.time()
-        self._state(True)
+        if not report.cancelled:
+            self.last_sync = time.time()
+        self._write_state(True)
         if self.on_sync:
             self.on_sync(report)
 
+    def _index(self, paths: Sequence[Path], strict: bool) -> None:
+        report = self.sync(paths, progress=self.progress, strict=strict, stop=self.stop_event, within=self.roots)
+        self._synced(report)
+
     def run(self) -> None:
         """Blocks until :meth:`stop`. Holds the writer lock throughout."""
-        with self.rk.writer():
-            missing = [r for r in self.roots if not r.exists()]
-            if missing:
-                from ragkit.errors import RagkitError
+        try:
+            with self.writer():
+                missing = [r for r in self.roots if not r.exists()]
+                if missing:
+                    raise RagkitError(f"cannot watch {missing[0]}: no such folder; check the path")
+                self.watcher = Watcher(
+                    self.roots, watch_filter(self.roots), debounce_s=self.debounce_s, poll=self.poll,
+                    stop=self.stop_event,
+                )  # fmt: skip
+                self.watcher.start()  # before the catch-up, so nothing written meanwhile is missed
+                try:
+                    self._watch()
+                finally:
+                    self.started.set()
+                    self.watcher.close()
+                    self._write_state(False)
+        finally:
+            self.release_thread()  # this thread's database connection, closed here
+            self.started.set()
+            self.finished.set()
 
-                raise RagkitError(f"cannot watch {missing[0]}: no such folder; check the path")
-            self.watcher = Watcher(
-                self.roots, watch_filter(self.roots), debounce_s=self.debounce_s, poll=self.poll, stop=self.stop_event
-            )
-            self.watcher.start()  # before the catch-up, so nothing written meanwhile is missed
-            try:
-                # catch-up: changes made while nothing watched
-                self._synced(self.rk.index(self.roots, progress=self.progress))
-                self.started.set()
+    def _watch(self) -> None:
+        assert self.watcher is not None
+        self._index(self.roots, strict=True)  # catch-up: changes made while nothing watched
+        self.started.set()
+        next_rescan = time.monotonic() + self.rescan_s
+        while not self.stop_event.is_set():
+            batch = self.watcher.next_batch(timeout=max(0.0, next_rescan - time.monotonic()))
+            if batch and not self.stop_event.is_set():
+                self._apply(batch)
+            if self.stop_event.is_set():
+                break
+            if time.monotonic() >= next_rescan:  # a light rescan catches events the OS dropped
+                self._index(self.roots, strict=True)
                 next_rescan = time.monotonic() + self.rescan_s
-                while not self.stop_event.is_set():
-                    batch = self.watcher.next_batch(timeout=max(0.0, next_rescan - time.monotonic()))
-                    if batch:
-                        self._apply(batch)
-                    if time.monotonic() >= next_rescan:  # a light rescan catches events the OS dropped
-                        self._synced(self.rk.index(self.roots, progress=self.progress))
-                        next_rescan = time.monotonic() + self.rescan_s
-                    else:
-                        self._state(True)
-            finally:
-                self.started.set()
-                self.watcher.close()
-                self._state(False)
+            else:
+                self._write_state(True)
 
     def _apply(self, batch: Batch) -> None:
         if any(path.name == IGNORE_FILE for _, path in batch):
-            self._synced(self.rk.index(self.roots, progress=self.progress))
+            self._index(self.roots, strict=True)
             return
-        paths = sorted({path for _, path in batch})
-        self._synced(self.rk.index(paths, progress=self.progress, strict=False))
+        self._index(sorted({path for _, path in batch}), strict=False)

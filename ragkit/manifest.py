@@ -114,7 +114,7 @@ class Manifest:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []  # each with the thread that owns it
         self._all_lock = threading.Lock()
         self._migrate()
 
@@ -123,37 +123,72 @@ class Manifest:
         connection: sqlite3.Connection | None = getattr(self._local, "db", None)
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
+            _use_wal(connection)
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             self._local.db = connection
             with self._all_lock:
-                self._all.append(connection)
+                self._all.append((threading.current_thread(), connection))
         return connection
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """Close the calling thread's connection (a thread that is about to end calls it)."""
+        connection: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if connection is None:
+            return
+        self._local.db = None
         with self._all_lock:
-            for connection in self._all:
-                connection.close()
-            self._all.clear()
-        self._local = threading.local()
+            self._all = [(t, c) for t, c in self._all if c is not connection]
+        connection.close()
+
+    def close(self) -> None:
+        """Close this thread's connection and those of threads that have ended. A thread
+        still running keeps its own and closes it with :meth:`release` (or at its end)."""
+        self.release()
+        with self._all_lock:
+            ended = [(t, c) for t, c in self._all if not t.is_alive()]
+            self._all = [(t, c) for t, c in self._all if t.is_alive()]
+        for _, connection in ended:
+            connection.close()
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction():
-                migration(self.db)
-                self.db.execute(f"PRAGMA user_version={number}")
+        """Bring the schema up to date. The version is read inside the write transaction,
+        so two processes opening a new home at once cannot both run a migration."""
+        while True:
+            with self.transaction() as db:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version >= len(MIGRATIONS):
+                    return
+                MIGRATIONS[version](db)
+                db.execute(f"PRAGMA user_version={version + 1}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One write transaction. If it changed anything, the write generation goes up with it."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
+            before = db.total_changes
+            yield db
+            if db.total_changes != before and self._has_meta(db):
+                db.execute(
+                    "INSERT INTO meta(key, value) VALUES ('generation', '1')"
+                    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
         except BaseException:
-            self.db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        db.execute("COMMIT")
+
+    @staticmethod
+    def _has_meta(db: sqlite3.Connection) -> bool:
+        return db.execute("PRAGMA user_version").fetchone()[0] > 0
+
+    def generation(self) -> int:
+        """How many write transactions have committed (any process): a reader compares it to
+        what it last saw to know whether the index changed."""
+        value = self.get_meta("generation")
+        return int(value) if value else 0
 
     # --- meta ---------------------------------------------------------------
 
@@ -163,6 +198,9 @@ class Manifest:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def delete_meta(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
 
     # --- files --------------------------------------------------------------
 
@@ -243,12 +281,12 @@ class Manifest:
         return {row[0]: ChunkRow(*row) for row in rows}
 
     def clear(self) -> None:
-        """Forget every file, document and chunk (for ``index --rebuild``)."""
-        with self.transaction():
-            self.db.execute("DELETE FROM files")
-            self.db.execute("DELETE FROM chunks")
-            self.db.execute("DELETE FROM docs")
-            self.db.execute("DELETE FROM meta")
+        """Forget every file, document and chunk, and the settings they were built with (for
+        ``index --rebuild``), in the caller's transaction. The write generation is kept."""
+        self.db.execute("DELETE FROM files")
+        self.db.execute("DELETE FROM chunks")
+        self.db.execute("DELETE FROM docs")
+        self.db.execute("DELETE FROM meta WHERE key != 'generation'")
 
     def warnings(self) -> list[dict[str, str]]:
         rows = self.db.execute("SELECT path, note FROM files WHERE status = 'ok' AND note IS NOT NULL ORDER BY path")
@@ -269,6 +307,20 @@ class Manifest:
             ).fetchone()[0],
             "failed": one("SELECT count(*) FROM files WHERE status = 'failed'").fetchone()[0],
         }
+
+
+def _use_wal(connection: sqlite3.Connection, wait_s: float = 30.0) -> None:
+    """Switch to WAL. On a new file that several processes open at once, the switch fails
+    with "database is locked" without waiting for the busy timeout: retry it for a while."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _is_under(path: str, root: str) -> bool:

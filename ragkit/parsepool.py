@@ -10,7 +10,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -129,13 +130,21 @@ class ParsePool:
                 worker.kill()
         return _Worker(self.ctx, self.args)
 
-    def run(self, jobs: Sequence[ParseJob], ahead: int = 4) -> Iterator[ParseResult]:
-        """Yield one result per job. At most ``ahead`` parsed files wait for the consumer."""
+    def run(
+        self, jobs: Sequence[ParseJob], ahead: int = 4, stop: threading.Event | None = None
+    ) -> Iterator[ParseResult]:
+        """Yield one result per job. At most ``ahead`` parsed files wait for the consumer.
+        Setting ``stop`` ends the run within a fraction of a second: a parse under way is
+        abandoned (its worker killed) and not reported."""
         todo: queue.Queue[ParseJob | None] = queue.Queue()
         for job in jobs:
             todo.put(job)
         done: queue.Queue[ParseResult | None] = queue.Queue(maxsize=ahead)
-        cancel = threading.Event()
+        halt = threading.Event()  # set when this run ends, however it ends
+
+        def cancel() -> bool:
+            return halt.is_set() or (stop is not None and stop.is_set())
+
         threads = [
             threading.Thread(target=self._drive, args=(todo, done, cancel), daemon=True)
             for _ in range(min(self.workers, max(1, len(jobs))))
@@ -146,14 +155,17 @@ class ParsePool:
             thread.start()
         finished = 0
         try:
-            while finished < len(threads):
-                result = done.get()
+            while finished < len(threads) and not cancel():
+                try:
+                    result = done.get(timeout=0.1)
+                except queue.Empty:
+                    continue
                 if result is None:
                     finished += 1
                 else:
                     yield result
         finally:
-            cancel.set()
+            halt.set()
             while any(t.is_alive() for t in threads):  # unblock producers waiting on a full queue
                 try:
                     done.get(timeout=0.1)
@@ -161,31 +173,37 @@ class ParsePool:
                     pass
 
     def _drive(
-        self, todo: queue.Queue[ParseJob | None], done: queue.Queue[ParseResult | None], cancel: threading.Event
+        self, todo: queue.Queue[ParseJob | None], done: queue.Queue[ParseResult | None], cancel: Callable[[], bool]
     ) -> None:
         worker: _Worker | None = None
         try:
-            while not cancel.is_set():
+            while not cancel():
                 job = todo.get()
                 if job is None:
                     break
                 if worker is None:
                     worker = self._take_worker()
-                result, healthy = self._parse(worker, job)
+                result, healthy = self._parse(worker, job, cancel)
                 if not healthy:
                     worker.kill()
                     worker = None
-                done.put(result)
+                if result is not None:
+                    done.put(result)
         finally:
             if worker is not None:
                 with self._idle_lock:
                     self._idle.append(worker)
             done.put(None)
 
-    def _parse(self, worker: _Worker, job: ParseJob) -> tuple[ParseResult, bool]:
+    def _parse(self, worker: _Worker, job: ParseJob, cancel: Callable[[], bool]) -> tuple[ParseResult | None, bool]:
         try:
             worker.conn.send(str(job.path))
-            if not worker.conn.poll(self.timeout_s):
+            deadline = time.monotonic() + self.timeout_s
+            while not worker.conn.poll(min(0.1, max(0.0, deadline - time.monotonic()))):
+                if cancel():
+                    return None, False  # abandoned: the worker is killed, nothing is recorded
+                if time.monotonic() < deadline:
+                    continue
                 reason = f"parsing took longer than {self.timeout_s:.0f} s; raise index.parse_timeout_s to allow more"
                 return ParseResult(job, None, reason), False
             chunks, error, notes = worker.conn.recv()

@@ -96,7 +96,28 @@ class ChromaStore(VectorStore):
             assert path is not None
             path.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=str(path), settings=settings)
+        self.path, self.url, self._settings = path, url, settings
         self.collection = self._open_collection()
+
+    def reopen(self) -> None:
+        """See what other processes wrote. Embedded Chroma keeps the vectors it loaded in
+        memory, per process and path: only a new client, after every client on the path is
+        closed, loads them again from disk. A server needs nothing."""
+        if self.url:
+            return
+        import chromadb
+
+        self._close_client()
+        self.client = chromadb.PersistentClient(path=str(self.path), settings=self._settings)
+        self.collection = self._open_collection()
+
+    def close(self) -> None:
+        self._close_client()
+
+    def _close_client(self) -> None:
+        close = getattr(self.client, "close", None)  # not on ClientAPI's type, but on both clients
+        if close is not None:
+            close()
 
     def _open_collection(self) -> Any:
         return self.client.get_or_create_collection(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+# the question the README's first command asks, read from the README so the two never drift
+README_QUESTION = re.findall(r'ragkit ask "([^"]+)"', (ROOT / "README.md").read_text())[0]
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +40,14 @@ def samples_copy(tmp_path: Path) -> Path:
 
 
 def shared_data(*parts: str) -> Path:
+    """A path in ../shared/data. Missing, the test is skipped on a developer's machine and
+    fails in CI, which always has ../shared beside the clone: a skip must never pass there."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared data not found at {path} (CI provides ../shared beside the clone)")
+        message = f"shared data not found at {path} (CI provides ../shared beside the clone)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     return path
 
 

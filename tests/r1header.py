@@ -81,10 +81,10 @@ def _skip_value(source: BinaryIO, kind: int) -> None:
 
 
 class R1Replay(LlamaCppLLM):
-    """The real R1 tokenizer and chat template with a recorded answer in place of sampling.
+    """The real R1 tokenizer and chat template with a scripted (hand-written) answer in place of sampling.
 
     Each prompt is rendered and tokenized as the llama.cpp backend does (and kept in
-    ``prompts``); the recorded text is tokenized with the R1 vocabulary and streams back one
+    ``prompts``); the scripted text is tokenized with the R1 vocabulary and streams back one
     token at a time, detokenized as llama-cpp-python does, so the think parser and the budget
     see R1's real token boundaries. The continuation answers a prompt that carries a prefix
     (after the reasoning budget closed the block).

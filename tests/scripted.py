@@ -2,7 +2,8 @@
 
 Used only where a real model cannot produce the case: R1 reasoning streams (no R1 GGUF can be
 had on the test machine), a model that never stops thinking, or text that must not verify.
-The recorded streams replay through the real ``LLM.stream``: real parser, real budget logic.
+The hand-written R1-style streams (tests/data/r1_streams.json) replay through the real
+``LLM.stream``: real parser, real budget logic.
 """
 
 from __future__ import annotations

@@ -21,13 +21,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, Footer, Header, Input, ListView
 
+from ragkit.api import Answer, Assistant, Conversation, IndexReport, LiveSync, Progress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, SourcesPane, TurnView
 
-Factory = Callable[[], Any]
+Factory = Callable[[], Assistant]
 
 
-def default_factory() -> Any:
+def default_factory() -> Assistant:
     from ragkit.facade import open_ragkit
 
     return open_ragkit()
@@ -38,7 +39,7 @@ def default_factory() -> Any:
 
 @dataclass
 class FacadeReady(Message):
-    facade: Any
+    facade: Assistant
 
 
 @dataclass
@@ -83,6 +84,10 @@ class SyncProgress(Message):
     total: int
 
 
+class Synced(Message):
+    """The watcher finished a sync (posted from its thread: never blocks it)."""
+
+
 @dataclass
 class ModelLoaded(Message):
     note: str
@@ -96,7 +101,7 @@ class Listed(Message):
 
 @dataclass
 class ConversationLoaded(Message):
-    conversation: Any
+    conversation: Conversation
 
 
 RECORDED = (FacadeReady, Failed, StatusChanged, Done, Cancelled, PassageLoaded, ModelLoaded, SyncProgress)
@@ -157,8 +162,8 @@ class RagkitApp(App[None]):
         self.factory = factory or default_factory
         self.watch_folders = watch
         self.status_interval = status_interval
-        self.facade: Any = None
-        self.conversation: Any = None
+        self.facade: Assistant | None = None
+        self.conversation: Conversation = Conversation()
         self.model: str | None = None
         self.model_note = "loading…"
         self.search_only = False
@@ -168,10 +173,17 @@ class RagkitApp(App[None]):
         self.selected: dict[str, Any] | None = None
         self.answering: int | None = None
         self.cancel_event = threading.Event()
-        self.live: Any = None
+        self.live: LiveSync | None = None
         self.status: dict[str, Any] = {}
         self.events: list[Message] = []  # what workers posted, in order (tests read it)
         self._next_turn = 0
+
+    @property
+    def rk(self) -> Assistant:
+        """The facade, once open (workers start only after FacadeReady)."""
+        if self.facade is None:
+            raise RuntimeError("the index is not open yet")
+        return self.facade
 
     # --- layout ---------------------------------------------------------------------
 
@@ -191,6 +203,8 @@ class RagkitApp(App[None]):
         self._open_facade()
 
     def on_unmount(self) -> None:
+        """Quitting stops an answer and the watcher at once (mid catch-up too: the index run
+        stops at its next file or batch and rolls back what it had not committed)."""
         self.cancel_event.set()
         if self.live is not None:
             self.live.stop()
@@ -222,13 +236,11 @@ class RagkitApp(App[None]):
         self.post_message(FacadeReady(facade))
 
     def on_facade_ready(self, message: FacadeReady) -> None:
-        from ragkit.conversation import Conversation
-
         self.facade = message.facade
         self.conversation = Conversation()
         self._poll_status()
         self.set_interval(self.status_interval, self._poll_status)
-        folders = [str(f) for f in self.facade.settings.watch.folders]
+        folders = [str(f) for f in self.rk.settings.watch.folders]
         if self.watch_folders and folders:
             self._watch(folders)
         self._load_model(self.model)
@@ -236,9 +248,9 @@ class RagkitApp(App[None]):
     @work(thread=True, group="model", exclusive=True)
     def _load_model(self, name: str | None) -> None:
         try:
-            note = self.facade.model_note(name)
+            note = self.rk.model_note(name)
             self.post_message(ModelLoaded(f"loading {note.split(',')[0]}…"))
-            self.facade.llm(name)
+            self.rk.llm(name)
         except Exception as exc:
             self.post_message(Failed("loading the model", str(exc), severity="warning"))
             self.post_message(ModelLoaded("none (search only works)"))
@@ -258,7 +270,7 @@ class RagkitApp(App[None]):
     @work(thread=True, group="status", exclusive=True)
     def _read_status(self) -> None:
         try:
-            self.post_message(StatusChanged(self.facade.status()))
+            self.post_message(StatusChanged(self.rk.status()))
         except Exception as exc:
             self.post_message(Failed("reading the index state", str(exc), severity="warning"))
 
@@ -270,7 +282,9 @@ class RagkitApp(App[None]):
                     f"{failure['path']}: {failure['reason']}", title="Could not index a file", severity="warning"
                 )
         self.status = message.status
-        self.query_one(Sidebar).show_status(message.status)
+        sidebar = self._sidebar()
+        if sidebar is not None:
+            sidebar.show_status(message.status)
 
     @work(thread=True, group="watch")
     def _watch(self, folders: list[str]) -> None:
@@ -278,12 +292,9 @@ class RagkitApp(App[None]):
 
         from ragkit.errors import IndexLockedError
 
-        def progress(p: Any) -> None:
-            self.post_message(SyncProgress(p.done, p.total))
-
         try:
-            self.live = self.facade.live_sync(
-                [Path(f) for f in folders], on_sync=lambda _r: self._poll_status(), progress=progress
+            self.live = self.rk.live_sync(
+                [Path(f) for f in folders], on_sync=self._post_synced, progress=self._post_progress
             )
             self.live.run()
         except IndexLockedError as exc:
@@ -293,8 +304,23 @@ class RagkitApp(App[None]):
         except Exception as exc:
             self.post_message(Failed("watching your folders", str(exc)))
 
+    def _post_synced(self, _: IndexReport) -> None:
+        self.post_message(Synced())
+
+    def on_synced(self, _: Synced) -> None:
+        self._poll_status()
+
+    def _post_progress(self, progress: Progress) -> None:
+        self.post_message(SyncProgress(progress.done, progress.total))
+
     def on_sync_progress(self, message: SyncProgress) -> None:
-        self.query_one(Sidebar).show_progress(message.done, message.total)
+        sidebar = self._sidebar()
+        if sidebar is not None:
+            sidebar.show_progress(message.done, message.total)
+
+    def _sidebar(self) -> Sidebar | None:
+        """The sidebar, or None while the app is shutting down (workers may still report)."""
+        return next(iter(self.query(Sidebar)), None)
 
     def action_resync(self) -> None:
         if self.facade is not None:
@@ -304,16 +330,14 @@ class RagkitApp(App[None]):
     def _resync(self) -> None:
         from pathlib import Path
 
-        folders = [Path(f) for f in self.facade.settings.watch.folders]
+        folders = [Path(f) for f in self.rk.settings.watch.folders]
         if not folders:
             self.post_message(
                 Failed("re-syncing", "no watched folders; add one with: ragkit folders add PATH", severity="warning")
             )
             return
         try:
-            self.facade.index(
-                folders, strict=False, progress=lambda p: self.post_message(SyncProgress(p.done, p.total))
-            )
+            self.rk.index(folders, strict=False, progress=self._post_progress)
         except Exception as exc:
             self.post_message(Failed("re-syncing", str(exc)))
         self._poll_status()
@@ -344,7 +368,7 @@ class RagkitApp(App[None]):
 
     @work(thread=True, group="answer")
     def _answer(self, turn: int, question: str, search_only: bool, cancel: threading.Event) -> None:
-        rk = self.facade
+        rk = self.rk
         try:
             if search_only:
                 hits = [dict(h.as_dict(), n=n) for n, h in enumerate(rk.search(question), start=1)]
@@ -352,8 +376,6 @@ class RagkitApp(App[None]):
                 result = {"answer": "", "sources": hits, "citations": [], "search": True, "retrieval": retrieval}
                 self.post_message(Done(turn, result))
                 return
-            from ragkit.facade import Answer
-
             stream = rk.ask_stream(question, model=self.model, conversation=self.conversation)
             try:
                 for item in stream:
@@ -463,7 +485,7 @@ class RagkitApp(App[None]):
     @work(thread=True, group="passage", exclusive=True)
     def _load_passage(self, entry: dict[str, Any]) -> None:
         try:
-            passage = self.facade.passage(entry["path"], entry.get("page"), entry["start"], entry["end"])
+            passage = self.rk.passage(entry["path"], entry.get("page"), entry["start"], entry["end"])
         except Exception as exc:
             self.post_message(Failed("showing the passage", str(exc), severity="warning"))
             return
@@ -482,7 +504,7 @@ class RagkitApp(App[None]):
     @work(thread=True, group="open")
     def _open_file(self, path: str, page: int | None) -> None:
         try:
-            self.facade.open_file(path, page)
+            self.rk.open_file(path, page)
         except Exception as exc:
             self.post_message(Failed("opening the file", str(exc)))
             return
@@ -507,8 +529,6 @@ class RagkitApp(App[None]):
     def action_new_chat(self) -> None:
         if self.facade is None:
             return
-        from ragkit.conversation import Conversation
-
         self.action_cancel()
         self.conversation = Conversation()
         self._clear_transcript()
@@ -531,7 +551,7 @@ class RagkitApp(App[None]):
     @work(thread=True, group="list")
     def _list(self, kind: str) -> None:
         try:
-            items = self.facade.conversations.list() if kind == "conversations" else self.facade.models()
+            items = self.rk.conversations.list() if kind == "conversations" else self.rk.models()
         except Exception as exc:
             self.post_message(Failed(f"listing {kind}", str(exc)))
             return
@@ -542,7 +562,7 @@ class RagkitApp(App[None]):
             self.push_screen(ConversationsScreen(message.items), self._open_conversation)
         else:
             try:
-                current = self.model or self.facade.model_ref().name
+                current = self.model or self.rk.model_ref().name
             except Exception:
                 current = None
             self.push_screen(ModelScreen(message.items, current), self._pick_model)
@@ -559,7 +579,7 @@ class RagkitApp(App[None]):
     @work(thread=True, group="list")
     def _load_conversation(self, conversation_id: str) -> None:
         try:
-            conversation = self.facade.conversations.load(conversation_id)
+            conversation = self.rk.conversations.load(conversation_id)
         except Exception as exc:
             self.post_message(Failed("opening the conversation", str(exc)))
             return
@@ -588,5 +608,10 @@ class RagkitApp(App[None]):
 
 
 def run() -> int:
-    RagkitApp().run()
+    app = RagkitApp()
+    try:
+        app.run()
+    finally:
+        if app.facade is not None:
+            app.facade.close()  # waits for the watcher to finish its stop
     return 0

@@ -53,6 +53,11 @@ class LLM(abc.ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in this model's own tokenizer."""
 
+    def prompt_usage(self) -> dict[str, int]:
+        """What the backend reports of the last prompt it computed (llama.cpp: tokens evaluated
+        and tokens reused from its cache); empty where the backend does not say."""
+        return {}
+
     def reset_cache(self) -> None:  # noqa: B027 - optional: backends without a cache keep this
         """Forget any cached prompt prefix (the next prompt is computed from scratch)."""
 
@@ -95,5 +100,6 @@ class LLM(abc.ABC):
             "completion_tokens": pieces_seen,
             "reasoning_tokens": reasoning_tokens,
             "reasoning_budget_hit": int(budget_hit),
+            **self.prompt_usage(),
         }
         yield StreamEvent("done", usage=usage)

@@ -37,6 +37,7 @@ class LlamaCppLLM(LLM):
         # llama.cpp keeps the last prompt's KV cache and reuses its longest common prefix, so a
         # follow-up whose prompt starts with the earlier turns does not recompute them.
         self.prompt_cache = prompt_cache
+        self._prompt_usage: dict[str, int] = {}
         from llama_cpp import Llama
 
         try:
@@ -100,6 +101,7 @@ class LlamaCppLLM(LLM):
         with self._lock:
             if not self.prompt_cache:
                 self.llama.reset()
+            evaluated_before = self._prompt_tokens_evaluated()
             chunks: Any = self.llama.create_completion(
                 prompt=tokens,
                 stream=True,
@@ -117,6 +119,17 @@ class LlamaCppLLM(LLM):
                         yield piece
             finally:
                 chunks.close()
+                evaluated = self._prompt_tokens_evaluated() - evaluated_before
+                self._prompt_usage = {"prompt_evaluated": evaluated, "prompt_cached": len(tokens) - evaluated}
+
+    def _prompt_tokens_evaluated(self) -> int:
+        """llama.cpp's own count of prompt tokens it has computed in this context, ever."""
+        import llama_cpp
+
+        return int(llama_cpp.llama_perf_context(self.llama._ctx.ctx).n_p_eval)
+
+    def prompt_usage(self) -> dict[str, int]:
+        return dict(self._prompt_usage)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ import pytest
 
 from ragkit.embed import SentenceTransformerEmbedder
 from ragkit.facade import Ragkit, open_ragkit
+from tests.conftest import SAMPLES
 
 
 @pytest.fixture
@@ -16,3 +17,9 @@ def rk(embedder: SentenceTransformerEmbedder) -> Iterator[Ragkit]:
     instance = open_ragkit(embedder=embedder)
     yield instance
     instance.close()
+
+
+@pytest.fixture
+def samples_indexed(rk: Ragkit) -> None:
+    """``rk`` with samples/ indexed (for the tests that ask questions)."""
+    rk.index([SAMPLES])

@@ -10,10 +10,10 @@ from ragkit import Ragkit
 def assert_consistent(rk: Ragkit) -> None:
     """The vector store holds exactly the chunks of ready documents, each once, and every
     document is pointed at by at least one file."""
-    db = rk.manifest.db
+    db = rk.library.manifest.db
     assert db.execute("SELECT count(*) FROM docs WHERE state = 'pending'").fetchone()[0] == 0
     manifest_ids = {row[0] for row in db.execute("SELECT id FROM chunks")}
-    assert rk.store.ids() == manifest_ids
+    assert rk.library.store.ids() == manifest_ids
     orphans = db.execute(
         "SELECT count(*) FROM docs WHERE NOT EXISTS (SELECT 1 FROM files WHERE files.doc = docs.hash)"
     ).fetchone()[0]
@@ -25,9 +25,9 @@ def assert_consistent(rk: Ragkit) -> None:
 def snapshot(rk: Ragkit, root: Path) -> dict[str, object]:
     """What the index says about each file under ``root`` (relative paths): its status and
     its chunks' pages, spans and texts; plus the vector ids."""
-    db = rk.manifest.db
+    db = rk.library.manifest.db
     files: dict[str, object] = {}
     for path, doc, status, error in db.execute("SELECT path, doc, status, error FROM files ORDER BY path"):
         rows = db.execute('SELECT id, page, start, "end", text FROM chunks WHERE doc = ? ORDER BY ord', (doc,))
         files[str(Path(path).relative_to(root))] = (status, error, [tuple(r) for r in rows])
-    return {"files": files, "vectors": sorted(rk.store.ids())}
+    return {"files": files, "vectors": sorted(rk.library.store.ids())}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ragkit.conversation import Conversation
@@ -14,19 +13,10 @@ from ragkit.facade import NOT_FOUND, Answer, Ragkit
 from ragkit.llm import StreamEvent
 from ragkit.llm.llamacpp import LlamaCppLLM
 from ragkit.models import ModelRef, packaged_chat_model
-from tests.conftest import SAMPLES
+from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
 
-pytestmark = pytest.mark.slow
-
-QUESTION = "Where are the shared MIME-info database XML files installed?"
-
-
-@pytest.fixture
-def rk(rk: Ragkit) -> Ragkit:
-    """The shared facade (tests/integration/conftest.py) with the samples indexed."""
-    rk.index([SAMPLES])
-    return rk
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("samples_indexed")]
 
 
 def collect(rk: Ragkit, question: str, conversation: Conversation | None = None) -> tuple[list[StreamEvent], Answer]:
@@ -41,25 +31,42 @@ def collect(rk: Ragkit, question: str, conversation: Conversation | None = None)
     return events, answer
 
 
+def shared_prefix(a: list[int], b: list[int]) -> int:
+    """How many leading tokens two sequences have in common."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def test_a_follow_up_reuses_the_cached_prefix_and_never_sends_reasoning(rk: Ragkit) -> None:
     conversation = Conversation()
     _, first = collect(rk, QUESTION, conversation)
     assert first.conversation == conversation.id and len(conversation.turns) == 1
     llm = rk.llm()
     assert isinstance(llm, LlamaCppLLM)
-    cached = list(llm.llama.input_ids[: llm.llama.n_tokens])
+    first_prompt = first.usage["prompt_evaluated"] + first.usage["prompt_cached"]  # as llama.cpp counted it
+    after_first = list(llm.llama.input_ids[: llm.llama.n_tokens])  # turn one's prompt and answer, in the KV cache
     _, second = collect(rk, "What is each of those XML files named after?", conversation)
-    assert len(conversation.turns) == 2 and second.usage["prompt_tokens"] > first.usage["prompt_tokens"]
-    # the follow-up's prompt begins with the first turn exactly as it was computed
-    turn_one = conversation.turns[0]
+    assert len(conversation.turns) == 2
+    after_second = list(llm.llama.input_ids[: llm.llama.n_tokens])
+    # the follow-up's prompt begins with turn one's whole prompt, token for token ...
+    assert shared_prefix(after_first, after_second) >= first_prompt
+    # ... and llama.cpp says it reused that much of its cache and computed only the rest
+    assert second.usage["prompt_cached"] >= first_prompt
+    assert second.usage["prompt_evaluated"] < second.usage["prompt_cached"]
+    # the measurement tells a miss: with the cache dropped, nothing is reused
+    llm.reset_cache()
+    _, third = collect(rk, "Which program updates the database after that?", conversation)
+    assert third.usage["prompt_cached"] <= 1 and third.usage["prompt_evaluated"] > first_prompt
+    # the answer is sent back, the reasoning never
     from ragkit.prompt import history_messages
 
     history = history_messages(conversation)
-    assert history[1]["content"] == turn_one.answer
-    rendered, _ = llm.render([*history[:1], {"role": "user", "content": "x"}], rk.generation_params(llm))
-    first_user = llm.llama.tokenize(rendered.encode(), add_bos=False, special=True)
-    shared = int(np.argmin(np.equal(cached[: len(first_user)], first_user[: len(cached)]))) or len(first_user)
-    assert shared > 0.8 * len(first_user)  # all but the closing tokens are already in the KV cache
+    assert history[1]["content"] == conversation.turns[0].answer
+    assert all("<think>" not in m["content"] for m in history)
     saved = rk.conversations.save(conversation)
     assert rk.conversations.load(conversation.id).turns[1].question.startswith("What is each")
     assert saved.exists()

@@ -1,4 +1,5 @@
-"""kill -9 a real indexing process at many points; the next run must converge exactly."""
+"""kill -9 a real indexing process, at each named step of the indexer (deterministic kill
+points, ``ragkit.faults``) and at random times; the next run must converge exactly."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 
 from ragkit import open_ragkit
 from ragkit.embed import SentenceTransformerEmbedder
+from ragkit.faults import POINTS
 from tests.conftest import SAMPLES
 from tests.integration.helpers import assert_consistent, snapshot
 
@@ -34,12 +36,27 @@ def make_corpus(root: Path) -> None:
     (root / "dup-of-note-03.txt").write_text((root / "note-03.txt").read_text())
 
 
-def start_index(folder: Path, home: Path) -> subprocess.Popen[bytes]:
+def change_corpus(root: Path) -> None:
+    """What happens between two runs: a rename, a deletion, an edit and new files."""
+    (root / "note-05.txt").rename(root / "renamed-05.txt")
+    (root / "note-07.txt").unlink()
+    with (root / "note-09.txt").open("a") as handle:
+        handle.write("An added closing line about lighthouse keepers.\n")
+    words = (SAMPLES / "users-and-groups.txt").read_text().split()
+    for i in range(12):
+        (root / f"new-{i:02d}.txt").write_text(
+            f"New note {i}. " + " ".join(words[i * 40 : i * 40 + 60 + 15 * i]) + "\n"
+        )
+
+
+def start_index(folder: Path, home: Path, *options: str, kill_at: str | None = None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, RAGKIT_HOME=str(home))
+    if kill_at:
+        env["RAGKIT_KILL_AT"] = kill_at
     home.mkdir(exist_ok=True)
     with (home.parent / f"{home.name}.log").open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "ragkit", "index", str(folder), "--json"],
+            [sys.executable, "-m", "ragkit", "index", str(folder), "--json", *options],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=log,
@@ -60,6 +77,69 @@ def ready_docs(home: Path) -> int:
         return 0
     finally:
         db.close()
+
+
+class Scene:
+    """A corpus indexed once (``before``), then changed; ``clean`` is the index an
+    uninterrupted run over the changed corpus gives, starting from ``before``."""
+
+    def __init__(self, base: Path) -> None:
+        self.folder = base / "corpus"
+        make_corpus(self.folder)
+        self.before = base / "before"
+        assert start_index(self.folder, self.before).wait(timeout=600) == 0, (base / "before.log").read_text()
+        change_corpus(self.folder)
+        self.clean = base / "clean"
+        shutil.copytree(self.before, self.clean)
+        assert start_index(self.folder, self.clean).wait(timeout=600) == 0, (base / "clean.log").read_text()
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
+    return Scene(tmp_path_factory.mktemp("crash"))
+
+
+def killed_at(point: str, scene: Scene, home: Path, *options: str) -> None:
+    shutil.copytree(scene.before, home)
+    proc = start_index(scene.folder, home, *options, kill_at=point)
+    try:
+        code = proc.wait(timeout=600)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # its parse workers, if any are left
+        except ProcessLookupError:
+            pass
+    log = (home.parent / f"{home.name}.log").read_text()
+    assert code == -signal.SIGKILL, f"the run was not killed at {point!r} (exit {code}): {log}"
+
+
+def assert_converges(scene: Scene, home: Path, embedder: SentenceTransformerEmbedder) -> None:
+    finished = open_ragkit(embedder=embedder, home=home)
+    finished.index([scene.folder])
+    assert_consistent(finished)
+    clean = open_ragkit(embedder=embedder, home=scene.clean)
+    assert snapshot(finished, scene.folder) == snapshot(clean, scene.folder)
+    again = finished.index([scene.folder])
+    assert again.embedded == 0 and again.unchanged == again.files
+    finished.close()
+    clean.close()
+
+
+@pytest.mark.parametrize("point", sorted(set(POINTS) - {"rebuild"}))
+def test_kill_at_each_named_step_then_rerun_gives_the_clean_index(
+    point: str, scene: Scene, tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    home = tmp_path / "home"
+    killed_at(point, scene, home)
+    assert_converges(scene, home, embedder)
+
+
+def test_kill_during_a_rebuild_then_rerun_gives_the_clean_index(
+    scene: Scene, tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    home = tmp_path / "home"
+    killed_at("rebuild", scene, home, "--rebuild")  # the manifest is cleared, the vector store not yet
+    assert_converges(scene, home, embedder)
 
 
 def test_kill_9_at_random_points_then_rerun_gives_the_clean_index(tmp_path: Path) -> None:

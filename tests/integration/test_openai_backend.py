@@ -17,10 +17,10 @@ from ragkit.facade import Answer, open_ragkit
 from ragkit.llm.llamacpp import LlamaCppLLM
 from ragkit.llm.openai_compat import OpenAICompatLLM
 from ragkit.models import packaged_chat_model
+from tests.conftest import README_QUESTION as QUESTION
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow
-QUESTION = "Where are the shared MIME-info database XML files installed?"
 
 
 def free_port() -> int:

@@ -30,15 +30,28 @@ def test_worker_killed_mid_parse_is_a_recorded_crash(tmp_path: Path) -> None:
     pool = ParsePool(MODEL, 254, 24, timeout_s=60)
     original = pool._parse
 
-    def parse_then_kill(worker, job):  # type: ignore[no-untyped-def]
+    def parse_then_kill(worker, job, cancel):  # type: ignore[no-untyped-def]
         if job.path == big:
             threading.Timer(1.0, worker.process.kill).start()
-        return original(worker, job)
+        return original(worker, job, cancel)
 
     pool._parse = parse_then_kill  # type: ignore[method-assign]
     results = {Path(r.job.key).name: r for r in pool.run(jobs(big, SAMPLES / "zlib_how.html"))}
     assert "crashed" in (results["R-exts.pdf"].error or "")
     assert results["zlib_how.html"].chunks
+
+
+def test_stop_abandons_the_parse_under_way_and_reports_nothing_for_it() -> None:
+    big = shared_data("corpus", "r-manuals-pdf", "R-exts.pdf")  # seconds to parse
+    pool = ParsePool(MODEL, 254, 24, timeout_s=60)
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    results = list(pool.run(jobs(big, SAMPLES / "zlib_how.html"), stop=stop))
+    assert results == []  # neither the abandoned file nor the one after it is reported
+    assert stop.is_set()
+    again = {Path(r.job.key).name: r for r in pool.run(jobs(SAMPLES / "zlib_how.html"))}
+    assert again["zlib_how.html"].chunks  # the pool still works after a stop
+    pool.close()
 
 
 def test_memory_cap_fails_the_file_with_a_reason(tmp_path: Path) -> None:

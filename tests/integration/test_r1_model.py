@@ -1,6 +1,6 @@
 """DeepSeek-R1 with its real tokenizer and chat template, from the header of a real R1 GGUF
 (tests/r1header.py): reading the header, the profile taken from the file, the prompt ragkit
-renders and counts, and recorded R1 answers streamed back through the R1 vocabulary."""
+renders and counts, and hand-written R1-style answers streamed back through the R1 vocabulary."""
 
 from __future__ import annotations
 
@@ -18,13 +18,12 @@ from ragkit.gguf import read_header
 from ragkit.llm import GenerationParams, StreamEvent
 from ragkit.llm.backend import BUDGET_CLOSE
 from ragkit.models import Catalog, ModelRef, packaged_chat_model
-from tests.conftest import SAMPLES
+from tests.conftest import README_QUESTION as QUESTION
 from tests.integration.cli import ragkit
 from tests.r1header import R1Replay, r1_part, vocab_only_gguf
 from tests.scripted import stream_parts
 
-STREAMS = json.loads((Path(__file__).parent.parent / "data" / "r1_streams.json").read_text("utf-8"))
-QUESTION = "Where are the shared MIME-info database XML files installed?"
+STREAMS = json.loads((Path(__file__).parent.parent / "data" / "r1_streams.json").read_text("utf-8"))["streams"]
 BOS, USER, ASSISTANT = "<｜begin▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>"  # R1's special tokens
 THINK, END_THINK = "<think>", "</think>"
 
@@ -105,7 +104,7 @@ def run(llm: R1Replay, params: GenerationParams) -> tuple[str, str, dict[str, in
 
 
 @pytest.mark.parametrize("record", STREAMS, ids=[s["name"] for s in STREAMS])
-def test_recorded_r1_streams_split_on_real_r1_tokens(r1_vocab: Path, record: dict) -> None:
+def test_hand_written_r1_streams_split_on_real_r1_tokens(r1_vocab: Path, record: dict) -> None:
     llm = R1Replay(r1_vocab, record["raw"])
     tokens = llm.tokens(record["raw"])
     if END_THINK in record["raw"]:
@@ -133,13 +132,6 @@ def test_the_reasoning_budget_counts_r1_tokens_and_continues_the_same_prompt(r1_
     assert second.count(special(llm, END_THINK)) == 1
 
 
-@pytest.fixture
-def rk(rk: Ragkit) -> Ragkit:
-    """The shared facade (tests/integration/conftest.py) with the samples indexed."""
-    rk.index([SAMPLES])
-    return rk
-
-
 def ask(rk: Ragkit, question: str, conversation: Conversation) -> tuple[list[StreamEvent], Answer]:
     events: list[StreamEvent] = []
     for item in rk.ask_stream(question, conversation=conversation):
@@ -150,6 +142,7 @@ def ask(rk: Ragkit, question: str, conversation: Conversation) -> tuple[list[Str
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("samples_indexed")
 def test_an_r1_conversation_in_the_models_own_template(rk: Ragkit, r1_vocab: Path) -> None:
     record = STREAMS[0]  # cites [1], the passage the README question finds first
     llm = R1Replay(r1_vocab, record["raw"])

@@ -21,7 +21,7 @@ def test_every_shared_pdf_is_indexed_or_failed_with_a_reason() -> None:
     assert len(pdfs) > 90
     rk = open_ragkit(index={"parse_timeout_s": 60})
     report = rk.index([root])
-    recorded = {row.path: row for row in rk.manifest.files() if row.path.endswith(".pdf")}
+    recorded = {row.path: row for row in rk.library.manifest.files() if row.path.endswith(".pdf")}
     assert sorted(recorded) == pdfs  # nothing silently skipped
     for row in recorded.values():
         if row.status == "failed":

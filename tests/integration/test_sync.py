@@ -54,11 +54,11 @@ def test_unchanged_files_are_not_parsed_or_embedded_again(rk: Ragkit, folder: Pa
 
 def test_modified_file_replaces_only_its_own_chunks(rk: Ragkit, folder: Path) -> None:
     rk.index([folder])
-    before = {row[0] for row in rk.manifest.db.execute("SELECT id FROM chunks")}
+    before = {row[0] for row in rk.library.manifest.db.execute("SELECT id FROM chunks")}
     write(folder / "alpha.txt", "Alpha document rewritten. Volcanic glass is called obsidian.\n")
     report = rk.index([folder])
     assert (report.updated, report.unchanged, report.embedded) == (1, 2, 1)
-    after = {row[0] for row in rk.manifest.db.execute("SELECT id FROM chunks")}
+    after = {row[0] for row in rk.library.manifest.db.execute("SELECT id FROM chunks")}
     assert len(before - after) == 1 and len(after - before) == 1
     assert "alpha.txt" in paths_found(rk, "obsidian volcanic glass")
     assert not any("terns" in h.text for h in rk.search("arctic tern migration", k=10))
@@ -157,7 +157,7 @@ def test_ignore_rules_hidden_temp_ragignore_and_outside_symlinks(rk: Ragkit, fol
     (folder / "link-out.txt").symlink_to(outside)
     (folder / "link-in.txt").symlink_to(folder / "alpha.txt")
     report = rk.index([folder])
-    indexed = {Path(row.path).name for row in rk.manifest.files()}
+    indexed = {Path(row.path).name for row in rk.library.manifest.files()}
     assert indexed == {"alpha.txt", "beta.md", "gamma.txt", "link-in.txt"}
     assert report.embedded == 3  # the inside link has the same content as alpha.txt
     assert report.skipped >= 1  # the link leading outside is counted, not followed

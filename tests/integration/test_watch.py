@@ -35,10 +35,10 @@ class Running:
         self.rk, self.live, self.thread, self.reports = rk, live, thread, reports
 
     def indexed(self) -> dict[str, str | None]:
-        return {Path(r.path).name: r.hash for r in self.rk.manifest.files() if r.status == "ok"}
+        return {Path(r.path).name: r.hash for r in self.rk.library.manifest.files() if r.status == "ok"}
 
     def paths(self) -> set[str]:
-        return {r.path for r in self.rk.manifest.files()}
+        return {r.path for r in self.rk.library.manifest.files()}
 
 
 @pytest.fixture
@@ -127,6 +127,24 @@ def test_move_folder_as_a_whole(running: Running, folder: Path) -> None:
     assert sum(r.embedded for r in running.reports[count:]) == 0
 
 
+def test_folder_moved_in_keeps_the_ignore_rules_of_the_folders_above_it(
+    running: Running, folder: Path, tmp_path: Path
+) -> None:
+    seen = len(running.reports)
+    (folder / ".ragignore").write_text("private-*\ndrafts/\n")
+    wait_until(lambda: len(running.reports) > seen, what="the rescan a new .ragignore starts")
+    outside = tmp_path / "incoming"
+    (outside / "drafts").mkdir(parents=True)
+    (outside / "report.txt").write_text("Quarterly figures for the harbour authority.\n")
+    (outside / "private-salaries.txt").write_text("Salaries of the harbour staff.\n")
+    (outside / "drafts" / "draft.txt").write_text("An unfinished draft about harbour fees.\n")
+    count = len(running.reports)
+    outside.rename(folder / "incoming")  # moved in as one folder: one event
+    wait_until(lambda: "report.txt" in running.indexed() and len(running.reports) > count)
+    assert "private-salaries.txt" not in running.indexed()  # the root's .ragignore applies below it
+    assert "draft.txt" not in running.indexed()
+
+
 def test_delete_folder(running: Running, folder: Path) -> None:
     shutil.rmtree(folder / "sub")
     wait_until(lambda: set(running.indexed()) == {"first.txt"})
@@ -142,8 +160,8 @@ def test_burst_of_500_files(running: Running, folder: Path) -> None:
         (burst / f"f{i:03d}.txt").write_text(f"Burst file number {i} mentions the unique token zq{i}x.\n")
     wait_until(lambda: sum(1 for p in running.paths() if "/burst/" in p) == 500, deadline_s=240, what="500 files")
     assert running.rk.status()["files"] == 503
-    hits = running.rk.search("unique token zq417x", k=3)
-    assert hits
+    hits = running.rk.search("Burst file number 417 mentions the unique token zq417x", k=1)
+    assert hits and Path(hits[0].path).name == "f417.txt"
 
 
 def test_second_writer_is_refused_while_searches_work(
@@ -167,7 +185,7 @@ def test_changes_while_not_watching_are_caught_up(embedder: SentenceTransformerE
     thread = threading.Thread(target=live.run, daemon=True)
     thread.start()
     assert live.started.wait(120)
-    names = {Path(r.path).name for r in rk.manifest.files()}
+    names = {Path(r.path).name for r in rk.library.manifest.files()}
     assert "offline.txt" in names and "inner2.txt" not in names
     live.stop()
     thread.join(30)

@@ -16,8 +16,6 @@ from ragkit.embed import SentenceTransformerEmbedder
 from ragkit.facade import Ragkit, open_ragkit
 from tests.conftest import SAMPLES
 
-QUESTION = "Where are the shared MIME-info database XML files installed?"
-
 
 @pytest.fixture(scope="session")
 def indexed_home(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Path:

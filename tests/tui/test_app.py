@@ -9,14 +9,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from textual.binding import Binding
 from textual.widgets import Collapsible, Input, ListView, OptionList, Static
 
 from ragkit.config import update_config_file
 from ragkit.facade import NOT_FOUND
 from ragkit.llm import GenerationParams, Message
+from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
-from tests.tui.conftest import QUESTION, ask, until
+from tests.tui.conftest import ask, until
 from tui.app import Cancelled, Done, FacadeReady, Failed, RagkitApp, SyncProgress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, TurnView
@@ -63,6 +66,7 @@ async def test_the_ui_shows_at_once_and_the_facade_loads_in_the_background(facto
         await pilot.press("enter")
         await pilot.pause(0.1)
         assert not app.query(TurnView)  # asked before the index opened: a notice, no crash
+        assert any("Still opening the index" in n.message for n in app._notifications)
         gate.set()
         await until(pilot, lambda: app.facade is not None)
         await until(pilot, lambda: "100 chunks" in str(app.query_one("#index", Static).render()))
@@ -201,15 +205,33 @@ async def test_the_model_picker_lists_installed_and_pullable_models(factory: Any
         assert app.model == "smollm2-135m"
 
 
-async def test_help_lists_every_key_binding(factory: Any) -> None:
+# the keys the README promises, each with a word its help line must use (written here, not
+# read from the app, so a key that is dropped or renamed fails the test)
+PROMISED_KEYS = {
+    "ctrl+s": "search",
+    "ctrl+n": "new",
+    "ctrl+r": "conversations",
+    "ctrl+l": "model",
+    "ctrl+t": "reasoning",
+    "ctrl+o": "open",
+    "escape": "cancel",
+    "f1": "help",
+    "ctrl+p": "command",
+}
+
+
+async def test_help_lists_every_promised_key(factory: Any) -> None:
     app = RagkitApp(factory=factory, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f1")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        text = str(app.screen.query_one("#help-text", Static).render())
-        for binding in RagkitApp.BINDINGS:
-            assert binding.key in text and binding.description in text  # type: ignore[union-attr]
-        assert "ctrl+p" in text
+        lines = str(app.screen.query_one("#help-text", Static).render()).lower().splitlines()
+        for key, word in PROMISED_KEYS.items():
+            line = next((line for line in lines if key in line.split()), None)
+            assert line is not None, f"{key} is not in the help screen"
+            assert word in line, f"{key}'s help line does not say what it does: {line!r}"
+        bound = {b.key for b in RagkitApp.BINDINGS if isinstance(b, Binding)}
+        assert set(PROMISED_KEYS) - {"ctrl+p"} <= bound  # ctrl+p is Textual's own palette key
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -274,3 +296,29 @@ async def test_an_unverifiable_answer_says_the_documents_do_not_contain_it(facto
         view = app.query_one(TurnView)
         assert str(view.query_one(".answer", Static).render()) == NOT_FOUND
         assert view.result and view.result["draft"].startswith("It was invented")
+
+
+async def test_quitting_mid_catch_up_stops_the_watcher_and_keeps_the_index_consistent(
+    factory: Any, home: Path, tmp_path: Path, embedder: Any
+) -> None:
+    from ragkit.facade import open_ragkit
+    from tests.integration.helpers import assert_consistent
+    from tests.integration.test_lifecycle import many_files
+
+    folder = many_files(tmp_path / "watched", 300)
+    update_config_file("watch", "folders", [str(folder)])
+    app = RagkitApp(factory=factory, watch=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(
+            pilot,
+            lambda: any(isinstance(e, SyncProgress) and e.done >= 10 for e in app.events),
+            what="the watcher's catch-up to be under way",
+        )
+        live = app.live
+    assert live is not None
+    finished = await anyio.to_thread.run_sync(live.finished.wait, 30)  # the event loop keeps running
+    assert finished, "the watcher still runs after the app quit"
+    after = open_ragkit(embedder=embedder)
+    assert_consistent(after)
+    assert after.status()["files"] < 5 + 300  # the 5 samples and part of the 300: stopped before the end
+    after.close()

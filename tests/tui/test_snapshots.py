@@ -11,8 +11,9 @@ import pytest
 from textual.pilot import Pilot
 
 from ragkit.conversation import Conversation
+from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
-from tests.tui.conftest import QUESTION, ask, until
+from tests.tui.conftest import ask, until
 from tui.app import Done, RagkitApp
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,4 @@
-"""R1-style reasoning through the real stream path: recorded streams, the budget, history."""
+"""R1-style reasoning through the real stream path: hand-written R1-style streams, the budget, history."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from ragkit.prompt import build_prompt
 from ragkit.retrieve import Hit
 from tests.scripted import ScriptedLLM, stream_parts, tokens
 
-STREAMS = json.loads((Path(__file__).parent.parent / "data" / "r1_streams.json").read_text("utf-8"))
+STREAMS = json.loads((Path(__file__).parent.parent / "data" / "r1_streams.json").read_text("utf-8"))["streams"]
 R1 = PROFILES["r1"]
 R1_PARAMS = GenerationParams(
     max_tokens=200, temperature=R1.temperature, top_p=R1.top_p, start_in_think=True, reasoning_budget=500
@@ -28,7 +28,7 @@ def run(llm: LLM, params: GenerationParams = R1_PARAMS) -> tuple[str, str, dict[
 
 @pytest.mark.parametrize("chunk", [None, 1, 2, 3, 7, 1000], ids=lambda c: f"chunk={c}")
 @pytest.mark.parametrize("record", STREAMS, ids=[s["name"] for s in STREAMS])
-def test_recorded_r1_streams_split_into_reasoning_and_answer(record: dict, chunk: int | None) -> None:
+def test_hand_written_r1_streams_split_into_reasoning_and_answer(record: dict, chunk: int | None) -> None:
     reasoning, answer, usage = run(ScriptedLLM(record["raw"], chunk=chunk))
     assert answer.strip() == record["answer"]
     for piece in record["reasoning_has"]:

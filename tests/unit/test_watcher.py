@@ -72,9 +72,19 @@ def test_deleted_folder_is_reported_as_the_folder(tmp_path: Path) -> None:
             child.unlink()
         folder.rmdir()
         batches = collect(watcher, time.monotonic() + 1.5)
-    changes = set().union(*batches)
-    assert (Change.DELETED, folder) in changes
-    assert all(change is Change.DELETED for change, _ in changes)
+    assert set().union(*batches) == {(Change.DELETED, folder)}  # the folder alone, not its 5 files
+
+
+def test_moved_folder_is_reported_as_the_folder_at_both_ends(tmp_path: Path) -> None:
+    folder = tmp_path / "sub"
+    (folder / "deeper").mkdir(parents=True)
+    for i in range(5):
+        (folder / f"{i}.txt").write_text("x")
+        (folder / "deeper" / f"{i}.txt").write_text("y")
+    with Watcher([tmp_path], debounce_s=0.1) as watcher:
+        folder.rename(tmp_path / "moved")
+        batches = collect(watcher, time.monotonic() + 1.5)
+    assert set().union(*batches) == {(Change.DELETED, folder), (Change.CHANGED, tmp_path / "moved")}
 
 
 def test_polling_mode_sees_changes(tmp_path: Path) -> None:

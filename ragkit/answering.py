@@ -1,0 +1,203 @@
+"""From a question to an answer: retrieve, prompt, stream, verify, remember.
+
+An answer is shown only where it can be checked against the passages it came from: when
+nothing in it verifies, the user is told plainly that the documents do not seem to contain
+the answer, and the model's text is kept as a draft. Reasoning is streamed as its own event
+and never sent back to the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragkit.attribution import Attribution, attribute
+from ragkit.chat import ChatModels
+from ragkit.config import Settings
+from ragkit.conversation import Conversation, Turn, hit_key
+from ragkit.errors import RagkitError
+from ragkit.llm import StreamEvent
+from ragkit.llm.guard import RepetitionGuard
+from ragkit.prompt import Prompt, build_prompt
+from ragkit.retrieve import Hit
+
+NOT_FOUND = "Your documents do not seem to contain the answer to this question."
+UNVERIFIED = (
+    "Nothing in the model's answer could be found in your documents, so it is not shown as an answer; "
+    "the closest sources are listed (the unverified draft is kept under 'draft')."
+)
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    reasoning: str
+    model: str
+    sources: list[Hit]
+    attribution: Attribution
+    grounded: bool
+    notice: str = ""
+    usage: dict[str, int] = field(default_factory=dict)
+    draft: str = ""  # the model's text when none of it could be verified
+    model_note: str = ""  # which model answered and why that one
+    conversation: str = ""  # id of the conversation this answer belongs to
+    new_sources: list[int] = field(default_factory=list)  # source numbers retrieved for this turn
+    retrieval: dict[str, Any] = field(default_factory=dict)  # queries, filter, every hit with its score
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "reasoning": self.reasoning,
+            "draft": self.draft,
+            "model_note": self.model_note,
+            "conversation": self.conversation,
+            "usage": self.usage,
+            "retrieval": self.retrieval,
+            "citations": [c.as_dict() for c in self.attribution.citations],
+            "model": self.model,
+            "grounded": self.grounded,
+            "notice": self.notice,
+            "by": self.attribution.by,
+            "sources": [dict(h.as_dict(), n=n) for n, h in enumerate(self.sources, start=1)],
+            "unsupported": [s.text for s in self.attribution.sentences if not s.supported],
+        }
+
+
+class Answerer:
+    """Answers questions over one index (``search`` and ``chunk_count`` come from it)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        chat: ChatModels,
+        search: Callable[[str], list[Hit]],
+        chunk_count: Callable[[], int],
+    ) -> None:
+        self.settings = settings
+        self.chat = chat
+        self.search = search
+        self.chunk_count = chunk_count
+
+    def retrieval_queries(self, question: str, conversation: Conversation | None = None) -> list[str]:
+        """The queries a question is searched with: itself, and for a follow-up also joined
+        with the question before it, so "and what about its size?" finds the right documents."""
+        if conversation and conversation.turns:
+            return [question, f"{conversation.turns[-1].question} {question}"]
+        return [question]
+
+    def retrieve_for(self, question: str, conversation: Conversation | None = None) -> list[Hit]:
+        """Passages for a question (see :meth:`retrieval_queries`), best first."""
+        hits = self.search(question)
+        if conversation and conversation.turns:
+            earlier = conversation.turns[-1].question
+            best = {hit_key(h): h for h in hits}
+            for hit in self.search(f"{earlier} {question}"):
+                if hit_key(hit) not in best or best[hit_key(hit)].score < hit.score:
+                    best[hit_key(hit)] = hit
+            hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[: self.settings.retrieve.top_k]
+        return hits
+
+    def ask_stream(
+        self, question: str, model: str | None = None, conversation: Conversation | None = None
+    ) -> Generator[StreamEvent | Answer, None, None]:
+        """Yield reasoning/text events as the model writes, then the final :class:`Answer`.
+        With a ``conversation``, the question is a follow-up and the turn is added to it."""
+        if self.chunk_count() == 0:
+            raise RagkitError("nothing is indexed yet; add documents with: ragkit index PATH (or ask with --docs PATH)")
+        hits = self.retrieve_for(question, conversation)
+        relevant = [h for h in hits if h.score >= self.settings.retrieve.min_score]
+        note = self.chat.note(model)
+        retrieval = {
+            "queries": self.retrieval_queries(question, conversation),
+            "min_score": self.settings.retrieve.min_score,
+            "top_k": self.settings.retrieve.top_k,
+            "hits": [dict(h.as_dict(), kept=h.score >= self.settings.retrieve.min_score) for h in hits],
+        }
+        if not relevant:  # no model call, so no model load either
+            name = self.chat.name(model)
+            yield StreamEvent("text", NOT_FOUND)
+            notice = "No passage was close enough to the question; the closest ones are listed."
+            empty = Answer(question, NOT_FOUND, "", name, hits[:3], Attribution(by="none"), False, notice)
+            empty.model_note, empty.retrieval = note, retrieval
+            self._remember(conversation, empty, None)
+            yield empty
+            return
+        llm = self.chat.load(model)
+        cfg = self.settings.llm
+        params = self.chat.params(llm)
+        reserve = cfg.max_tokens + (params.reasoning_budget or 0) + 16
+        prompt = build_prompt(question, relevant, llm.count_tokens, llm.n_ctx - reserve, conversation)
+        guard = RepetitionGuard()
+        answer, reasoning, usage = [], [], {"prompt_tokens": prompt.tokens}
+        stream = llm.stream(prompt.messages, params)
+        try:
+            for event in stream:
+                if event.type == "reasoning":
+                    reasoning.append(event.chunk)
+                    yield event
+                elif event.type == "text":
+                    shown = guard.feed(event.chunk)
+                    if shown:
+                        answer.append(shown)
+                        yield StreamEvent("text", shown)
+                    if guard.stopped:
+                        break
+                else:
+                    usage.update(event.usage)
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        usage.update(llm.prompt_usage())  # also when the guard stopped the stream before its end
+        tail = guard.flush()
+        if tail:
+            answer.append(tail)
+            yield StreamEvent("text", tail)
+        text = "".join(answer).strip()
+        attribution = attribute(text, prompt.sources)
+        grounded = attribution.any_verified
+        result = Answer(
+            question, text, "".join(reasoning).strip(), llm.name, prompt.sources, attribution, grounded, "", usage,
+            model_note=note, new_sources=list(prompt.new_sources or []), retrieval=retrieval,
+        )  # fmt: skip
+        if not grounded:
+            # say plainly that the documents do not hold it; keep the model's text as a draft
+            result.answer, result.draft = NOT_FOUND, text
+            result.notice = UNVERIFIED if text else "The model gave no answer; the closest sources are listed."
+        self._remember(conversation, result, prompt)
+        yield result
+
+    def _remember(self, conversation: Conversation | None, answer: Answer, prompt: Prompt | None) -> None:
+        if conversation is None:
+            return
+        if prompt is not None:
+            if prompt.condensed is not None:
+                conversation.condensed = prompt.condensed
+                conversation.context_start = len(conversation.turns)
+            conversation.sources = list(prompt.sources)
+        conversation.turns.append(
+            Turn(
+                question=answer.question,
+                answer=answer.answer,
+                reasoning=answer.reasoning,
+                model=answer.model,
+                new_sources=list(prompt.new_sources or []) if prompt else [],
+                reused_sources=list(prompt.reused_sources or []) if prompt else [],
+                grounded=answer.grounded,
+                result=answer.as_dict(),
+            )
+        )
+        if not conversation.title:
+            conversation.title = answer.question.strip()[:80]
+        answer.conversation = conversation.id
+
+    def ask(self, question: str, model: str | None = None, conversation: Conversation | None = None) -> Answer:
+        result = None
+        for item in self.ask_stream(question, model, conversation):
+            if isinstance(item, Answer):
+                result = item
+        assert result is not None
+        return result

@@ -1,0 +1,72 @@
+"""The one interface user interfaces program against: :class:`Assistant`.
+
+The terminal UI types its backend as this Protocol, never as the concrete facade, so what
+the UI may call is written down in one place and checked by mypy (``Ragkit`` satisfies it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from ragkit.answering import Answer
+from ragkit.config import Settings
+from ragkit.conversation import Conversation, ConversationStore
+from ragkit.indexer import IndexReport, Progress
+from ragkit.live import LiveSync
+from ragkit.llm import LLM, StreamEvent
+from ragkit.models import ModelRef
+from ragkit.retrieve import Hit
+
+__all__ = ["Answer", "Assistant", "Conversation", "Hit", "IndexReport", "LiveSync", "Progress"]
+
+
+class Assistant(Protocol):
+    """Index, search, ask, show sources, report status."""
+
+    settings: Settings
+    conversations: ConversationStore
+
+    def index(
+        self,
+        roots: Sequence[Path],
+        rebuild: bool = ...,
+        progress: Callable[[Progress], None] | None = ...,
+        strict: bool = ...,
+        stop: threading.Event | None = ...,
+        within: Sequence[Path] = ...,
+    ) -> IndexReport: ...
+
+    def live_sync(
+        self,
+        roots: Sequence[Path],
+        on_sync: Callable[[IndexReport], None] | None = ...,
+        progress: Callable[[Progress], None] | None = ...,
+        **options: Any,
+    ) -> LiveSync: ...
+
+    def search(self, query: str, k: int | None = ...) -> list[Hit]: ...
+
+    def ask_stream(
+        self, question: str, model: str | None = ..., conversation: Conversation | None = ...
+    ) -> Generator[StreamEvent | Answer, None, None]: ...
+
+    def llm(self, model: str | None = ...) -> LLM: ...
+
+    def set_llm(self, llm: LLM | None) -> None: ...
+
+    def model_ref(self, model: str | None = ...) -> ModelRef: ...
+
+    def model_note(self, model: str | None = ...) -> str: ...
+
+    def models(self) -> list[dict[str, Any]]: ...
+
+    def passage(self, path: str, page: int | None, start: int, end: int, context: int = ...) -> dict[str, Any]: ...
+
+    def open_file(self, path: str, page: int | None = ...) -> list[str]: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...

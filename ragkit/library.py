@@ -1,0 +1,241 @@
+"""One index on disk: its parts, its identity, its single writer, sync and search.
+
+The manifest (SQLite) is the record; the vector store follows it. Every committed change
+to the manifest bumps its write generation, so a long-lived reader notices another
+process's writes and reopens the vector store before it searches (embedded Chroma keeps
+the vectors it loaded in memory and would not see them otherwise).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ingest import CHUNKER_VERSION
+from ragkit import paths
+from ragkit.config import Settings
+from ragkit.embed import SentenceTransformerEmbedder, model_fingerprint
+from ragkit.errors import IndexMismatchError
+from ragkit.faults import kill_point
+from ragkit.indexer import Indexer, IndexReport, Progress
+from ragkit.live import WriterLock
+from ragkit.manifest import Manifest
+from ragkit.retrieve import Hit, Retriever
+from ragkit.store import ChromaStore
+
+_RESET = "store_reset_pending"  # set with the manifest's clearing, removed once the store is empty too
+
+
+class Library:
+    """The index at ``settings.home``; heavy parts load on first use."""
+
+    def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder | None = None) -> None:
+        self.settings = settings
+        self.path = paths.index_dir(settings.home)
+        self._lock = threading.RLock()  # short: opening the manifest and store, the writer count
+        self._embedder_lock = threading.Lock()  # loading the embedder takes seconds: not under _lock
+        self._index_lock = threading.Lock()  # long: one index run at a time in this process
+        self._embedder = embedder
+        self._manifest: Manifest | None = None
+        self._store: ChromaStore | None = None
+        self._store_generation = -1  # the manifest generation the open store has seen
+        self._store_use = threading.Condition()  # searches share the store; a reopen waits for them
+        self._searching = 0
+        self._reopening = False
+        self._indexer: Indexer | None = None
+        self.writer_lock = WriterLock(self.path / "writer.lock")
+        self._writer_depth = 0
+
+    # --- parts, loaded on first use ------------------------------------------------
+
+    @property
+    def embedder(self) -> SentenceTransformerEmbedder:
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = SentenceTransformerEmbedder(self.settings.embed.model, self.settings.embed.batch_size)
+            return self._embedder
+
+    @property
+    def manifest(self) -> Manifest:
+        with self._lock:
+            if self._manifest is None:
+                self._manifest = Manifest(self.path / "manifest.sqlite")
+            return self._manifest
+
+    @property
+    def store(self) -> ChromaStore:
+        with self._lock:
+            if self._store is None:
+                self._store_generation = self.manifest.generation()
+                self._store = ChromaStore(self.path / "chroma")
+            return self._store
+
+    def _refresh_store(self) -> None:
+        """Reopen the vector store if another process committed since it was opened. Not
+        while this process writes (its own writes are visible) or while a search reads it."""
+        store = self.store
+        generation = self.manifest.generation()
+        with self._lock:
+            if generation == self._store_generation or self._writer_depth:
+                return
+            self._store_generation = generation
+        with self._store_use:
+            self._reopening = True
+            self._store_use.wait_for(lambda: self._searching == 0)
+            try:
+                store.reopen()
+            finally:
+                self._reopening = False
+                self._store_use.notify_all()
+
+    @contextmanager
+    def _reading(self) -> Iterator[ChromaStore]:
+        with self._store_use:
+            self._store_use.wait_for(lambda: not self._reopening)
+            self._searching += 1
+        try:
+            yield self.store
+        finally:
+            with self._store_use:
+                self._searching -= 1
+                self._store_use.notify_all()
+
+    def max_chunk_tokens(self) -> int:
+        window = self.embedder.tokenizer.max_content_tokens
+        wanted = self.settings.chunk.max_tokens
+        return min(window, wanted) if wanted else window
+
+    def identity(self) -> tuple[str, str]:
+        """Hash and description of everything that shapes the index."""
+        described = {
+            "embedder": self.embedder.name,
+            "embedder_fingerprint": model_fingerprint(self.embedder.model_dir),
+            "dim": self.embedder.dim,
+            "chunker": CHUNKER_VERSION,
+            "chunk_tokens": self.max_chunk_tokens(),
+            "overlap": self.settings.chunk.overlap,
+            "ocr": self.settings.index.ocr,
+        }
+        text = json.dumps(described, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16], text
+
+    def check_identity(self, rebuild: bool = False, write: bool = True) -> None:
+        """Refuse to mix an index built with other settings; ``rebuild`` starts afresh."""
+        digest, described = self.identity()
+        stored = self.manifest.get_meta("identity")
+        if rebuild:
+            self._rebuild(digest, described)
+        elif stored is not None and stored != digest:
+            was = self.manifest.get_meta("identity_desc") or "other settings"
+            raise IndexMismatchError(
+                f"the index at {self.path} was built with {was}, but the settings now give {described}; "
+                "rebuild it with: ragkit index --rebuild PATH..."
+            )
+        elif write and stored != digest:
+            with self.manifest.transaction():
+                self.manifest.set_meta("identity", digest)
+                self.manifest.set_meta("identity_desc", described)
+        if write:
+            self._finish_reset()
+
+    def _rebuild(self, digest: str, described: str) -> None:
+        """Forget everything: the manifest first, in one transaction that also records that
+        the store must be emptied; then the store. A crash between the two is finished by
+        the next writer, so no vector outlives its manifest rows."""
+        with self.manifest.transaction():
+            self.manifest.clear()
+            self.manifest.set_meta(_RESET, "1")
+            self.manifest.set_meta("identity", digest)
+            self.manifest.set_meta("identity_desc", described)
+        kill_point("rebuild")
+
+    def _finish_reset(self) -> None:
+        if self.manifest.get_meta(_RESET) is None:
+            return
+        self.store.clear()
+        with self.manifest.transaction():
+            self.manifest.delete_meta(_RESET)
+
+    def indexer(self) -> Indexer:
+        """The indexer, kept between runs so its parse workers stay warm."""
+        with self._lock:
+            if self._indexer is None:
+                self._indexer = Indexer(
+                    manifest=self.manifest,
+                    store=self.store,
+                    embed=self.embedder.embed,
+                    tokenizer_dir=self.embedder.model_dir,
+                    max_tokens=self.max_chunk_tokens(),
+                    overlap=self.settings.chunk.overlap,
+                    max_file_bytes=int(self.settings.index.max_file_mb * 1e6),
+                    batch_size=self.settings.embed.batch_size,
+                    parse_timeout_s=self.settings.index.parse_timeout_s,
+                    parse_workers=self.settings.index.parse_workers,
+                    ocr=self.settings.index.ocr,
+                )
+            return self._indexer
+
+    # --- operations -------------------------------------------------------------
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the index's writer lock (re-entrant within this process)."""
+        with self._lock:
+            if self._writer_depth == 0:
+                self.writer_lock.acquire()
+            self._writer_depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._writer_depth -= 1
+                if self._writer_depth == 0:
+                    self.writer_lock.release()
+
+    def index(
+        self,
+        roots: Sequence[Path],
+        rebuild: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+        strict: bool = True,
+        stop: threading.Event | None = None,
+        within: Sequence[Path] = (),
+    ) -> IndexReport:
+        with self._index_lock, self.writer():  # searches never wait on these locks
+            self.store  # noqa: B018  (opened before the run, so its own writes are not "news")
+            self.check_identity(rebuild)
+            report = self.indexer().sync(list(roots), progress, strict, stop, within)
+            with self._lock:
+                self._store_generation = self.manifest.generation()
+            return report
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        """The passages closest to ``query``, seeing every write committed so far by any process."""
+        self.check_identity(write=False)
+        self._refresh_store()
+        with self._reading() as store:
+            retriever = Retriever(self.manifest, store, self.embedder.embed)
+            return retriever.search(query, k or self.settings.retrieve.top_k)
+
+    def release_thread(self) -> None:
+        """Close the calling thread's database connection (a thread about to end calls it)."""
+        with self._lock:
+            manifest = self._manifest
+        if manifest is not None:
+            manifest.release()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._indexer is not None:
+                self._indexer.pool.close()
+                self._indexer = None
+            if self._manifest is not None:
+                self._manifest.close()
+                self._manifest = None
+            if self._store is not None:
+                self._store.close()
+                self._store = None

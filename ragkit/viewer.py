@@ -1,0 +1,79 @@
+"""Showing a cited passage: read from the file itself, refused when the file has changed
+since it was indexed (the offsets would point at other text), or opened in a viewer."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from ragkit.errors import RagkitError
+from ragkit.indexer import file_hash
+from ragkit.manifest import FileRow
+
+
+def unchanged_since_indexed(path: Path, row: FileRow | None) -> bool:
+    """Whether ``path`` still holds the bytes the index was built from: same size and
+    mtime, or (touched, not changed) the same content hash."""
+    if row is None or row.hash is None:
+        return False
+    try:
+        info = path.stat()
+        if (info.st_size, info.st_mtime_ns) == (row.size, row.mtime_ns):
+            return True
+        return info.st_size == row.size and file_hash(path) == row.hash
+    except OSError:
+        return False
+
+
+def passage(
+    path: str, page: int | None, start: int, end: int, row: FileRow | None, context: int = 400
+) -> dict[str, Any]:
+    """The cited span in its context: ``{"before", "span", "after", "page", "path"}``."""
+    from ingest import LoadError, load
+
+    if not unchanged_since_indexed(Path(path), row):
+        if not Path(path).exists():
+            raise RagkitError(f"{path} no longer exists; was it moved or deleted? (ragkit watch keeps up with that)")
+        raise RagkitError(
+            f"{path} changed since it was indexed, so the citation may no longer match it; "
+            f"re-index it (ragkit index {shlex.quote(path)}) and ask again"
+        )
+    try:
+        sections = load(Path(path))
+    except (LoadError, OSError) as exc:
+        raise RagkitError(f"cannot read {path} ({exc}); was it moved or deleted?") from exc
+    text = "".join(s.text for s in sections if s.page == page) if page is not None else None
+    if text is None:
+        text = sections[0].text if len(sections) == 1 else "".join(s.text for s in sections)
+    if end > len(text):
+        raise RagkitError(f"{path} reads differently than when it was indexed; re-index it and ask again")
+    lo, hi = max(0, start - context), min(len(text), end + context)
+    return {"before": text[lo:start], "span": text[start:end], "after": text[end:hi], "page": page, "path": path}
+
+
+def open_file(path: str, page: int | None = None) -> list[str]:
+    """Open a document in the system viewer (``RAGKIT_VIEWER`` overrides it, with ``{path}``
+    and ``{page}`` placeholders). Returns the command that was started."""
+    template = os.environ.get("RAGKIT_VIEWER")
+    if template:
+        command = [part.format(path=path, page=page or 1) for part in shlex.split(template)]
+    elif sys.platform == "darwin":
+        command = ["open", path]
+    else:
+        opener = shutil.which("xdg-open")
+        if opener is None:
+            raise RagkitError(
+                f"no system viewer found to open {path}; set RAGKIT_VIEWER, e.g. 'zathura --page={{page}} {{path}}'"
+            )
+        command = [opener, path]
+    if not Path(path).exists():
+        raise RagkitError(f"{path} no longer exists; the watcher will drop it from the index")
+    viewer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    threading.Thread(target=viewer.wait, daemon=True).start()  # reaped when it exits; never waited on
+    return command
