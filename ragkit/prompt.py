@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ragkit import fence
 from ragkit.conversation import Conversation, Turn, hit_key
 from ragkit.retrieve import Hit
 
@@ -46,10 +47,12 @@ def source_label(hit: Hit) -> str:
 
 
 def _blocks(sources: Sequence[Hit], numbers: Sequence[int]) -> list[str]:
-    return [
-        f'<source n="{n}" file="{source_label(hit)}">\n{hit.text.strip()}\n</source>'
-        for n, hit in zip(numbers, sources, strict=True)
-    ]
+    """Each source fenced as data: its text and file name neutralised (``ragkit.fence``)."""
+    blocks = []
+    for n, hit in zip(numbers, sources, strict=True):
+        label, text = fence.attribute_value(source_label(hit)), fence.passage(hit.text.strip())
+        blocks.append(f'<source n="{n}" file="{label}">\n{text}\n</source>')
+    return blocks
 
 
 def _user_turn(question: str, blocks: Sequence[str], reused: Sequence[int], first: bool, condensed: str = "") -> str:
