@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ragkit.retrieve import Hit
-from ragkit.text import content_words, numbers
+from ragkit.text import clauses, content_words, names, negations, numbers, quantities
 
 SUPPORT_THRESHOLD = 0.6
 _MIN_WORDS = 3
 _MARKER = re.compile(r"\[(\d{1,3})(?:\s*,\s*(\d{1,3}))*\]")
 _MARKER_NUMBERS = re.compile(r"\d{1,3}")
 _ONLY_MARKERS = re.compile(r"(?:\[\d{1,3}(?:\s*,\s*\d{1,3})*\]\s*)+[.!?]*")
+_WORDS = re.compile(r"[\w'’-]+")
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+(?=\s|$)|\n|$)")
 
 
@@ -88,9 +89,31 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def agrees(claim: str, window: str, passage: str = "") -> bool:
+    """The checks besides word coverage: every quantity (number, ordinal, number word) of the
+    claim is in the window, every name in the passage, and each clause of the claim has the
+    same polarity as the window's clause that matches it best (so "not", "never", "no
+    longer", "fails to" cannot be added or dropped)."""
+    if not quantities(claim) <= quantities(window):
+        return False
+    known = {w.lower().removesuffix("'s").removesuffix("’s") for w in _WORDS.findall(passage or window)}
+    if not names(claim) <= known:
+        return False
+    parts = [(content_words(c), negations(c)) for c in clauses(window)]
+    for clause in clauses(claim):
+        words = content_words(clause)
+        if len(words) < 2 or not parts:
+            continue
+        overlap, negated = max(((len(words & bag), n) for bag, n in parts), key=lambda p: p[0])
+        if overlap and negated % 2 != negations(clause) % 2:
+            return False
+    return True
+
+
 def best_span(claim: str, source: str) -> tuple[float, int, int]:
     """Score how well ``source`` backs ``claim``; return ``(score, start, end)`` of the
-    window of one or two adjacent source sentences that backs it best."""
+    window of one or two adjacent source sentences that backs it best. A window that does
+    not :func:`agree` with the claim scores below the threshold whatever its coverage."""
     words = content_words(claim)
     if not words:
         return 0.0, 0, 0
@@ -104,7 +127,7 @@ def best_span(claim: str, source: str) -> tuple[float, int, int]:
                 continue
             bag = bags[i] | bags[j] if j != i else bags[i]
             score = len(words & bag) / len(words)
-            if not wanted_numbers <= bag:
+            if not wanted_numbers <= bag or not agrees(claim, source[start : spans[j][1]], source):
                 score = min(score, SUPPORT_THRESHOLD - 0.01)
             span_end = spans[j][1]
             # prefer the higher score, then the shorter window

@@ -153,3 +153,17 @@ def test_a_hostile_document_opens_no_chat_turn_and_no_citation_leaves_the_source
     _, answer = collect(rk, QUESTION)
     assert answer.sources and all(1 <= c.n <= len(answer.sources) for c in answer.attribution.citations)
     rk.close()
+
+
+def test_the_cli_lists_the_sentences_that_did_not_verify(rk: Ragkit, capsys: pytest.CaptureFixture[str]) -> None:
+    from ragkit.cli import _print_sources
+
+    hit = rk.search(QUESTION)[0]
+    backed = next(s for s in hit.text.replace("\n", " ").split(". ") if len(s.split()) > 12) + "."
+    made_up = "The files are never installed anywhere on Tuesdays"
+    rk.set_llm(ScriptedLLM(f"{backed[:-1]} [1]. {made_up} [1].", name="half-right"))
+    _, answer = collect(rk, QUESTION)
+    assert answer.grounded and [s.supported for s in answer.attribution.sentences] == [True, False]
+    assert answer.as_dict()["unsupported"] == [f"{made_up} [1]."]
+    _print_sources(answer)
+    assert f"✗ {made_up} [1]." in capsys.readouterr().out
