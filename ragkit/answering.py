@@ -8,15 +8,16 @@ and never sent back to the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ragkit.attribution import Attribution, attribute
 from ragkit.chat import ChatModels
 from ragkit.config import Settings
 from ragkit.conversation import Conversation, Turn, hit_key
 from ragkit.errors import RagkitError
+from ragkit.extract import extract
 from ragkit.llm import StreamEvent
 from ragkit.llm.guard import RepetitionGuard
 from ragkit.prompt import Prompt, build_prompt
@@ -45,6 +46,7 @@ class Answer:
     conversation: str = ""  # id of the conversation this answer belongs to
     new_sources: list[int] = field(default_factory=list)  # source numbers retrieved for this turn
     retrieval: dict[str, Any] = field(default_factory=dict)  # queries, filter, every hit with its score
+    mode: str = "generate"  # how the shown answer was made: "generate" (the model) or "extract" (quoted)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,10 +62,24 @@ class Answer:
             "model": self.model,
             "grounded": self.grounded,
             "notice": self.notice,
+            "mode": self.mode,
             "by": self.attribution.by,
             "sources": [dict(h.as_dict(), n=n) for n, h in enumerate(self.sources, start=1)],
             "unsupported": [s.text for s in self.attribution.sentences if not s.supported],
         }
+
+
+QUOTED = "Quoted from your documents: the sentences that best answer the question (no model was used)."
+QUOTED_INSTEAD = (
+    "Quoted from your documents: the model's answer could not be verified against them, so the sentences "
+    "that best answer the question are shown instead (the model's text is kept under 'draft')."
+)
+NOTHING_ANSWERS = "Nothing in the closest passages answers this question; they are listed."
+Mode = Literal["auto", "generate", "extract"]
+
+
+def _rough_tokens(text: str) -> int:
+    return len(text) // 3 + 1
 
 
 class Answerer:
@@ -75,11 +91,13 @@ class Answerer:
         chat: ChatModels,
         search: Callable[[str], list[Hit]],
         chunk_count: Callable[[], int],
+        embed: Callable[[Sequence[str]], Any],
     ) -> None:
         self.settings = settings
         self.chat = chat
         self.search = search
         self.chunk_count = chunk_count
+        self.embed = embed
 
     def retrieval_queries(self, question: str, conversation: Conversation | None = None) -> list[str]:
         """The queries a question is searched with: itself, and for a follow-up also joined
@@ -101,15 +119,22 @@ class Answerer:
         return hits
 
     def ask_stream(
-        self, question: str, model: str | None = None, conversation: Conversation | None = None
+        self,
+        question: str,
+        model: str | None = None,
+        conversation: Conversation | None = None,
+        mode: Mode | None = None,
     ) -> Generator[StreamEvent | Answer, None, None]:
         """Yield reasoning/text events as the model writes, then the final :class:`Answer`.
-        With a ``conversation``, the question is a follow-up and the turn is added to it."""
+        With a ``conversation``, the question is a follow-up and the turn is added to it.
+        ``mode`` (default: ``answer.mode``): "generate" answers with the model; "extract"
+        quotes the passages' best sentences without a model; "auto" generates, and when
+        nothing of the model's text verifies, quotes instead."""
+        mode = mode or self.settings.answer.mode
         if self.chunk_count() == 0:
             raise RagkitError("nothing is indexed yet; add documents with: ragkit index PATH (or ask with --docs PATH)")
         hits = self.retrieve_for(question, conversation)
         relevant = [h for h in hits if h.score >= self.settings.retrieve.min_score]
-        note = self.chat.note(model)
         retrieval = {
             "queries": self.retrieval_queries(question, conversation),
             "min_score": self.settings.retrieve.min_score,
@@ -117,14 +142,54 @@ class Answerer:
             "hits": [dict(h.as_dict(), kept=h.score >= self.settings.retrieve.min_score) for h in hits],
         }
         if not relevant:  # no model call, so no model load either
-            name = self.chat.name(model)
             yield StreamEvent("text", NOT_FOUND)
             notice = "No passage was close enough to the question; the closest ones are listed."
+            name = "" if mode == "extract" else self.chat.name(model)
             empty = Answer(question, NOT_FOUND, "", name, hits[:3], Attribution(by="none"), False, notice)
-            empty.model_note, empty.retrieval = note, retrieval
+            empty.model_note, empty.retrieval, empty.mode = self._note(model, mode), retrieval, mode
             self._remember(conversation, empty, None)
             yield empty
             return
+        if mode == "extract":
+            prompt = build_prompt(question, relevant, _rough_tokens, 1 << 30, conversation)  # the numbering
+            result = Answer(question, "", "", "", prompt.sources, Attribution(by="none"), False, mode="extract")
+        else:
+            result, prompt = yield from self._generate(question, model, relevant, conversation)
+        result.model_note, result.retrieval = self._note(model, mode), retrieval
+        result.new_sources = list(prompt.new_sources or [])
+        if not result.grounded:
+            quoted = None
+            if mode != "generate":
+                numbered = [(n, h) for n, h in enumerate(prompt.sources, start=1) if h in relevant]
+                quoted = extract(question, numbered, self.embed)
+            draft = result.answer
+            if quoted is not None:  # answer from the evidence, verbatim and cited
+                result.answer, result.draft, result.mode = quoted, draft, "extract"
+                result.attribution = attribute(quoted, prompt.sources)
+                result.grounded = result.attribution.any_verified
+                result.notice = QUOTED if mode == "extract" else QUOTED_INSTEAD
+                if mode == "extract":
+                    yield StreamEvent("text", quoted)
+            else:  # say plainly that the documents do not seem to hold it; keep any draft
+                result.answer, result.draft = NOT_FOUND, draft
+                result.notice = (
+                    UNVERIFIED if draft else NOTHING_ANSWERS if mode == "extract" else
+                    "The model gave no answer; the closest sources are listed."
+                )  # fmt: skip
+                if mode == "extract":
+                    yield StreamEvent("text", NOT_FOUND)
+        self._remember(conversation, result, prompt)
+        yield result
+
+    def _note(self, model: str | None, mode: str) -> str:
+        if mode == "extract":
+            return "no model: the answer is quoted from your documents (--mode extract)"
+        return self.chat.note(model)
+
+    def _generate(
+        self, question: str, model: str | None, relevant: list[Hit], conversation: Conversation | None
+    ) -> Generator[StreamEvent, None, tuple[Answer, Prompt]]:
+        """The model's answer, streamed; returned with its attribution and the prompt."""
         llm = self.chat.load(model)
         cfg = self.settings.llm
         params = self.chat.params(llm)
@@ -158,17 +223,11 @@ class Answerer:
             yield StreamEvent("text", tail)
         text = "".join(answer).strip()
         attribution = attribute(text, prompt.sources)
-        grounded = attribution.any_verified
         result = Answer(
-            question, text, "".join(reasoning).strip(), llm.name, prompt.sources, attribution, grounded, "", usage,
-            model_note=note, new_sources=list(prompt.new_sources or []), retrieval=retrieval,
+            question, text, "".join(reasoning).strip(), llm.name, prompt.sources, attribution,
+            attribution.any_verified, "", usage, mode="generate",
         )  # fmt: skip
-        if not grounded:
-            # say plainly that the documents do not hold it; keep the model's text as a draft
-            result.answer, result.draft = NOT_FOUND, text
-            result.notice = UNVERIFIED if text else "The model gave no answer; the closest sources are listed."
-        self._remember(conversation, result, prompt)
-        yield result
+        return result, prompt
 
     def _remember(self, conversation: Conversation | None, answer: Answer, prompt: Prompt | None) -> None:
         if conversation is None:
@@ -194,9 +253,15 @@ class Answerer:
             conversation.title = answer.question.strip()[:80]
         answer.conversation = conversation.id
 
-    def ask(self, question: str, model: str | None = None, conversation: Conversation | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        model: str | None = None,
+        conversation: Conversation | None = None,
+        mode: Mode | None = None,
+    ) -> Answer:
         result = None
-        for item in self.ask_stream(question, model, conversation):
+        for item in self.ask_stream(question, model, conversation, mode):
             if isinstance(item, Answer):
                 result = item
         assert result is not None

@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from ragkit.answering import Answer
+from ragkit.answering import Answer, Mode
 from ragkit.config import Settings
 from ragkit.conversation import Conversation, ConversationStore
 from ragkit.indexer import IndexReport, Progress
@@ -20,7 +20,7 @@ from ragkit.llm import LLM, StreamEvent
 from ragkit.models import ModelRef
 from ragkit.retrieve import Hit
 
-__all__ = ["Answer", "Assistant", "Conversation", "Hit", "IndexReport", "LiveSync", "Progress"]
+__all__ = ["Answer", "Assistant", "Conversation", "Hit", "IndexReport", "LiveSync", "Mode", "Progress"]
 
 
 class Assistant(Protocol):
@@ -50,7 +50,11 @@ class Assistant(Protocol):
     def search(self, query: str, k: int | None = ...) -> list[Hit]: ...
 
     def ask_stream(
-        self, question: str, model: str | None = ..., conversation: Conversation | None = ...
+        self,
+        question: str,
+        model: str | None = ...,
+        conversation: Conversation | None = ...,
+        mode: Mode | None = ...,
     ) -> Generator[StreamEvent | Answer, None, None]: ...
 
     def llm(self, model: str | None = ...) -> LLM: ...

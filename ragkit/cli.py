@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="continue a saved conversation ('last': the newest; 'new': start one)",
     )
+    p.add_argument(
+        "--mode",
+        choices=["auto", "generate", "extract"],
+        default=None,
+        help="auto (default): the model answers, quoted sentences replace what does not verify; "
+        "generate: the model only; extract: quoted sentences, no model",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
 
@@ -208,7 +215,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     conversation = _conversation(rk, args.chat)
     result: Answer | None = None
     in_reasoning = False
-    for item in rk.ask_stream(args.question, model=args.model, conversation=conversation):
+    for item in rk.ask_stream(args.question, model=args.model, conversation=conversation, mode=args.mode):
         if isinstance(item, Answer):
             result = item
         elif args.json:
@@ -232,7 +239,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         _emit_json(result.as_dict())
         return 0
     print()
-    if result.draft:
+    if result.draft and result.mode == "extract":
+        print(f"\n=> Quoted from your documents: {result.answer}")
+        print("   (the text above is the model's draft, which could not be verified)")
+    elif result.draft:
         print(f"\n=> {result.answer} (the text above is the model's draft; none of it was found in your documents)")
     _print_sources(result)
     if conversation is not None:

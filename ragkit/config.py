@@ -84,6 +84,16 @@ class LLMSettings(_Section):
     prompt_cache: bool = Field(True, description="Reuse the computed prefix of a conversation for follow-ups.")
 
 
+class AnswerSettings(_Section):
+    mode: Literal["auto", "generate", "extract"] = Field(
+        "auto",
+        description=(
+            "'auto': the model answers, and when none of its text verifies, the passages' best sentences are "
+            "quoted instead; 'generate': the model's answer only; 'extract': quoted sentences, no model."
+        ),
+    )
+
+
 class ModelsSettings(_Section):
     hub_url: str = Field("https://huggingface.co", description="Where 'ragkit model pull' downloads from.")
 
@@ -101,6 +111,7 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)  # type: ignore[arg-type]
     retrieve: RetrieveSettings = Field(default_factory=RetrieveSettings)  # type: ignore[arg-type]
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
     watch: WatchSettings = Field(default_factory=WatchSettings)  # type: ignore[arg-type]
     models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
 

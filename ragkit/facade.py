@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ragkit import viewer
-from ragkit.answering import NOT_FOUND, UNVERIFIED, Answer, Answerer
+from ragkit.answering import NOT_FOUND, UNVERIFIED, Answer, Answerer, Mode
 from ragkit.chat import ChatModels
 from ragkit.config import Settings, load_settings
 from ragkit.conversation import Conversation, ConversationStore
@@ -37,7 +37,11 @@ class Ragkit:
         self.settings = settings
         self.library = Library(settings, embedder)
         self.chat = ChatModels(settings)
-        self.answerer = Answerer(settings, self.chat, self.search, lambda: self.library.manifest.counts()["chunks"])
+        library = self.library
+        self.answerer = Answerer(
+            settings, self.chat, self.search, lambda: library.manifest.counts()["chunks"],
+            lambda texts: library.embedder.embed(texts),
+        )  # fmt: skip
         self.index_path = self.library.path
         self.watch_state = WatchState(settings.home / "watch.json")
         self.conversations = ConversationStore(settings.home / "conversations")
@@ -118,14 +122,25 @@ class Ragkit:
     # --- questions ------------------------------------------------------------------
 
     def ask_stream(
-        self, question: str, model: str | None = None, conversation: Conversation | None = None
+        self,
+        question: str,
+        model: str | None = None,
+        conversation: Conversation | None = None,
+        mode: Mode | None = None,
     ) -> Generator[StreamEvent | Answer, None, None]:
         """Yield reasoning/text events as the model writes, then the final :class:`Answer`.
-        With a ``conversation``, the question is a follow-up and the turn is added to it."""
-        return self.answerer.ask_stream(question, model, conversation)
+        With a ``conversation``, the question is a follow-up and the turn is added to it.
+        ``mode``: "auto" (default), "generate" or "extract" (see ``Answerer.ask_stream``)."""
+        return self.answerer.ask_stream(question, model, conversation, mode)
 
-    def ask(self, question: str, model: str | None = None, conversation: Conversation | None = None) -> Answer:
-        return self.answerer.ask(question, model, conversation)
+    def ask(
+        self,
+        question: str,
+        model: str | None = None,
+        conversation: Conversation | None = None,
+        mode: Mode | None = None,
+    ) -> Answer:
+        return self.answerer.ask(question, model, conversation, mode)
 
     def passage(self, path: str, page: int | None, start: int, end: int, context: int = 400) -> dict[str, Any]:
         """The cited span in its context, read from the file itself; refused if the file

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Collapsible, Footer, Header, Input, ListView
 
-from ragkit.api import Answer, Assistant, Conversation, IndexReport, LiveSync, Progress
+from ragkit.api import Answer, Assistant, Conversation, IndexReport, LiveSync, Mode, Progress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, SourcesPane, TurnView
 
@@ -153,6 +153,7 @@ class RagkitApp(App[None]):
         Binding("ctrl+r", "conversations", "Conversations"),
         Binding("ctrl+l", "models", "Model"),
         Binding("ctrl+t", "toggle_details", "Reasoning"),
+        Binding("ctrl+g", "cycle_mode", "Answer mode"),
         Binding("f1", "help", "Help"),
     ]
     COMMANDS = App.COMMANDS | {RagkitCommands}
@@ -167,6 +168,7 @@ class RagkitApp(App[None]):
         self.model: str | None = None
         self.model_note = "loading…"
         self.search_only = False
+        self.answer_mode: Mode = "auto"  # from the settings once the facade is open; ctrl+g cycles it
         self.turns: dict[int, TurnView] = {}
         self.current: TurnView | None = None
         self.entries: list[dict[str, Any]] = []
@@ -210,7 +212,7 @@ class RagkitApp(App[None]):
             self.live.stop()
 
     def _subtitle(self) -> None:
-        mode = "search only" if self.search_only else f"model: {self.model_note}"
+        mode = "search only" if self.search_only else f"model: {self.model_note} · answers: {self.answer_mode}"
         self.sub_title = mode
         placeholder = "Search your documents…" if self.search_only else "Ask about your documents…"
         self.query_one("#ask", Input).placeholder = placeholder + "  (F1: help)"
@@ -237,6 +239,8 @@ class RagkitApp(App[None]):
 
     def on_facade_ready(self, message: FacadeReady) -> None:
         self.facade = message.facade
+        self.answer_mode = self.facade.settings.answer.mode
+        self._subtitle()
         self.conversation = Conversation()
         self._poll_status()
         self.set_interval(self.status_interval, self._poll_status)
@@ -376,7 +380,7 @@ class RagkitApp(App[None]):
                 result = {"answer": "", "sources": hits, "citations": [], "search": True, "retrieval": retrieval}
                 self.post_message(Done(turn, result))
                 return
-            stream = rk.ask_stream(question, model=self.model, conversation=self.conversation)
+            stream = rk.ask_stream(question, model=self.model, conversation=self.conversation, mode=self.answer_mode)
             try:
                 for item in stream:
                     if cancel.is_set():
@@ -520,6 +524,17 @@ class RagkitApp(App[None]):
         fold = not any(box.collapsed for box in boxes)
         for box in boxes:
             box.collapsed = fold
+
+    def action_cycle_mode(self) -> None:
+        modes: tuple[Mode, ...] = ("auto", "generate", "extract")
+        self.answer_mode = modes[(modes.index(self.answer_mode) + 1) % len(modes)]
+        self._subtitle()
+        explained = {
+            "auto": "the model answers; what does not verify is replaced by quoted sentences",
+            "generate": "the model's answer only",
+            "extract": "sentences quoted from your documents, no model",
+        }
+        self.notify(f"Answers: {self.answer_mode} — {explained[self.answer_mode]}.")
 
     def action_toggle_search(self) -> None:
         self.search_only = not self.search_only

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,14 @@ def where(item: dict[str, Any]) -> str:
     return f"{name}, p. {item['page']}" if item.get("page") is not None else name
 
 
-def answer_markup(text: str) -> str:
-    """The answer with every ``[n]`` turned into a link that selects citation n."""
-    return _MARKER.sub(lambda m: f"[@click=app.cite({m.group(1)})][b]\\[{m.group(1)}][/b][/]", escape(text))
+def answer_markup(text: str, unsupported: Sequence[str] = ()) -> str:
+    """The answer with every ``[n]`` turned into a link that selects citation n, and each
+    sentence that did not verify dimmed, struck through and marked ✗."""
+    markup = escape(text)
+    for sentence in unsupported:
+        quoted = escape(sentence)
+        markup = markup.replace(quoted, f"[dim strike]{quoted}[/dim strike] [red]✗[/red]", 1)
+    return _MARKER.sub(lambda m: f"[@click=app.cite({m.group(1)})][b]\\[{m.group(1)}][/b][/]", markup)
 
 
 class TurnView(Vertical):
@@ -104,7 +110,8 @@ class TurnView(Vertical):
     def finish(self, result: dict[str, Any]) -> None:
         self.result = result
         if not self.search_only:
-            self.query_one(".answer", Static).update(answer_markup(result["answer"]))
+            unsupported = result.get("unsupported", []) if result.get("grounded") else []
+            self.query_one(".answer", Static).update(answer_markup(result["answer"], unsupported))
             if result.get("draft"):  # the model's text, kept visible but clearly not an answer
                 self.query_one(".draft", Static).update(escape(result["draft"]))
                 self.query_one(".draft-box", Collapsible).display = True

@@ -74,9 +74,10 @@ def test_a_follow_up_reuses_the_cached_prefix_and_never_sends_reasoning(rk: Ragk
     assert saved.exists()
 
 
-def test_nothing_verifiable_means_a_plain_not_in_your_documents(rk: Ragkit) -> None:
+def test_in_generate_mode_nothing_verifiable_means_a_plain_not_in_your_documents(rk: Ragkit) -> None:
     made_up = "The database was invented in 1847 by a committee of astronomers. It weighs 12 tonnes."
     rk.set_llm(ScriptedLLM(made_up, name="fabricating-model"))
+    rk.settings.answer.mode = "generate"  # the model's answer only (auto would quote the evidence instead)
     _, answer = collect(rk, QUESTION)
     assert answer.answer == NOT_FOUND and answer.grounded is False
     assert answer.draft == made_up
@@ -167,3 +168,51 @@ def test_the_cli_lists_the_sentences_that_did_not_verify(rk: Ragkit, capsys: pyt
     assert answer.as_dict()["unsupported"] == [f"{made_up} [1]."]
     _print_sources(answer)
     assert f"✗ {made_up} [1]." in capsys.readouterr().out
+
+
+class NoModel(ScriptedLLM):
+    """Fails the test if ragkit asks it anything (extract mode must not use a model)."""
+
+    def _pieces(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def, override]
+        raise AssertionError("extract mode called the model")
+
+
+def test_extract_mode_quotes_the_passage_that_answers_without_a_model(rk: Ragkit) -> None:
+    rk.set_llm(NoModel("unused", name="no-model"))
+    events, answer = collect_mode(rk, QUESTION, "extract")
+    assert answer.mode == "extract" and answer.grounded and answer.draft == ""
+    assert "packages" in answer.answer  # the sentence saying where the files go
+    cited = [c for c in answer.attribution.citations if c.verified]
+    assert cited and all(c.quote.split()[0] in answer.answer for c in cited)  # verbatim, with its span
+    assert "".join(e.chunk for e in events if e.type == "text") == answer.answer
+    assert answer.as_dict()["mode"] == "extract" and answer.notice.startswith("Quoted from your documents")
+
+
+def test_auto_mode_quotes_the_evidence_when_the_model_answer_does_not_verify(rk: Ragkit) -> None:
+    made_up = "The database was invented in 1847 by a committee of astronomers."
+    rk.set_llm(ScriptedLLM(made_up, name="fabricating-model"))
+    _, answer = collect_mode(rk, QUESTION, "auto")
+    assert answer.mode == "extract" and answer.grounded and answer.answer != NOT_FOUND
+    assert "packages" in answer.answer and answer.draft == made_up
+    assert "could not be verified" in answer.notice
+    _, generated = collect_mode(rk, QUESTION, "generate")  # the model only: declined, as before
+    assert generated.answer == NOT_FOUND and generated.draft == made_up
+
+
+def test_extract_mode_declines_when_no_sentence_answers(rk: Ragkit) -> None:
+    rk.settings.retrieve.min_score = -1.0  # every passage counts as relevant: the quoting floor must decline
+    _, answer = collect_mode(rk, "Who won the football world cup in 1954?", "extract")
+    assert answer.answer == NOT_FOUND and not answer.grounded and answer.sources
+    assert answer.notice.startswith("Nothing in the closest passages answers")
+
+
+def collect_mode(rk: Ragkit, question: str, mode: str) -> tuple[list[StreamEvent], Answer]:
+    events: list[StreamEvent] = []
+    answer = None
+    for item in rk.ask_stream(question, mode=mode):  # type: ignore[arg-type]
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            events.append(item)
+    assert answer is not None
+    return events, answer

@@ -213,6 +213,7 @@ PROMISED_KEYS = {
     "ctrl+r": "conversations",
     "ctrl+l": "model",
     "ctrl+t": "reasoning",
+    "ctrl+g": "mode",
     "ctrl+o": "open",
     "escape": "cancel",
     "f1": "help",
@@ -291,6 +292,7 @@ async def test_an_unverifiable_answer_says_the_documents_do_not_contain_it(facto
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.facade is not None)
         app.facade.set_llm(ScriptedLLM("It was invented on the moon in 1847 by 12 astronomers.", name="fabricator"))
+        app.answer_mode = "generate"  # the model's answer only (auto would quote the evidence instead)
         await ask(pilot, QUESTION)
         await until(pilot, lambda: any(isinstance(e, Done) for e in app.events))
         view = app.query_one(TurnView)
@@ -322,3 +324,41 @@ async def test_quitting_mid_catch_up_stops_the_watcher_and_keeps_the_index_consi
     assert_consistent(after)
     assert after.status()["files"] < 5 + 300  # the 5 samples and part of the 300: stopped before the end
     after.close()
+
+
+class NoModel(ScriptedLLM):
+    def _pieces(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def, override]
+        raise AssertionError("extract mode called the model")
+
+
+async def test_ctrl_g_switches_to_quoted_answers_without_the_model(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        assert app.answer_mode == "auto" and "answers: auto" in app.sub_title
+        await pilot.press("ctrl+g", "ctrl+g")
+        assert app.answer_mode == "extract" and "answers: extract" in app.sub_title
+        app.rk.set_llm(NoModel("unused", name="no-model"))
+        await ask(pilot, QUESTION)
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events), what="the quoted answer")
+        done = next(e for e in app.events if isinstance(e, Done))
+        assert done.result["mode"] == "extract" and done.result["grounded"]
+        shown = str(app.query_one(TurnView).query_one(".answer", Static).render())
+        assert shown.startswith(done.result["answer"].split(" [")[0])
+
+
+async def test_sentences_that_did_not_verify_are_struck_through_and_marked(factory: Any) -> None:
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        hit = app.rk.search(QUESTION)[0]
+        backed = next(s for s in hit.text.replace("\n", " ").split(". ") if len(s.split()) > 12)
+        made_up = "The files are never installed anywhere on Tuesdays"
+        app.rk.set_llm(ScriptedLLM(f"{backed} [1]. {made_up} [1].", name="half-right"))
+        await ask(pilot, QUESTION)
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events), what="the answer")
+        answer = app.query_one(TurnView).query_one(".answer", Static)
+        text = answer.render()
+        assert f"{made_up} [1]. ✗" in str(text)
+        struck = [span for span in text.spans if "strike" in str(span.style)]  # type: ignore[union-attr]
+        assert len(struck) == 1 and str(text)[struck[0].start : struck[0].end] == f"{made_up} [1]."
