@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ragkit.answering import Mode
 from ragkit.conversation import Conversation
 from ragkit.facade import NOT_FOUND, Answer, Ragkit, open_ragkit
 from ragkit.llm import StreamEvent
@@ -21,10 +22,12 @@ from tests.scripted import ScriptedLLM
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("samples_indexed")]
 
 
-def collect(rk: Ragkit, question: str, conversation: Conversation | None = None) -> tuple[list[StreamEvent], Answer]:
+def collect(
+    rk: Ragkit, question: str, conversation: Conversation | None = None, mode: Mode | None = None
+) -> tuple[list[StreamEvent], Answer]:
     events: list[StreamEvent] = []
     answer = None
-    for item in rk.ask_stream(question, conversation=conversation):
+    for item in rk.ask_stream(question, conversation=conversation, mode=mode):
         if isinstance(item, Answer):
             answer = item
         else:
@@ -179,7 +182,7 @@ class NoModel(ScriptedLLM):
 
 def test_extract_mode_quotes_the_passage_that_answers_without_a_model(rk: Ragkit) -> None:
     rk.set_llm(NoModel("unused", name="no-model"))
-    events, answer = collect_mode(rk, QUESTION, "extract")
+    events, answer = collect(rk, QUESTION, mode="extract")
     assert answer.mode == "extract" and answer.grounded and answer.draft == ""
     assert "packages" in answer.answer  # the sentence saying where the files go
     cited = [c for c in answer.attribution.citations if c.verified]
@@ -191,28 +194,16 @@ def test_extract_mode_quotes_the_passage_that_answers_without_a_model(rk: Ragkit
 def test_auto_mode_quotes_the_evidence_when_the_model_answer_does_not_verify(rk: Ragkit) -> None:
     made_up = "The database was invented in 1847 by a committee of astronomers."
     rk.set_llm(ScriptedLLM(made_up, name="fabricating-model"))
-    _, answer = collect_mode(rk, QUESTION, "auto")
+    _, answer = collect(rk, QUESTION, mode="auto")
     assert answer.mode == "extract" and answer.grounded and answer.answer != NOT_FOUND
     assert "packages" in answer.answer and answer.draft == made_up
     assert "could not be verified" in answer.notice
-    _, generated = collect_mode(rk, QUESTION, "generate")  # the model only: declined, as before
+    _, generated = collect(rk, QUESTION, mode="generate")  # the model only: declined, as before
     assert generated.answer == NOT_FOUND and generated.draft == made_up
 
 
 def test_extract_mode_declines_when_no_sentence_answers(rk: Ragkit) -> None:
     rk.settings.retrieve.min_score = -1.0  # every passage counts as relevant: the quoting floor must decline
-    _, answer = collect_mode(rk, "Who won the football world cup in 1954?", "extract")
+    _, answer = collect(rk, "Who won the football world cup in 1954?", mode="extract")
     assert answer.answer == NOT_FOUND and not answer.grounded and answer.sources
     assert answer.notice.startswith("Nothing in the closest passages answers")
-
-
-def collect_mode(rk: Ragkit, question: str, mode: str) -> tuple[list[StreamEvent], Answer]:
-    events: list[StreamEvent] = []
-    answer = None
-    for item in rk.ask_stream(question, mode=mode):  # type: ignore[arg-type]
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            events.append(item)
-    assert answer is not None
-    return events, answer
