@@ -116,6 +116,7 @@ class Manifest:
         self._local = threading.local()
         self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []  # each with the thread that owns it
         self._all_lock = threading.Lock()
+        self._migrated = False
         self._migrate()
 
     @property
@@ -158,6 +159,7 @@ class Manifest:
             with self.transaction() as db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 if version >= len(MIGRATIONS):
+                    self._migrated = True  # from now on, writes count in the generation
                     return
                 MIGRATIONS[version](db)
                 db.execute(f"PRAGMA user_version={version + 1}")
@@ -170,7 +172,7 @@ class Manifest:
         try:
             before = db.total_changes
             yield db
-            if db.total_changes != before and self._has_meta(db):
+            if db.total_changes != before and self._migrated:
                 db.execute(
                     "INSERT INTO meta(key, value) VALUES ('generation', '1')"
                     " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
@@ -179,10 +181,6 @@ class Manifest:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-
-    @staticmethod
-    def _has_meta(db: sqlite3.Connection) -> bool:
-        return db.execute("PRAGMA user_version").fetchone()[0] > 0
 
     def generation(self) -> int:
         """How many write transactions have committed (any process): a reader compares it to
