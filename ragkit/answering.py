@@ -38,7 +38,7 @@ class Answer:
     model: str
     sources: list[Hit]
     attribution: Attribution
-    grounded: bool
+    grounded: bool  # every factual sentence of the shown answer is backed by a verified citation
     notice: str = ""
     usage: dict[str, int] = field(default_factory=dict)
     draft: str = ""  # the model's text when none of it could be verified
@@ -65,8 +65,25 @@ class Answer:
             "mode": self.mode,
             "by": self.attribution.by,
             "sources": [dict(h.as_dict(), n=n) for n, h in enumerate(self.sources, start=1)],
-            "unsupported": [s.text for s in self.attribution.sentences if not s.supported],
+            "sentences": [
+                {
+                    "text": s.text,
+                    "start": s.start,
+                    "end": s.end,
+                    "supported": s.supported,
+                    "factual": s.factual,
+                    "citations": [self.attribution.citations[i].n for i in s.citations],
+                }
+                for s in self.attribution.sentences
+            ],
+            "unsupported": [s.text for s in self.attribution.unsupported],
+            "declined": self.declined,
         }
+
+    @property
+    def declined(self) -> bool:
+        """The answer says the documents do not seem to hold one (nothing is shown as an answer)."""
+        return self.answer == NOT_FOUND
 
 
 QUOTED = "Quoted from your documents: the sentences that best answer the question (no model was used)."
@@ -75,6 +92,10 @@ QUOTED_INSTEAD = (
     "that best answer the question are shown instead (the model's text is kept under 'draft')."
 )
 NOTHING_ANSWERS = "Nothing in the closest passages answers this question; they are listed."
+PARTLY = (
+    "Only part of this answer could be verified against your documents: the sentences that could not "
+    "are marked (✗) and are not backed by any source."
+)
 Mode = Literal["auto", "generate", "extract"]
 
 
@@ -165,11 +186,13 @@ class Answerer:
             draft = result.answer
             if quoted is not None:  # answer from the evidence, verbatim and cited
                 result.answer, result.draft, result.mode = quoted, draft, "extract"
-                result.attribution = attribute(quoted, prompt.sources)
-                result.grounded = result.attribution.any_verified
+                result.attribution = attribute(quoted, prompt.sources, embed=self.embed)
+                result.grounded = result.attribution.grounded
                 result.notice = QUOTED if mode == "extract" else QUOTED_INSTEAD
                 if mode == "extract":
                     yield StreamEvent("text", quoted)
+            elif result.attribution.any_verified:  # partly backed: shown, the rest marked
+                result.notice = PARTLY
             else:  # say plainly that the documents do not seem to hold it; keep any draft
                 result.answer, result.draft = NOT_FOUND, draft
                 result.notice = (
@@ -222,10 +245,10 @@ class Answerer:
             answer.append(tail)
             yield StreamEvent("text", tail)
         text = "".join(answer).strip()
-        attribution = attribute(text, prompt.sources)
+        attribution = attribute(text, prompt.sources, embed=self.embed)
         result = Answer(
             question, text, "".join(reasoning).strip(), llm.name, prompt.sources, attribution,
-            attribution.any_verified, "", usage, mode="generate",
+            attribution.grounded, "", usage, mode="generate",
         )  # fmt: skip
         return result, prompt
 

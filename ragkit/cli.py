@@ -284,8 +284,8 @@ def _print_sources(result: Any) -> None:
         for n, hit in enumerate(result.sources, start=1):
             where = _display(hit.path) + (f", page {hit.page}" if hit.page is not None else "")
             print(f"  [{n}] {where} (score {hit.score:.3f})")
-    unsupported = [" ".join(s.text.split()) for s in result.attribution.sentences if not s.supported]
-    if result.grounded and unsupported:
+    unsupported = [" ".join(s.text.split()) for s in result.attribution.unsupported]
+    if not result.declined and unsupported:
         print("\nNot verified against your documents (treat with care):")
         for sentence in unsupported:
             print(f"  ✗ {sentence}")

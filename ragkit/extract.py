@@ -108,4 +108,10 @@ def extract(
     if len(ranked) > 1 and ranked[1].score >= max(min_score, ranked[0].score - SECOND_WITHIN):
         chosen.append(ranked[1])
     chosen.sort(key=lambda q: (q.n, q.start))  # in the documents' order
-    return " ".join(f"{q.text} [{q.n}]" for q in chosen)
+    return " ".join(_cite(q.text, q.n) for q in chosen)
+
+
+def _cite(sentence: str, n: int) -> str:
+    """``sentence`` with its ``[n]`` before the closing full stop: "It is so [1]."."""
+    stripped = sentence.rstrip(".!?")
+    return f"{stripped} [{n}]{sentence[len(stripped):]}" if stripped != sentence else f"{sentence} [{n}]"

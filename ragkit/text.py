@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'_-]*")
+_WORD = re.compile(r"[^\W_][\w'’-]*")  # any script: "Zürich", "Łódź", "γδ"
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)*$")
 STOPWORDS = frozenset(
     """a about above after again all also am an and any are as at be because been before being
@@ -13,25 +13,38 @@ STOPWORDS = frozenset(
     most my no nor not now of off on once only or other our out over own same she should so some
     such than that the their them then there these they this those through to too under until up
     very was we were what when where which while who whom why will with would you your yours
+    since until toward towards upon within across along among
     source sources document documents according text""".split()
 )
 
 
 def stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+    """A light stem, the same for a word's usual forms: "responses", "response" -> "respons";
+    "producing", "produced", "produce" -> "produc"; "cities" -> "city"."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if (len(word) > 5 and word.endswith("es") and word[-3] in "sxz") or word.endswith(("ches", "shes")):
+        word = word[:-2]
+    else:
+        for suffix in ("ing", "ed", "s"):
+            if len(word) > len(suffix) + 3 and word.endswith(suffix) and not word.endswith("ss"):
+                word = word[: -len(suffix)]
+                break
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
 
 
 def content_words(text: str) -> set[str]:
-    """Lower-cased, lightly stemmed words that carry meaning; numbers are always kept."""
+    """Lower-cased, lightly stemmed words that carry meaning; numbers are always kept. A
+    hyphenated word also counts as its parts ("209-acre" holds "209" and "acre")."""
     words = set()
-    for word in _WORD.findall(text.lower()):
-        if _NUMBER.match(word):
-            words.add(word)
-        elif len(word) > 2 and word not in STOPWORDS:
-            words.add(stem(word))
+    for token in _WORD.findall(text.lower()):
+        token = token.removesuffix("'s").removesuffix("’s").strip("'’-")
+        parts = [token, *token.split("-")] if "-" in token else [token]
+        for word in parts:
+            if _NUMBER.match(word):
+                words.add(word)
+            elif len(word) > 2 and word not in STOPWORDS:
+                words.add(stem(word))
     return words
 
 
@@ -50,7 +63,9 @@ _NEGATION = re.compile(
     r"fail|fails|failed|failing|lack|lacks|lacked)\b|n't\b",
     re.IGNORECASE,
 )
-_CLAUSE = re.compile(r"[,;:()]|\b(?:but|although|though|while|whereas|yet)\b", re.IGNORECASE)
+_CLAUSE = re.compile(
+    r"(?<!\d),|,(?!\d)|[;:()]|\b(?:but|although|though|while|whereas|yet)\b", re.IGNORECASE
+)  # "60,000" is one number, not two clauses
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 # capitalised at a sentence's start without being a name
 _STARTERS = frozenset(
@@ -88,3 +103,28 @@ def names(text: str) -> set[str]:
         if word and word not in STOPWORDS:
             found.add(word)
     return found
+
+
+_SEQUENCE = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+(?:['’-][^\W_]+)*|[,;:()\[\]!?.]")
+_ARTICLES = frozenset(("a", "an", "the"))
+
+
+def sequence(text: str) -> list[str]:
+    """``text`` as lower-cased, lightly stemmed words in order, without articles, with "|"
+    for each run of punctuation: the shape :func:`ragkit.attribution.substituted` compares."""
+    out: list[str] = []
+    for token in _SEQUENCE.findall(text.lower()):
+        if not token[0].isalnum():
+            if out and out[-1] != "|":
+                out.append("|")
+            continue
+        token = token.removesuffix("'s").removesuffix("’s")
+        if _NUMBER.match(token):
+            out.append(token.replace(",", ""))
+            continue
+        out.extend(
+            part if part in STOPWORDS else stem(part)
+            for part in re.split(r"['’-]", token)
+            if part and part not in _ARTICLES
+        )
+    return out

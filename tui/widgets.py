@@ -110,7 +110,7 @@ class TurnView(Vertical):
     def finish(self, result: dict[str, Any]) -> None:
         self.result = result
         if not self.search_only:
-            unsupported = result.get("unsupported", []) if result.get("grounded") else []
+            unsupported = [] if result.get("declined") else result.get("unsupported", [])
             self.query_one(".answer", Static).update(answer_markup(result["answer"], unsupported))
             if result.get("draft"):  # the model's text, kept visible but clearly not an answer
                 self.query_one(".draft", Static).update(escape(result["draft"]))
@@ -126,6 +126,10 @@ class TurnView(Vertical):
             state = f"{len(result.get('sources', []))} passages"
         elif result.get("grounded"):
             state = f"{verified} of {total} citations verified · {result.get('model', '')}"
+        elif not result.get("declined") and result.get("unsupported"):
+            state = (
+                f"{len(result['unsupported'])} sentences not verified (struck through) · {verified} of {total} verified"
+            )
         else:
             state = result.get("notice") or "not grounded"
         self.set_state(state)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.answering import Mode
+from ragkit.answering import PARTLY, Mode
 from ragkit.conversation import Conversation
 from ragkit.facade import NOT_FOUND, Answer, Ragkit, open_ragkit
 from ragkit.llm import StreamEvent
@@ -166,11 +166,16 @@ def test_the_cli_lists_the_sentences_that_did_not_verify(rk: Ragkit, capsys: pyt
     backed = next(s for s in hit.text.replace("\n", " ").split(". ") if len(s.split()) > 12) + "."
     made_up = "The files are never installed anywhere on Tuesdays"
     rk.set_llm(ScriptedLLM(f"{backed[:-1]} [1]. {made_up} [1].", name="half-right"))
-    _, answer = collect(rk, QUESTION)
-    assert answer.grounded and [s.supported for s in answer.attribution.sentences] == [True, False]
+    _, answer = collect(rk, QUESTION, mode="generate")
+    # shown (one sentence is backed), but not grounded: grounded means every sentence is
+    assert not answer.grounded and not answer.declined and answer.notice == PARTLY
+    assert [s.supported for s in answer.attribution.sentences] == [True, False]
     assert answer.as_dict()["unsupported"] == [f"{made_up} [1]."]
     _print_sources(answer)
     assert f"✗ {made_up} [1]." in capsys.readouterr().out
+    # auto mode does not show a half-backed answer: it quotes the evidence and keeps the draft
+    _, auto = collect(rk, QUESTION, mode="auto")
+    assert auto.mode == "extract" and auto.grounded and made_up in auto.draft
 
 
 class NoModel(ScriptedLLM):

@@ -355,6 +355,7 @@ async def test_sentences_that_did_not_verify_are_struck_through_and_marked(facto
         backed = next(s for s in hit.text.replace("\n", " ").split(". ") if len(s.split()) > 12)
         made_up = "The files are never installed anywhere on Tuesdays"
         app.rk.set_llm(ScriptedLLM(f"{backed} [1]. {made_up} [1].", name="half-right"))
+        app.answer_mode = "generate"  # (auto would quote the evidence instead of a half-backed answer)
         await ask(pilot, QUESTION)
         await until(pilot, lambda: any(isinstance(e, Done) for e in app.events), what="the answer")
         answer = app.query_one(TurnView).query_one(".answer", Static)

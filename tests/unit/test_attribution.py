@@ -79,3 +79,44 @@ def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before() -> None:
     result = attribute("Each application installs a single XML file into the packages directory. [1]", [source])
     assert result.by == "model" and len(result.sentences) == 1
     assert result.citations[0].verified and result.sentences[0].supported
+
+
+def test_a_short_sentence_is_checked_like_any_other() -> None:
+    result = attribute("The root user has uid 0 [2]. Uid 41 [2].", SOURCES)
+    assert [s.supported for s in result.sentences] == [True, False]
+    assert not result.grounded  # one factual sentence is not backed
+
+
+def test_small_talk_is_neither_checked_nor_counted() -> None:
+    result = attribute("Sure! The root user has uid 0 [2]. I hope this helps.", SOURCES)
+    assert [s.factual for s in result.sentences] == [False, True, False]
+    assert result.grounded and result.unsupported == []
+    assert not attribute("Sure! I hope this helps.", SOURCES).grounded  # nothing was said
+
+
+def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before_also_mid_answer() -> None:
+    answer = "The root user has uid 0. [2] Inflate returns Z_STREAM_END when the stream ends. [1]"
+    result = attribute(answer, SOURCES)
+    assert [s.text for s in result.sentences] == [
+        "The root user has uid 0. [2]",
+        "Inflate returns Z_STREAM_END when the stream ends. [1]",
+    ]
+    assert result.grounded and [c.n for c in result.citations] == [2, 1]
+
+
+def test_words_in_any_script_count() -> None:
+    source = hit("Die Brücke über die Weiße Elster wurde 1887 in Zürich gebaut.", "/d/de.txt")
+    assert attribute("Die Brücke über die Weiße Elster wurde 1887 gebaut [1].", [source]).grounded
+    assert not attribute("Die Brücke über die Weiße Elster wurde 1887 in Genève gebaut [1].", [source]).grounded
+
+
+def test_a_pdf_line_break_inside_a_sentence_does_not_cut_the_window() -> None:
+    text = (
+        "Each application\nthat wishes to contribute\nto the shared MIME database will install\n"
+        "a single XML file, named after the application,\ninto one of the three packages directories."
+    )
+    claim = text.replace("\n", " ").removesuffix(".")
+    result = attribute(f"{claim} [1].", [hit(text, "/d/s.pdf")])
+    assert result.grounded
+    quote = result.citations[0].quote
+    assert quote.startswith("Each application") and "packages directories" in quote
