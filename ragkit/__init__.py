@@ -4,20 +4,63 @@ The public names are listed in ``__all__``: the facade, its factory, and every t
 methods take or return. Everything else is private.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ragkit import _privacy  # noqa: F401  (must run before any third-party import)
-from ragkit.answering import Answer
-from ragkit.api import Assistant
-from ragkit.attribution import Attribution, Citation
-from ragkit.config import Settings, load_settings
-from ragkit.conversation import Conversation, ConversationStore
-from ragkit.errors import RagkitError
-from ragkit.facade import Ragkit, open_ragkit
-from ragkit.indexer import IndexReport, Progress
-from ragkit.library import Library
-from ragkit.live import LiveSync
-from ragkit.llm import LLM, GenerationParams, StreamEvent
-from ragkit.models import Catalog, ModelRef, Profile
-from ragkit.retrieve import Hit
+
+# Each public name and the module that defines it, imported on first use: ``ragkit --help``
+# and the commands that need little (search never loads a chat model) stay fast.
+_WHERE = {
+    "Answer": "ragkit.answering",
+    "Assistant": "ragkit.api",
+    "Attribution": "ragkit.attribution",
+    "Citation": "ragkit.attribution",
+    "Settings": "ragkit.config",
+    "load_settings": "ragkit.config",
+    "Conversation": "ragkit.conversation",
+    "ConversationStore": "ragkit.conversation",
+    "RagkitError": "ragkit.errors",
+    "Ragkit": "ragkit.facade",
+    "open_ragkit": "ragkit.facade",
+    "IndexReport": "ragkit.indexer",
+    "Progress": "ragkit.indexer",
+    "Library": "ragkit.library",
+    "LiveSync": "ragkit.live",
+    "LLM": "ragkit.llm",
+    "GenerationParams": "ragkit.llm",
+    "StreamEvent": "ragkit.llm",
+    "Catalog": "ragkit.models",
+    "ModelRef": "ragkit.models",
+    "Profile": "ragkit.models",
+    "Hit": "ragkit.retrieve",
+}
+
+if TYPE_CHECKING:
+    from ragkit.answering import Answer
+    from ragkit.api import Assistant
+    from ragkit.attribution import Attribution, Citation
+    from ragkit.config import Settings, load_settings
+    from ragkit.conversation import Conversation, ConversationStore
+    from ragkit.errors import RagkitError
+    from ragkit.facade import Ragkit, open_ragkit
+    from ragkit.indexer import IndexReport, Progress
+    from ragkit.library import Library
+    from ragkit.live import LiveSync
+    from ragkit.llm import LLM, GenerationParams, StreamEvent
+    from ragkit.models import Catalog, ModelRef, Profile
+    from ragkit.retrieve import Hit
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'ragkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 

@@ -367,7 +367,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         _emit_json(status)
         return 0
     print(f"index:    {status['index_path']}")
-    print(f"embedder: {status['embedder']}")
+    plan = status["embedding"]
+    print(f"embedder: {status['embedder']} (documents: {plan['documents']}; queries: {plan['queries']})")
     print(f"files:    {status['files']}  chunks: {status['chunks']}  failed: {status['failed']}")
     watcher = status["watcher"]
     if watcher.get("live"):

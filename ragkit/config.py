@@ -26,6 +26,24 @@ class EmbedSettings(_Section):
         "all-MiniLM-L6-v2", description="Embedding model: 'all-MiniLM-L6-v2' (packaged) or a local path."
     )
     batch_size: int = Field(32, ge=1, description="Chunks embedded per batch.")
+    backend: Literal["torch", "onnx"] = Field(
+        "torch",
+        description=(
+            "What embeds documents when indexing: 'torch' (sentence-transformers) or 'onnx' (the model's local "
+            "ONNX export on onnxruntime). Searches and answer checks always use the ONNX export: no torch."
+        ),
+    )
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto",
+        description=(
+            "Arithmetic of the torch backend: 'bf16' (about 3x faster where the CPU has native bf16: AVX-512 BF16 "
+            "or AMX), 'fp32', or 'auto' (bf16 where native, else fp32). Vectors match fp32 at cosine >= 0.9999, "
+            "so an index may mix them."
+        ),
+    )
+    onnx_dir: Path | None = Field(
+        None, description="Where ONNX exports of embedding models are kept; default: <home>/models/embed-onnx."
+    )
 
 
 class ChunkSettings(_Section):

@@ -21,7 +21,7 @@ from ragkit.answering import NOT_FOUND, UNVERIFIED, Answer, Answerer, Mode
 from ragkit.chat import ChatModels
 from ragkit.config import Settings, load_settings
 from ragkit.conversation import Conversation, ConversationStore
-from ragkit.embed import SentenceTransformerEmbedder
+from ragkit.embed import Embedder
 from ragkit.indexer import IndexReport, Progress
 from ragkit.library import Library
 from ragkit.live import LiveSync, WatchState
@@ -33,14 +33,16 @@ __all__ = ["NOT_FOUND", "UNVERIFIED", "Answer", "Ragkit", "open_ragkit"]
 
 
 class Ragkit:
-    def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, query_embedder: Embedder | None = None
+    ) -> None:
         self.settings = settings
-        self.library = Library(settings, embedder)
+        self.library = Library(settings, embedder, query_embedder)
         self.chat = ChatModels(settings)
         library = self.library
         self.answerer = Answerer(
             settings, self.chat, self.search, lambda: library.manifest.counts()["chunks"],
-            lambda texts: library.embedder.embed(texts),
+            lambda texts: library.query_embedder.embed(texts),
         )  # fmt: skip
         self.index_path = self.library.path
         self.watch_state = WatchState(settings.home / "watch.json")
@@ -161,6 +163,7 @@ class Ragkit:
             **counts,
             "index_path": str(self.index_path),
             "embedder": self.settings.embed.model,
+            "embedding": self.library.embedding_plan(),
             "failures": manifest.failures(),
             "warnings": manifest.warnings(),
             "watcher": watcher or self.watch_state.read(self.library.writer_lock),
@@ -176,8 +179,12 @@ class Ragkit:
 
 
 def open_ragkit(
-    settings: Settings | None = None, embedder: SentenceTransformerEmbedder | None = None, **overrides: Any
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    query_embedder: Embedder | None = None,
+    **overrides: Any,
 ) -> Ragkit:
-    """The factory the CLI, the TUI and the tests share. An already loaded ``embedder`` may
-    be passed in to share it between instances."""
-    return Ragkit(settings or load_settings(**overrides), embedder)
+    """The factory the CLI, the TUI and the tests share. Already loaded embedders may be
+    passed in to share them between instances: ``embedder`` for documents (and queries,
+    unless ``query_embedder`` is given too)."""
+    return Ragkit(settings or load_settings(**overrides), embedder, query_embedder)

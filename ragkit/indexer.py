@@ -305,12 +305,16 @@ class Indexer:
     ) -> list[tuple[_Todo, Chunk]]:
         batch, rest = queue[: self.batch_size], queue[self.batch_size :]
         texts = [chunk.text for _, chunk in batch]
-        parts = []
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # slices of like length: less padding
+        vectors = np.empty((len(texts), 0), dtype=np.float32)
         for i in range(0, len(texts), _EMBED_SLICE):  # a stop is seen within one slice, not one batch
             if stop.is_set():
                 return queue  # abandoned before anything of this batch was written
-            parts.append(self.embed(texts[i : i + _EMBED_SLICE]))
-        vectors = np.concatenate(parts)
+            chosen = order[i : i + _EMBED_SLICE]
+            part = self.embed([texts[j] for j in chosen])
+            if not vectors.shape[1]:
+                vectors = np.empty((len(texts), part.shape[1]), dtype=np.float32)
+            vectors[chosen] = part
         self.store.upsert(
             [chunk_id(item.digest, chunk.ord) for item, chunk in batch], vectors, [item.digest for item, _ in batch]
         )

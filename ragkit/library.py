@@ -10,36 +10,51 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from ingest import CHUNKER_VERSION
 from ragkit import paths
 from ragkit.config import Settings
-from ragkit.embed import SentenceTransformerEmbedder, model_fingerprint
+from ragkit.embed import (
+    PACKAGED_EMBEDDER,
+    Embedder,
+    SentenceTransformerEmbedder,
+    model_fingerprint,
+    resolve_embedder_path,
+)
 from ragkit.errors import IndexMismatchError
 from ragkit.faults import kill_point
 from ragkit.indexer import Indexer, IndexReport, Progress
 from ragkit.live import WriterLock
 from ragkit.manifest import Manifest
+from ragkit.onnxembed import OnnxEmbedder
 from ragkit.retrieve import Hit, Retriever
 from ragkit.store import ChromaStore
 
+log = logging.getLogger(__name__)
 _RESET = "store_reset_pending"  # set with the manifest's clearing, removed once the store is empty too
 
 
 class Library:
     """The index at ``settings.home``; heavy parts load on first use."""
 
-    def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, query_embedder: Embedder | None = None
+    ) -> None:
         self.settings = settings
         self.path = paths.index_dir(settings.home)
         self._lock = threading.RLock()  # short: opening the manifest and store, the writer count
         self._embedder_lock = threading.Lock()  # loading the embedder takes seconds: not under _lock
         self._index_lock = threading.Lock()  # long: one index run at a time in this process
         self._embedder = embedder
+        # an embedder handed in also serves queries, unless a query embedder is handed in too
+        self._query_embedder = query_embedder or embedder
+        self.query_note = ""  # why queries are not embedded by the ONNX export, if they are not
         self._manifest: Manifest | None = None
         self._store: ChromaStore | None = None
         self._store_generation = -1  # the manifest generation the open store has seen
@@ -53,11 +68,54 @@ class Library:
     # --- parts, loaded on first use ------------------------------------------------
 
     @property
-    def embedder(self) -> SentenceTransformerEmbedder:
+    def embedder(self) -> Embedder:
+        """What embeds documents: sentence-transformers (``embed.backend = "torch"``, in
+        ``embed.precision``) or the ONNX export."""
         with self._embedder_lock:
             if self._embedder is None:
-                self._embedder = SentenceTransformerEmbedder(self.settings.embed.model, self.settings.embed.batch_size)
+                cfg = self.settings.embed
+                if cfg.backend == "onnx":
+                    self._embedder = self._onnx()
+                else:
+                    self._embedder = SentenceTransformerEmbedder(cfg.model, cfg.batch_size, precision=cfg.precision)
             return self._embedder
+
+    @property
+    def query_embedder(self) -> Embedder:
+        """What embeds queries and checks answers: the ONNX export (no torch), made on first
+        use if an index run has not made it; the document embedder if it cannot be made."""
+        embedder = self.embedder
+        with self._embedder_lock:
+            if self._query_embedder is None:
+                onnx = embedder if isinstance(embedder, OnnxEmbedder) else self._onnx()
+                try:
+                    onnx.prepare()
+                    self._query_embedder = onnx
+                except Exception as exc:  # the model cannot be exported: say so, and use torch
+                    self.query_note = f"queries use {embedder.name} on torch: no ONNX export ({exc})"
+                    log.warning("%s", self.query_note)
+                    self._query_embedder = embedder
+            return self._query_embedder
+
+    def embedding_plan(self) -> dict[str, str]:
+        """How documents and queries are embedded, without loading or exporting anything."""
+        documents = self.embedder
+        backend = "onnx" if isinstance(documents, OnnxEmbedder) else f"torch {documents.precision}"
+        queries = self._query_embedder
+        if queries is not None and not isinstance(queries, OnnxEmbedder):
+            plan = self.query_note or f"{queries.name} (handed in)"
+        elif (queries or self._onnx()).exported:
+            plan = "onnx (exported)"
+        else:
+            plan = "onnx (exported at the next index run or search)"
+        return {"documents": backend, "queries": plan}
+
+    def _onnx(self) -> OnnxEmbedder:
+        cfg = self.settings.embed
+        root = cfg.onnx_dir or paths.models_dir(self.settings.home) / "embed-onnx"
+        model_dir = resolve_embedder_path(cfg.model)
+        name = cfg.model if cfg.model == PACKAGED_EMBEDDER else str(model_dir)
+        return OnnxEmbedder(model_dir, root, name, cfg.batch_size)
 
     @property
     def manifest(self) -> Manifest:
@@ -209,6 +267,8 @@ class Library:
             self.store  # noqa: B018  (opened before the run, so its own writes are not "news")
             self.check_identity(rebuild)
             report = self.indexer().sync(list(roots), progress, strict, stop, within)
+            if report.embedded and not (stop and stop.is_set()):
+                self.query_embedder  # noqa: B018  (the ONNX export, made now while torch is loaded)
             with self._lock:
                 self._store_generation = self.manifest.generation()
             return report
@@ -216,10 +276,14 @@ class Library:
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """The passages closest to ``query``, seeing every write committed so far by any process."""
         self.check_identity(write=False)
-        self._refresh_store()
-        with self._reading() as store:
-            retriever = Retriever(self.manifest, store, self.embedder.embed)
-            return retriever.search(query, k or self.settings.retrieve.top_k)
+        if not query.strip():
+            return []
+        with ThreadPoolExecutor(1) as pool:  # the query is embedded while the store opens (a cold start)
+            vector = pool.submit(lambda: self.query_embedder.embed([query])[0])
+            self._refresh_store()
+            with self._reading() as store:
+                retriever = Retriever(self.manifest, store, self.query_embedder.embed)
+                return retriever.search(query, k or self.settings.retrieve.top_k, vector.result())
 
     def release_thread(self) -> None:
         """Close the calling thread's database connection (a thread about to end calls it)."""

@@ -47,10 +47,12 @@ class Retriever:
         self.store = store
         self.embed = embed
 
-    def search(self, query: str, k: int) -> list[Hit]:
+    def search(self, query: str, k: int, vector: Any = None) -> list[Hit]:
+        """The ``k`` passages closest to ``query`` (whose ``vector`` may be given, already embedded)."""
         if not query.strip():
             return []
-        vector = self.embed([query])[0]
+        if vector is None:
+            vector = self.embed([query])[0]
         found = self.store.query(vector, k)
         rows = self.manifest.chunks_by_id([h.id for h in found])
         hits: list[Hit] = []

@@ -12,6 +12,7 @@ import pytest
 
 if TYPE_CHECKING:
     from ragkit.embed import SentenceTransformerEmbedder
+    from ragkit.onnxembed import OnnxEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -20,14 +21,22 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 README_QUESTION = re.findall(r'ragkit ask "([^"]+)"', (ROOT / "README.md").read_text())[0]
 
 
+@pytest.fixture(scope="session")
+def onnx_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder of ONNX exports of the embedding model for the whole run (each home would
+    otherwise export the same model again: torch and seconds per test)."""
+    return tmp_path_factory.mktemp("embed-onnx")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, onnx_root: Path) -> Path:
     home = tmp_path_factory.mktemp("ragkit-home")
     monkeypatch.setenv("RAGKIT_HOME", str(home))
     monkeypatch.delenv("RAGKIT_CONFIG", raising=False)
     for key in list(os.environ):
         if key.startswith("RAGKIT_") and key not in ("RAGKIT_HOME",):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("RAGKIT_EMBED__ONNX_DIR", str(onnx_root))
     return home
 
 
@@ -57,3 +66,12 @@ def embedder() -> SentenceTransformerEmbedder:
     from ragkit.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(onnx_root: Path) -> OnnxEmbedder:
+    """The packaged embedding model's ONNX export (queries and answer checks), made once."""
+    from ragkit.embed import PACKAGED_EMBEDDER, resolve_embedder_path
+    from ragkit.onnxembed import OnnxEmbedder
+
+    return OnnxEmbedder(resolve_embedder_path(PACKAGED_EMBEDDER), onnx_root, PACKAGED_EMBEDDER)

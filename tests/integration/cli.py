@@ -21,8 +21,14 @@ class Result:
         return json.loads(self.stdout)
 
 
-def ragkit(*args: str | Path, home: Path | None = None, cwd: Path | None = None, timeout: float = 600) -> Result:
-    env = dict(os.environ)
+def ragkit(
+    *args: str | Path,
+    home: Path | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> Result:
+    env = dict(os.environ, **(env or {}))
     if home is not None:
         env["RAGKIT_HOME"] = str(home)
     proc = subprocess.run(

@@ -8,13 +8,14 @@ import pytest
 
 from ragkit.embed import SentenceTransformerEmbedder
 from ragkit.facade import Ragkit, open_ragkit
+from ragkit.onnxembed import OnnxEmbedder
 from tests.conftest import SAMPLES
 
 
 @pytest.fixture
-def rk(embedder: SentenceTransformerEmbedder) -> Iterator[Ragkit]:
-    """A facade over the test's own (empty) home, with the shared embedder."""
-    instance = open_ragkit(embedder=embedder)
+def rk(embedder: SentenceTransformerEmbedder, onnx_embedder: OnnxEmbedder) -> Iterator[Ragkit]:
+    """A facade over the test's own (empty) home, with the shared embedders."""
+    instance = open_ragkit(embedder=embedder, query_embedder=onnx_embedder)
     yield instance
     instance.close()
 

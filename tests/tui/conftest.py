@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 
 from ragkit.embed import SentenceTransformerEmbedder
 from ragkit.facade import Ragkit, open_ragkit
+from ragkit.onnxembed import OnnxEmbedder
 from tests.conftest import SAMPLES
 
 
@@ -36,11 +37,11 @@ def home(indexed_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.fixture
-def factory(home: Path, embedder: SentenceTransformerEmbedder) -> Callable[[], Ragkit]:
+def factory(home: Path, embedder: SentenceTransformerEmbedder, onnx_embedder: OnnxEmbedder) -> Callable[[], Ragkit]:
     made: list[Ragkit] = []
 
     def make() -> Ragkit:
-        made.append(open_ragkit(embedder=embedder))
+        made.append(open_ragkit(embedder=embedder, query_embedder=onnx_embedder))
         return made[-1]
 
     yield make  # type: ignore[misc]
