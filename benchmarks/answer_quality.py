@@ -75,8 +75,9 @@ def main() -> None:
 
     if args.scores:
         for item in questions:
-            hits = [h for h in rk.search(item["q"]) if h.score >= rk.settings.retrieve.min_score]
-            best = rank(item["q"], list(enumerate(hits, start=1)), rk.library.embedder.embed)[:1]
+            k = max(rk.settings.retrieve.top_k, rk.settings.retrieve.evidence_k)
+            hits = [h for h in rk.search(item["q"], k) if h.score >= rk.settings.retrieve.min_score]
+            best = rank(item["q"], hits, rk.library.query_embedder.embed)[:1]
             label = "unanswerable" if item["impossible"] else "answerable"
             print(f"{best[0].score if best else 0:.3f} {label:<12} {item['q']}")
 

@@ -17,10 +17,10 @@ from ragkit.chat import ChatModels
 from ragkit.config import Settings
 from ragkit.conversation import Conversation, Turn, hit_key
 from ragkit.errors import RagkitError
-from ragkit.extract import extract
+from ragkit.extract import choose, render
 from ragkit.llm import StreamEvent
 from ragkit.llm.guard import RepetitionGuard
-from ragkit.prompt import Prompt, build_prompt
+from ragkit.prompt import Prompt, build_prompt, with_sources
 from ragkit.retrieve import Hit
 
 NOT_FOUND = "Your documents do not seem to contain the answer to this question."
@@ -110,7 +110,7 @@ class Answerer:
         self,
         settings: Settings,
         chat: ChatModels,
-        search: Callable[[str], list[Hit]],
+        search: Callable[[str, int], list[Hit]],
         chunk_count: Callable[[], int],
         embed: Callable[[Sequence[str]], Any],
     ) -> None:
@@ -127,16 +127,18 @@ class Answerer:
             return [question, f"{conversation.turns[-1].question} {question}"]
         return [question]
 
-    def retrieve_for(self, question: str, conversation: Conversation | None = None) -> list[Hit]:
-        """Passages for a question (see :meth:`retrieval_queries`), best first."""
-        hits = self.search(question)
+    def retrieve_for(self, question: str, conversation: Conversation | None = None, k: int | None = None) -> list[Hit]:
+        """The ``k`` passages (default ``retrieve.top_k``) for a question (see
+        :meth:`retrieval_queries`), best first."""
+        k = k or self.settings.retrieve.top_k
+        hits = self.search(question, k)
         if conversation and conversation.turns:
             earlier = conversation.turns[-1].question
             best = {hit_key(h): h for h in hits}
-            for hit in self.search(f"{earlier} {question}"):
+            for hit in self.search(f"{earlier} {question}", k):
                 if hit_key(hit) not in best or best[hit_key(hit)].score < hit.score:
                     best[hit_key(hit)] = hit
-            hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[: self.settings.retrieve.top_k]
+            hits = sorted(best.values(), key=lambda h: h.score, reverse=True)[:k]
         return hits
 
     def ask_stream(
@@ -154,37 +156,42 @@ class Answerer:
         mode = mode or self.settings.answer.mode
         if self.chunk_count() == 0:
             raise RagkitError("nothing is indexed yet; add documents with: ragkit index PATH (or ask with --docs PATH)")
-        hits = self.retrieve_for(question, conversation)
-        relevant = [h for h in hits if h.score >= self.settings.retrieve.min_score]
+        cfg = self.settings.retrieve
+        # the model is given top_k passages; quoting looks for sentences in evidence_k of them
+        k = cfg.top_k if mode == "generate" else max(cfg.top_k, cfg.evidence_k)
+        hits = self.retrieve_for(question, conversation, k)
+        relevant = [h for h in hits if h.score >= cfg.min_score]
         retrieval = {
             "queries": self.retrieval_queries(question, conversation),
-            "min_score": self.settings.retrieve.min_score,
-            "top_k": self.settings.retrieve.top_k,
+            "min_score": cfg.min_score,
+            "top_k": cfg.top_k,
+            "evidence_k": cfg.evidence_k if mode != "generate" else 0,
             "hits": [dict(h.as_dict(), kept=h.score >= self.settings.retrieve.min_score) for h in hits],
         }
         if not relevant:  # no model call, so no model load either
             yield StreamEvent("text", NOT_FOUND)
             notice = "No passage was close enough to the question; the closest ones are listed."
             name = "" if mode == "extract" else self.chat.name(model)
-            empty = Answer(question, NOT_FOUND, "", name, hits[:3], Attribution(by="none"), False, notice)
+            empty = Answer(question, NOT_FOUND, "", name, hits[: cfg.top_k], Attribution(by="none"), False, notice)
             empty.model_note, empty.retrieval, empty.mode = self._note(model, mode), retrieval, mode
             self._remember(conversation, empty, None)
             yield empty
             return
         if mode == "extract":
-            prompt = build_prompt(question, relevant, _rough_tokens, 1 << 30, conversation)  # the numbering
+            prompt = build_prompt(question, [], _rough_tokens, 1 << 30, conversation)  # the numbering so far
             result = Answer(question, "", "", "", prompt.sources, Attribution(by="none"), False, mode="extract")
         else:
-            result, prompt = yield from self._generate(question, model, relevant, conversation)
+            result, prompt = yield from self._generate(question, model, relevant[: cfg.top_k], conversation)
         result.model_note, result.retrieval = self._note(model, mode), retrieval
-        result.new_sources = list(prompt.new_sources or [])
         if not result.grounded:
-            quoted = None
-            if mode != "generate":
-                numbered = [(n, h) for n, h in enumerate(prompt.sources, start=1) if h in relevant]
-                quoted = extract(question, numbered, self.embed)
+            quotes = choose(question, relevant, self.embed) if mode != "generate" else []
+            if mode == "extract":  # the quoted passages are the sources, or else the closest ones
+                prompt = with_sources(prompt, [q.hit for q in quotes] or relevant[: cfg.top_k])
             draft = result.answer
-            if quoted is not None:  # answer from the evidence, verbatim and cited
+            if quotes:  # answer from the evidence, verbatim and cited
+                prompt = with_sources(prompt, [q.hit for q in quotes])
+                numbers = {hit_key(h): n for n, h in enumerate(prompt.sources, start=1)}
+                quoted = render(quotes, lambda hit: numbers[hit_key(hit)])
                 result.answer, result.draft, result.mode = quoted, draft, "extract"
                 result.attribution = attribute(quoted, prompt.sources, embed=self.embed)
                 result.grounded = result.attribution.grounded
@@ -201,6 +208,8 @@ class Answerer:
                 )  # fmt: skip
                 if mode == "extract":
                     yield StreamEvent("text", NOT_FOUND)
+            result.sources = list(prompt.sources)
+        result.new_sources = list(prompt.new_sources or [])
         self._remember(conversation, result, prompt)
         yield result
 
@@ -220,9 +229,11 @@ class Answerer:
         prompt = build_prompt(question, relevant, llm.count_tokens, llm.n_ctx - reserve, conversation)
         guard = RepetitionGuard()
         answer, reasoning, usage = [], [], {"prompt_tokens": prompt.tokens}
+        chunks = 0  # streamed pieces: one token each from llama.cpp, in-process or served
         stream = llm.stream(prompt.messages, params)
         try:
             for event in stream:
+                chunks += event.type in ("reasoning", "text")
                 if event.type == "reasoning":
                     reasoning.append(event.chunk)
                     yield event
@@ -240,6 +251,7 @@ class Answerer:
             if close:
                 close()
         usage.update(llm.prompt_usage())  # also when the guard stopped the stream before its end
+        usage.setdefault("completion_tokens", chunks)  # (a stream cut by the guard sends no usage report)
         tail = guard.flush()
         if tail:
             answer.append(tail)

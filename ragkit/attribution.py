@@ -398,8 +398,11 @@ def factual(claim: str) -> bool:
 
 
 _SMALL_TALK = frozenset(
-    {stem(w) for w in "answer question help hope sure glad happy here based information provided context "
-     "following given note please let know thank thanks okay certainly".split()}
+    {
+        stem(w)
+        for w in "answer question help hope sure glad happy here based information provided context "
+        "following given note please let know thank thanks okay certainly".split()
+    }
 )
 
 

@@ -271,7 +271,13 @@ def _print_sources(result: Any) -> None:
         print(f"\nNote: {result.notice}")
     citations = result.attribution.citations
     if citations:
-        how = "cited by the model" if result.attribution.by == "model" else "matched to the answer"
+        how = (
+            "the passages quoted"
+            if result.mode == "extract"
+            else "cited by the model"
+            if result.attribution.by == "model"
+            else "matched to the answer"
+        )
         print(f"\nCitations ({how}):")
         for c in citations:
             where = _display(c.path) + (f", page {c.page}" if c.page is not None else "")
@@ -280,7 +286,9 @@ def _print_sources(result: Any) -> None:
             quote = quote if len(quote) <= 160 else quote[:157] + "..."
             print(f"  [{c.n}] {where}, chars {c.start}-{c.end} ({mark})\n      \u201c{quote}\u201d")
     elif result.sources:
-        print("\nClosest sources:")
+        searched = (result.retrieval or {}).get("queries") or [result.question]
+        print("\nSearched for: " + "; ".join(f"\u201c{q}\u201d" for q in searched))
+        print("Closest sources:")
         for n, hit in enumerate(result.sources, start=1):
             where = _display(hit.path) + (f", page {hit.page}" if hit.page is not None else "")
             print(f"  [{n}] {where} (score {hit.score:.3f})")

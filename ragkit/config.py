@@ -69,6 +69,9 @@ class WatchSettings(_Section):
 
 class RetrieveSettings(_Section):
     top_k: int = Field(3, ge=1, le=50, description="Passages given to the model.")
+    evidence_k: int = Field(
+        8, ge=1, le=50, description="Passages searched for sentences to quote (answer modes auto and extract)."
+    )
     min_score: float = Field(
         0.2, ge=-1, le=1, description="Cosine similarity below which a passage counts as not relevant."
     )

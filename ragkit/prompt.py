@@ -134,6 +134,19 @@ def build_prompt(
     )
 
 
+def with_sources(prompt: Prompt, hits: Sequence[Hit]) -> Prompt:
+    """``prompt`` with ``hits`` it does not number yet numbered after its own sources, as
+    given in this turn (an answer quoted from passages the model was not shown cites them)."""
+    known = {hit_key(h) for h in prompt.sources}
+    extra = list({hit_key(h): h for h in hits if hit_key(h) not in known}.values())
+    start = len(prompt.sources) + 1
+    return replace(
+        prompt,
+        sources=[*prompt.sources, *extra],
+        new_sources=[*(prompt.new_sources or []), *range(start, start + len(extra))],
+    )
+
+
 def condense(turns: Sequence[Turn], earlier: str = "") -> str:
     lines = [earlier] if earlier else []
     for turn in turns:

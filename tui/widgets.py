@@ -96,7 +96,8 @@ class TurnView(Vertical):
         queries = retrieval.get("queries") or [result.get("question") or self.question]
         lines = [f"query: {escape(q)}" for q in queries]
         if retrieval.get("min_score") is not None:
-            lines.append(f"filter: top {retrieval['top_k']}, score ≥ {retrieval['min_score']}")
+            wider = f" (quotes sought in the top {retrieval['evidence_k']})" if retrieval.get("evidence_k") else ""
+            lines.append(f"filter: top {retrieval['top_k']}, score ≥ {retrieval['min_score']}{wider}")
         elif retrieval.get("top_k"):
             lines.append(f"filter: top {retrieval['top_k']}")
         hits = retrieval.get("hits") or result.get("sources", [])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ragkit.answering import PARTLY, Mode
+from ragkit.cli import _print_sources
 from ragkit.conversation import Conversation
 from ragkit.facade import NOT_FOUND, Answer, Ragkit, open_ragkit
 from ragkit.llm import StreamEvent
@@ -160,7 +161,6 @@ def test_a_hostile_document_opens_no_chat_turn_and_no_citation_leaves_the_source
 
 
 def test_the_cli_lists_the_sentences_that_did_not_verify(rk: Ragkit, capsys: pytest.CaptureFixture[str]) -> None:
-    from ragkit.cli import _print_sources
 
     hit = rk.search(QUESTION)[0]
     backed = next(s for s in hit.text.replace("\n", " ").split(". ") if len(s.split()) > 12) + "."
@@ -207,8 +207,33 @@ def test_auto_mode_quotes_the_evidence_when_the_model_answer_does_not_verify(rk:
     assert generated.answer == NOT_FOUND and generated.draft == made_up
 
 
-def test_extract_mode_declines_when_no_sentence_answers(rk: Ragkit) -> None:
+def test_quotes_come_from_more_passages_than_the_model_is_given(rk: Ragkit) -> None:
+    """With the model given one passage, the answer's sentence is still found in the wider
+    evidence and cited by a number that points at the passage it was quoted from."""
+    rk.settings.retrieve.top_k = 1
+    question = "What is the uid of the majordomo user?"
+    hits = rk.search(question, rk.settings.retrieve.evidence_k)
+    assert "majordomo" not in hits[0].text.lower()  # the one passage the model is given lacks it
+    rk.set_llm(ScriptedLLM("The majordomo account was created in 1847 by astronomers.", name="fabricating-model"))
+    _, answer = collect(rk, question, mode="auto")
+    assert answer.mode == "extract" and answer.grounded and "statically allocated uid" in answer.answer
+    assert answer.retrieval["evidence_k"] == rk.settings.retrieve.evidence_k
+    for citation in answer.attribution.citations:
+        source = answer.sources[citation.n - 1]
+        assert citation.verified and citation.path == source.path
+        assert source.start <= citation.start < citation.end <= source.end
+    assert any("majordomo" in answer.sources[c.n - 1].text.lower() for c in answer.attribution.citations)
+    _, narrow = collect(rk, question, mode="generate")  # the model alone saw one passage
+    assert len(narrow.sources) == 1
+
+
+def test_extract_mode_declines_when_no_sentence_answers(rk: Ragkit, capsys: pytest.CaptureFixture[str]) -> None:
     rk.settings.retrieve.min_score = -1.0  # every passage counts as relevant: the quoting floor must decline
-    _, answer = collect(rk, "Who won the football world cup in 1954?", mode="extract")
-    assert answer.answer == NOT_FOUND and not answer.grounded and answer.sources
+    question = "Who won the football world cup in 1954?"
+    _, answer = collect(rk, question, mode="extract")
+    assert answer.answer == NOT_FOUND and not answer.grounded
     assert answer.notice.startswith("Nothing in the closest passages answers")
+    assert len(answer.sources) == rk.settings.retrieve.top_k  # the closest passages, listed
+    _print_sources(answer)  # and the CLI says what was searched
+    out = capsys.readouterr().out
+    assert f"Searched for: \u201c{question}\u201d" in out and "Closest sources:" in out

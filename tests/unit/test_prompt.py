@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragkit.conversation import Conversation, ConversationStore, Turn
-from ragkit.prompt import build_prompt
+from ragkit.prompt import build_prompt, with_sources
 from ragkit.retrieve import Hit
 
 
@@ -60,3 +60,14 @@ def test_conversations_round_trip_through_the_store(tmp_path) -> None:  # type: 
     assert [c["id"] for c in listed] == [conversation.id] and listed[0]["turns"] == 1
     again = store.load(conversation.id)
     assert again.as_dict() == conversation.as_dict()
+
+
+def test_passages_quoted_beyond_the_prompt_are_numbered_after_its_own() -> None:
+    conversation = Conversation()
+    a, b, c = hit(1, "Alpha facts here."), hit(2, "Beta facts here."), hit(3, "Gamma facts here.")
+    add_turn(conversation, "first?", [a], "Alpha [1].")
+    prompt = build_prompt("second?", [b], words, 10_000, conversation)
+    widened = with_sources(prompt, [c, a, c, b])  # a and b are numbered already; c once
+    assert [h.text for h in widened.sources] == ["Alpha facts here.", "Beta facts here.", "Gamma facts here."]
+    assert widened.new_sources == [2, 3] and widened.messages == prompt.messages
+    assert with_sources(widened, [a, b, c]) == widened
