@@ -6,7 +6,7 @@ import hashlib
 import importlib.util
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -93,6 +93,14 @@ def model_fingerprint(model_dir: Path) -> str:
     for weights in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
         digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
     return digest.hexdigest()[:16]
+
+
+def like_length(texts: Sequence[str], size: int) -> Iterator[list[int]]:
+    """The indexes of ``texts`` in groups of at most ``size``, shortest first: a group of
+    texts of like length needs little padding. Callers put the vectors back by index."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for first in range(0, len(order), size):
+        yield order[first : first + size]
 
 
 Precision = Literal["auto", "fp32", "bf16"]

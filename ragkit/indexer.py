@@ -21,6 +21,7 @@ import numpy as np
 
 from ingest import Chunk, supported_extensions
 from ingest.scan import scan
+from ragkit.embed import like_length
 from ragkit.errors import RagkitError
 from ragkit.faults import kill_point
 from ragkit.manifest import FileRow, Manifest, chunk_id
@@ -305,12 +306,10 @@ class Indexer:
     ) -> list[tuple[_Todo, Chunk]]:
         batch, rest = queue[: self.batch_size], queue[self.batch_size :]
         texts = [chunk.text for _, chunk in batch]
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # slices of like length: less padding
         vectors = np.empty((len(texts), 0), dtype=np.float32)
-        for i in range(0, len(texts), _EMBED_SLICE):  # a stop is seen within one slice, not one batch
+        for chosen in like_length(texts, _EMBED_SLICE):  # a stop is seen within one slice, not one batch
             if stop.is_set():
                 return queue  # abandoned before anything of this batch was written
-            chosen = order[i : i + _EMBED_SLICE]
             part = self.embed([texts[j] for j in chosen])
             if not vectors.shape[1]:
                 vectors = np.empty((len(texts), part.shape[1]), dtype=np.float32)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkit.embed import Tokenizer, _dimension, model_fingerprint
+from ragkit.embed import Tokenizer, _dimension, like_length, model_fingerprint
 from ragkit.errors import ModelError
 
 if TYPE_CHECKING:
@@ -168,10 +168,8 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         session = self._load()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for first in range(0, len(order), self.batch_size):
-            chosen = order[first : first + self.batch_size]
+        for chosen in like_length(texts, self.batch_size):
             encoded = self._encoder.encode_batch([texts[i] for i in chosen])
             feed = {
                 "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
