@@ -22,6 +22,7 @@ from ragkit.embed import (
     resolve_precision,
 )
 from ragkit.errors import ModelError
+from ragkit.facade import Ragkit
 from ragkit.library import Library
 from ragkit.onnxembed import OnnxEmbedder, export_dir, pooling
 from tests.conftest import SAMPLES
@@ -127,6 +128,17 @@ def test_a_model_that_cannot_be_exported_is_named_and_queries_fall_back_to_torch
     assert library.query_embedder is library.embedder
     assert "no ONNX export" in library.query_note and "max" in library.query_note
     library.close()
+
+
+def test_every_chunk_is_stored_under_its_own_vector(rk: Ragkit) -> None:
+    """Batches are embedded in slices of like length and put back in order: each chunk's own
+    text, searched (through the ONNX export), finds that chunk first, at cosine ~1."""
+    rk.index([SAMPLES])
+    chunks = rk.library.manifest.db.execute("SELECT id, text FROM chunks").fetchall()
+    assert len(chunks) > 32  # more than one batch
+    for chunk_id, text in chunks:
+        (best,) = rk.search(text, 1)
+        assert best.id == chunk_id and best.score >= 0.999, text[:60]
 
 
 def test_documents_can_be_embedded_by_the_onnx_backend(tmp_path: Path) -> None:
