@@ -28,6 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ragkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`ragkit search ... | head`): stop quietly, as cat does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return 128 + 13  # SIGPIPE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,10 +107,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open() -> Any:
+def _open(warm_queries: bool = False) -> Any:
+    """The facade. ``warm_queries``: start loading the query embedder first, so a cold
+    search or question loads it while the rest of ragkit imports."""
+    from ragkit.config import load_settings
+
+    settings = load_settings()
+    if warm_queries:
+        from ragkit.onnxembed import warm
+
+        warm(settings)
     from ragkit.facade import open_ragkit
 
-    return open_ragkit()
+    return open_ragkit(settings)
 
 
 def _emit_json(data: object) -> None:
@@ -187,7 +199,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    rk = _open()
+    rk = _open(warm_queries=True)
     hits = rk.search(args.query, args.k)
     if args.json:
         _emit_json({"hits": [h.as_dict() for h in hits]})
@@ -207,7 +219,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from ragkit.facade import Answer
 
-    rk = _open()
+    rk = _open(warm_queries=True)
     if args.docs:
         report = _index(rk, args.docs, rebuild=False, quiet=args.json)
         if not args.json:
@@ -378,6 +390,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     plan = status["embedding"]
     print(f"embedder: {status['embedder']} (documents: {plan['documents']}; queries: {plan['queries']})")
     print(f"files:    {status['files']}  chunks: {status['chunks']}  failed: {status['failed']}")
+    print(f"search:   {status['search']}")
     watcher = status["watcher"]
     if watcher.get("live"):
         last = watcher.get("last_sync")

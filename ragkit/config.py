@@ -75,6 +75,12 @@ class RetrieveSettings(_Section):
     min_score: float = Field(
         0.2, ge=-1, le=1, description="Cosine similarity below which a passage counts as not relevant."
     )
+    exact_limit: int = Field(
+        100_000,
+        ge=0,
+        description="Up to this many chunks, a search compares the query with every vector recorded in the"
+        " manifest (exact, and without opening Chroma); above it, Chroma's HNSW index answers.",
+    )
 
 
 class LLMSettings(_Section):

@@ -164,6 +164,7 @@ class Ragkit:
             "index_path": str(self.index_path),
             "embedder": self.settings.embed.model,
             "embedding": self.library.embedding_plan(),
+            "search": self.library.search_plan(),
             "failures": manifest.failures(),
             "warnings": manifest.warnings(),
             "watcher": watcher or self.watch_state.read(self.library.writer_lock),

@@ -93,6 +93,7 @@ class _Todo:
     chunks: list[Chunk] = field(default_factory=list)
     notes: tuple[str, ...] = ()
     embedded: int = 0
+    vectors: dict[int, bytes] = field(default_factory=dict)  # by chunk ordinal, recorded with the chunks
 
 
 class Indexer:
@@ -319,8 +320,9 @@ class Indexer:
         )
         kill_point("after-vector-write")
         report.embedded += len(batch)
-        for item, _ in batch:
+        for (item, chunk), vector in zip(batch, vectors, strict=True):
             item.embedded += 1
+            item.vectors[chunk.ord] = vector.astype(np.float32).tobytes()
         for n, item in enumerate([d for d in open_docs if d.embedded == len(d.chunks)]):
             if n:
                 kill_point("mid-batch")
@@ -332,7 +334,7 @@ class Indexer:
     def _commit(self, item: _Todo, twins: list[_Todo], report: IndexReport) -> None:
         """One transaction: the chunks, the document made ready, and every file pointing at it."""
         with self.manifest.transaction():
-            self.manifest.mark_ready(item.digest, item.chunks)
+            self.manifest.mark_ready(item.digest, item.chunks, item.vectors)
             for f in (item, *twins):
                 note = "; ".join(item.notes) or None
                 self.manifest.put_file(
@@ -341,6 +343,7 @@ class Indexer:
                 if note:
                     report.warnings.append({"path": f.key, "note": note})
             kill_point("before-manifest-commit")
+        item.vectors = {}  # recorded: no need to hold them for the rest of the run
         for f in (item, *twins):
             if f.row:
                 report.updated += 1

@@ -18,14 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ingest import CHUNKER_VERSION
-from ragkit import paths
+from ragkit import onnxembed, paths
 from ragkit.config import Settings
 from ragkit.embed import (
-    PACKAGED_EMBEDDER,
     Embedder,
     SentenceTransformerEmbedder,
     model_fingerprint,
-    resolve_embedder_path,
 )
 from ragkit.errors import IndexMismatchError
 from ragkit.faults import kill_point
@@ -34,7 +32,7 @@ from ragkit.live import WriterLock
 from ragkit.manifest import Manifest
 from ragkit.onnxembed import OnnxEmbedder
 from ragkit.retrieve import Hit, Retriever
-from ragkit.store import ChromaStore
+from ragkit.store import ChromaStore, ExactStore, VectorStore
 
 log = logging.getLogger(__name__)
 _RESET = "store_reset_pending"  # set with the manifest's clearing, removed once the store is empty too
@@ -62,6 +60,7 @@ class Library:
         self._searching = 0
         self._reopening = False
         self._indexer: Indexer | None = None
+        self._exact: tuple[int, ExactStore] | None = None  # the manifest generation it was read at
         self.writer_lock = WriterLock(self.path / "writer.lock")
         self._writer_depth = 0
 
@@ -111,11 +110,7 @@ class Library:
         return {"documents": backend, "queries": plan}
 
     def _onnx(self) -> OnnxEmbedder:
-        cfg = self.settings.embed
-        root = cfg.onnx_dir or paths.models_dir(self.settings.home) / "embed-onnx"
-        model_dir = resolve_embedder_path(cfg.model)
-        name = cfg.model if cfg.model == PACKAGED_EMBEDDER else str(model_dir)
-        return OnnxEmbedder(model_dir, root, name, cfg.batch_size)
+        return onnxembed.for_settings(self.settings)
 
     @property
     def manifest(self) -> Manifest:
@@ -266,6 +261,7 @@ class Library:
         with self._index_lock, self.writer():  # searches never wait on these locks
             self.store  # noqa: B018  (opened before the run, so its own writes are not "news")
             self.check_identity(rebuild)
+            self.record_missing_vectors()
             report = self.indexer().sync(list(roots), progress, strict, stop, within)
             if report.embedded and not (stop and stop.is_set()):
                 self.query_embedder  # noqa: B018  (the ONNX export, made now while torch is loaded)
@@ -278,12 +274,57 @@ class Library:
         self.check_identity(write=False)
         if not query.strip():
             return []
-        with ThreadPoolExecutor(1) as pool:  # the query is embedded while the store opens (a cold start)
+        k = k or self.settings.retrieve.top_k
+        with ThreadPoolExecutor(1) as pool:  # the query is embedded while the vectors load (a cold start)
             vector = pool.submit(lambda: self.query_embedder.embed([query])[0])
+            exact = self._exact_store()
+            if exact is not None:
+                return Retriever(self.manifest, exact, self.query_embedder.embed).search(query, k, vector.result())
             self._refresh_store()
             with self._reading() as store:
-                retriever = Retriever(self.manifest, store, self.query_embedder.embed)
-                return retriever.search(query, k or self.settings.retrieve.top_k, vector.result())
+                return Retriever(self.manifest, store, self.query_embedder.embed).search(query, k, vector.result())
+
+    def search_plan(self) -> str:
+        """Which search answers queries, without loading anything."""
+        total, missing = self.manifest.vector_counts()
+        limit = self.settings.retrieve.exact_limit
+        if total > limit:
+            return f"chroma hnsw ({total} chunks, over retrieve.exact_limit = {limit})"
+        if missing:
+            return f"chroma hnsw ({missing} of {total} chunks have no recorded vector until the next index run)"
+        return f"exact ({total} chunks, read from the manifest)"
+
+    def _exact_store(self) -> VectorStore | None:
+        """The manifest's vectors in memory, if the index is small enough for an exact search
+        and every chunk has its vector recorded; read again after any committed write."""
+        generation = self.manifest.generation()
+        with self._lock:
+            if self._exact is not None and self._exact[0] == generation:
+                return self._exact[1]
+        total, missing = self.manifest.vector_counts()
+        if missing or total > self.settings.retrieve.exact_limit:
+            return None
+        with self.manifest.snapshot():  # the generation and the vectors agree
+            generation = self.manifest.generation()
+            exact = ExactStore.from_records(self.manifest.searchable_vectors())
+        with self._lock:
+            self._exact = (generation, exact)
+        return exact
+
+    def record_missing_vectors(self, page: int = 2_000) -> int:
+        """Copy into the manifest the vectors of chunks indexed before the manifest recorded
+        them (from Chroma), so searches can be exact. Returns how many were recorded."""
+        recorded = 0
+        while ids := self.manifest.ids_without_vectors(page):
+            found = self.store.vectors(ids)
+            with self.manifest.transaction():
+                self.manifest.set_vectors(found)
+            recorded += len(found)
+            if len(found) < len(ids):
+                lacking = len(ids) - len(found)
+                log.warning("%d chunks have no vector in Chroma either; rebuild with: ragkit index --rebuild", lacking)
+                return recorded
+        return recorded
 
     def release_thread(self) -> None:
         """Close the calling thread's database connection (a thread about to end calls it)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +96,13 @@ def _m2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE files ADD COLUMN note TEXT")
 
 
-MIGRATIONS = [_m1, _m2]
+def _m3(db: sqlite3.Connection) -> None:
+    # each chunk's vector (float32 bytes), written with its row: the record an exact search
+    # reads without opening the vector store; NULL in indexes made before it, until backfilled
+    db.execute("ALTER TABLE chunks ADD COLUMN vec BLOB")
+
+
+MIGRATIONS = [_m1, _m2, _m3]
 
 
 def chunk_id(doc: str, ordinal: int) -> str:
@@ -182,6 +188,16 @@ class Manifest:
             raise
         db.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every read inside it sees the same committed state."""
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
     def generation(self) -> int:
         """How many write transactions have committed (any process): a reader compares it to
         what it last saw to know whether the index changed."""
@@ -241,12 +257,25 @@ class Manifest:
             (doc, n_chunks, filetype, time.time()),
         )
 
-    def mark_ready(self, doc: str, chunks: Iterable[Chunk]) -> None:
+    def mark_ready(self, doc: str, chunks: Iterable[Chunk], vectors: Mapping[int, bytes] | None = None) -> None:
+        """Record the document's chunks, each with its vector (by ordinal) if given, and make it ready."""
+        vectors = vectors or {}
         self.db.executemany(
-            'INSERT OR REPLACE INTO chunks(id, doc, ord, page, start, "end", text, title, heading)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            'INSERT OR REPLACE INTO chunks(id, doc, ord, page, start, "end", text, title, heading, vec)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (chunk_id(doc, c.ord), doc, c.ord, c.page, c.start, c.end, c.text, c.title, " > ".join(c.heading_path))
+                (
+                    chunk_id(doc, c.ord),
+                    doc,
+                    c.ord,
+                    c.page,
+                    c.start,
+                    c.end,
+                    c.text,
+                    c.title,
+                    " > ".join(c.heading_path),
+                    vectors.get(c.ord),
+                )
                 for c in chunks
             ],
         )
@@ -277,6 +306,26 @@ class Manifest:
             list(ids),
         )
         return {row[0]: ChunkRow(*row) for row in rows}
+
+    # --- vectors ------------------------------------------------------------
+
+    def vector_counts(self) -> tuple[int, int]:
+        """Chunks in the index, and how many of them have no vector recorded."""
+        total, missing = self.db.execute("SELECT count(*), count(*) - count(vec) FROM chunks").fetchone()
+        return int(total), int(missing)
+
+    def ids_without_vectors(self, limit: int) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE vec IS NULL LIMIT ?", (limit,))]
+
+    def set_vectors(self, vectors: Mapping[str, bytes]) -> None:
+        self.db.executemany("UPDATE chunks SET vec = ? WHERE id = ?", [(v, i) for i, v in vectors.items()])
+
+    def searchable_vectors(self) -> Iterator[tuple[str, bytes]]:
+        """Each chunk's id and vector, for chunks some file points to (one read transaction)."""
+        yield from self.db.execute(
+            "SELECT id, vec FROM chunks WHERE vec IS NOT NULL"
+            " AND EXISTS (SELECT 1 FROM files WHERE files.doc = chunks.doc)"
+        )
 
     def clear(self) -> None:
         """Forget every file, document and chunk, and the settings they were built with (for

@@ -20,11 +20,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ragkit.embed import Tokenizer, _dimension, like_length, model_fingerprint
+from ragkit import paths
+from ragkit.embed import PACKAGED_EMBEDDER, Tokenizer, _dimension, like_length, model_fingerprint, resolve_embedder_path
 from ragkit.errors import ModelError
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from ragkit.config import Settings
 
 EXPORT_VERSION = 1  # bump when the exported graph changes
 _POOLINGS = ("pooling_mode_mean_tokens", "pooling_mode_cls_token")
@@ -179,3 +182,37 @@ class OnnxEmbedder:
             (vectors,) = session.run(["embedding"], {k: v for k, v in feed.items() if k in self._inputs})
             out[chosen] = vectors
         return out
+
+
+_shared: dict[tuple[Path, int], OnnxEmbedder] = {}
+_shared_lock = threading.Lock()
+
+
+def for_settings(settings: Settings) -> OnnxEmbedder:
+    """The ONNX embedder of ``settings``' model: one per export and batch size in a process,
+    so a session loaded early (see :func:`warm`) is the one searches use."""
+    cfg = settings.embed
+    root = cfg.onnx_dir or paths.models_dir(settings.home) / "embed-onnx"
+    model_dir = resolve_embedder_path(cfg.model)
+    name = cfg.model if cfg.model == PACKAGED_EMBEDDER else str(model_dir)
+    with _shared_lock:
+        key = (export_dir(root, model_dir), cfg.batch_size)
+        if key not in _shared:
+            _shared[key] = OnnxEmbedder(model_dir, root, name, cfg.batch_size)
+        return _shared[key]
+
+
+def warm(settings: Settings) -> None:
+    """Start loading the exported model in the background, so a cold command's imports and
+    the model's load overlap. Does nothing if there is no export yet (making one is the
+    search's own business, with its errors); a failure here is left for the search to meet."""
+
+    def load() -> None:
+        try:
+            embedder = for_settings(settings)
+            if embedder.exported:
+                embedder._load()
+        except Exception:  # the search that follows meets it and reports it
+            return
+
+    threading.Thread(target=load, name="ragkit-warm-queries", daemon=True).start()

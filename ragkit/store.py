@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,59 @@ class VectorStore(abc.ABC):
 
     @abc.abstractmethod
     def query(self, vector: np.ndarray, k: int) -> list[VectorHit]: ...
+
+
+class ExactStore(VectorStore):
+    """Every vector in memory, compared with the query one by one: exact nearest neighbours
+    in milliseconds for a personal index, without opening (or importing) a vector store.
+    Read-only: it is built from the manifest's record of the vectors."""
+
+    def __init__(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        import numpy as np
+
+        self._ids = list(ids)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True) if len(vectors) else vectors
+        self._unit = vectors / np.maximum(norms, 1e-12) if len(vectors) else vectors
+
+    @classmethod
+    def from_records(cls, records: Iterable[tuple[str, bytes]]) -> ExactStore:
+        """From (id, float32 bytes) pairs, all of one length."""
+        import numpy as np
+
+        ids: list[str] = []
+        blobs: list[bytes] = []
+        for chunk, blob in records:
+            if blobs and len(blob) != len(blobs[0]):
+                raise RagkitError(
+                    f"the vector recorded for chunk {chunk} has {len(blob) // 4} dimensions, not"
+                    f" {len(blobs[0]) // 4}; rebuild the index with: ragkit index --rebuild PATH..."
+                )
+            ids.append(chunk)
+            blobs.append(blob)
+        dim = len(blobs[0]) // 4 if blobs else 0
+        matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), dim)
+        return cls(ids, matrix)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, docs: Sequence[str]) -> None:
+        raise RagkitError("internal: the exact store is read-only")
+
+    def delete(self, ids: Sequence[str]) -> None:
+        raise RagkitError("internal: the exact store is read-only")
+
+    def query(self, vector: np.ndarray, k: int) -> list[VectorHit]:
+        import numpy as np
+
+        if not self._ids:
+            return []
+        query = vector.astype(np.float32).ravel()
+        scores = self._unit @ (query / max(float(np.linalg.norm(query)), 1e-12))
+        k = min(k, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [VectorHit(id=self._ids[i], score=float(scores[i])) for i in best]
 
 
 def _guard_embedding_function() -> Any:
@@ -157,6 +210,19 @@ class ChromaStore(VectorStore):
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]
         return [VectorHit(id=i, score=1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored vectors of ``ids`` (float32 bytes); an id the store lacks is left out."""
+        import numpy as np
+
+        found: dict[str, bytes] = {}
+        limit = self.client.get_max_batch_size()
+        for i in range(0, len(ids), limit):
+            got = self.collection.get(ids=list(ids[i : i + limit]), include=["embeddings"])
+            embeddings = got["embeddings"] if got["embeddings"] is not None else []
+            for chunk, vector in zip(got["ids"], embeddings, strict=True):
+                found[chunk] = np.asarray(vector, dtype=np.float32).tobytes()
+        return found
 
     def ids(self) -> set[str]:
         """Every id in the collection (for consistency checks)."""

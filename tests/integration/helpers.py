@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ragkit import Ragkit
 
 
@@ -20,6 +22,13 @@ def assert_consistent(rk: Ragkit) -> None:
     assert orphans == 0
     for doc, n_chunks in db.execute("SELECT hash, n_chunks FROM docs"):
         assert db.execute("SELECT count(*) FROM chunks WHERE doc = ?", (doc,)).fetchone()[0] == n_chunks
+    # each chunk's vector is recorded with it, and is the one the store holds
+    recorded = dict(db.execute("SELECT id, vec FROM chunks").fetchall())
+    stored = rk.library.store.vectors(sorted(recorded))
+    assert set(stored) == set(recorded)
+    for chunk, blob in recorded.items():
+        assert blob is not None, chunk
+        assert np.allclose(np.frombuffer(blob, np.float32), np.frombuffer(stored[chunk], np.float32), atol=1e-6)
 
 
 def snapshot(rk: Ragkit, root: Path) -> dict[str, object]:

@@ -165,13 +165,14 @@ raise SystemExit(code)
     ids=["search", "ask-extract"],
 )
 def test_searching_and_checking_answers_never_import_torch(tmp_path: Path, command: list[str]) -> None:
+    """Nor Chroma, within retrieve.exact_limit; over it, Chroma answers (and still no torch)."""
     home = tmp_path / "home"
     assert ragkit("index", SAMPLES, home=home).code == 0  # (indexing loads torch, and makes the export)
-    env = dict(os.environ, RAGKIT_HOME=str(home))
-    proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *command], capture_output=True, text=True, env=env
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert "users-and-groups.txt" in proc.stdout
-    heavy = [line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")]
-    assert heavy == ["HEAVY="], proc.stderr
+    for limit, imported in (("100000", ""), ("10", "chromadb")):
+        env = dict(os.environ, RAGKIT_HOME=str(home), RAGKIT_RETRIEVE__EXACT_LIMIT=limit)
+        probe = PROBE.format(heavy=(*HEAVY, "chromadb"))
+        proc = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "users-and-groups.txt" in proc.stdout
+        heavy = [line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")]
+        assert heavy == [f"HEAVY={imported}"], proc.stderr

@@ -1,0 +1,36 @@
+"""The exact store: cosine nearest neighbours, best first, from recorded float32 bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ragkit.errors import RagkitError
+from ragkit.store import ExactStore
+
+
+def test_the_nearest_come_first_in_order_of_cosine() -> None:
+    rng = np.random.default_rng(3)
+    vectors = (rng.normal(size=(20_000, 16)) * rng.uniform(0.1, 10, size=(20_000, 1))).astype(np.float32)
+    ids = [f"c{i}" for i in range(len(vectors))]
+    store = ExactStore.from_records(zip(ids, (v.tobytes() for v in vectors), strict=True))
+    query = rng.normal(size=16).astype(np.float32)
+    cosines = (vectors @ query) / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(query))
+    expected = np.argsort(-cosines)[:50]
+    hits = store.query(query * 7, 50)  # the query's length does not matter either
+    assert [h.id for h in hits] == [ids[i] for i in expected]
+    assert np.allclose([h.score for h in hits], cosines[expected], atol=1e-5)
+
+
+def test_fewer_vectors_than_asked_and_none_at_all() -> None:
+    store = ExactStore.from_records(
+        [("a", np.ones(4, np.float32).tobytes()), ("b", (-np.ones(4, np.float32)).tobytes())]
+    )
+    assert [h.id for h in store.query(np.ones(4, np.float32), 10)] == ["a", "b"]
+    assert ExactStore.from_records([]).query(np.ones(4, np.float32), 3) == []
+
+
+def test_vectors_of_two_lengths_are_refused_with_the_fix() -> None:
+    records = [("a", np.ones(4, np.float32).tobytes()), ("b", np.ones(3, np.float32).tobytes())]
+    with pytest.raises(RagkitError, match="ragkit index --rebuild"):
+        ExactStore.from_records(records)
