@@ -36,6 +36,8 @@ _WHERE = {
     "ModelRef": "ragkit.models",
     "Profile": "ragkit.models",
     "Hit": "ragkit.retrieve",
+    "FindResult": "ragkit.keyword",
+    "FindHit": "ragkit.keyword",
 }
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from ragkit.errors import RagkitError
     from ragkit.facade import Ragkit, open_ragkit
     from ragkit.indexer import IndexReport, Progress
+    from ragkit.keyword import FindHit, FindResult
     from ragkit.library import Library
     from ragkit.live import LiveSync
     from ragkit.llm import LLM, GenerationParams, StreamEvent
@@ -73,6 +76,8 @@ __all__ = [
     "Citation",
     "Conversation",
     "ConversationStore",
+    "FindHit",
+    "FindResult",
     "GenerationParams",
     "Hit",
     "IndexReport",

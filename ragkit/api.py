@@ -15,6 +15,8 @@ from ragkit.answering import Answer, Mode
 from ragkit.config import Settings
 from ragkit.conversation import Conversation, ConversationStore
 from ragkit.indexer import IndexReport, Progress
+from ragkit.keyword import FindResult
+from ragkit.library import SearchMode
 from ragkit.live import LiveSync
 from ragkit.llm import LLM, StreamEvent
 from ragkit.models import ModelRef
@@ -47,7 +49,9 @@ class Assistant(Protocol):
         **options: Any,
     ) -> LiveSync: ...
 
-    def search(self, query: str, k: int | None = ...) -> list[Hit]: ...
+    def search(self, query: str, k: int | None = ..., mode: SearchMode | None = ...) -> list[Hit]: ...
+
+    def find(self, query: str, offset: int = ..., limit: int | None = ...) -> FindResult: ...
 
     def ask_stream(
         self,

@@ -43,11 +43,37 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("search", help="search the index without a model")
+    p = sub.add_parser(
+        "search",
+        help="search the index without a model",
+        description="The passages that best match QUERY. Filters may be typed in it (path:GLOB type:pdf"
+        " after:2024-01 before:2024-06-30; see ragkit find --help) or given as options.",
+    )
     p.add_argument("query")
     p.add_argument("-k", type=int, default=None, help="number of results")
+    p.add_argument(
+        "--mode", choices=["dense", "keyword", "hybrid"], default=None, help="ranking (default: retrieve.mode)"
+    )
+    _filter_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser(
+        "find",
+        help="every passage matching a query: exact, exhaustive, with operators and filters",
+        description=FIND_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("query")
+    _filter_options(p)
+    p.add_argument("--count", action="store_true", help="only the total and the count per file")
+    p.add_argument("--page", type=int, default=1, help="which page of hits (default 1)")
+    p.add_argument("--per-page", type=int, default=20, help="hits per page (default 20)")
+    p.add_argument("--all", action="store_true", help="every hit, not one page")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help='{"total", "files": [{"path", "count"}], "hits": [...]}')
+    out.add_argument("--csv", action="store_true", help="one row per hit: path,page,start,end,score,date,snippet")
+    p.set_defaults(func=cmd_find)
 
     p = sub.add_parser("ask", help="answer a question from your documents, with citations")
     p.add_argument("question")
@@ -66,8 +92,30 @@ def _parser() -> argparse.ArgumentParser:
         help="auto (default): the model answers, quoted sentences replace what does not verify; "
         "generate: the model only; extract: quoted sentences, no model",
     )
+    p.add_argument(
+        "--search-mode",
+        choices=["dense", "keyword", "hybrid"],
+        default=None,
+        help="how passages are ranked (default: retrieve.mode)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", help="measure retrieval quality")
+    esub = p.add_subparsers(dest="eval_command", metavar="KIND", required=True)
+    e = esub.add_parser(
+        "beir",
+        help="nDCG@10, recall@10/100, MRR@10 and latency on a BEIR-layout folder, one row per mode",
+        description="Index the folder's corpus.jsonl (one file per document, in an index of its own under"
+        " the data directory, kept for the next run) and search each query of qrels/SPLIT.tsv in every mode.",
+    )
+    e.add_argument("folder", type=Path, metavar="DIR")
+    e.add_argument("--split", default="test")
+    e.add_argument("--mode", choices=["dense", "keyword", "hybrid", "all"], default="all")
+    e.add_argument("--max-queries", type=int, default=None, help="only the first N judged queries")
+    e.add_argument("--max-docs", type=int, default=None, help="only their judged documents and others up to N")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_eval_beir)
 
     p = sub.add_parser("model", help="chat models: list, pull, add, use, info")
     msub = p.add_subparsers(dest="model_command", metavar="ACTION", required=True)
@@ -200,7 +248,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     rk = _open(warm_queries=True)
-    hits = rk.search(args.query, args.k)
+    hits = rk.search(_with_filters(args), args.k, args.mode)
     if args.json:
         _emit_json({"hits": [h.as_dict() for h in hits]})
         return 0
@@ -213,6 +261,124 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- find -------------------------------------------------------------------------
+
+FIND_HELP = """Every passage that matches QUERY: the total, the hits per file, and each hit with its
+file, page, span and the matched words highlighted. Not ranked by meaning: exact words.
+
+query language:
+  word              the word, in any case, with or without accents
+  "exact phrase"    the words next to each other, in this order
+  a b   a AND b     both (AND is implied)
+  a OR b            either
+  NOT a   -a        not (after something to exclude it from: invoice -draft)
+  (a OR b) c        grouping
+  pre*              words starting with "pre"
+  NEAR(a b, 5)      a and b within 5 words ("a b"~5 says the same)
+  tolsvik~1         words in the index within 1 edit (at most 2) of "tolsvik"
+  path:GLOB         files whose path matches (* and ?; without a / it matches the file name)
+  type:pdf          files of that type
+  after:2024-01     files dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)
+  before:2024-06-30 files dated on or before that day (dates: the file's modification time)
+
+A term with inner punctuation (an e-mail address, 10-K, 1,250.00) is searched as a phrase.
+
+examples:
+  ragkit find '"acme holdings" NOT draft type:pdf after:2023'
+  ragkit find 'NEAR(tolsvik payment, 10)' --count
+  ragkit find 'invoice*' --json --all > hits.json
+"""
+
+
+def _filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--path", action="append", default=[], metavar="GLOB", help="only files whose path matches")
+    p.add_argument("--type", action="append", default=[], metavar="EXT", help="only files of this type (pdf, txt…)")
+    p.add_argument("--after", default=None, metavar="DATE", help="only files dated on or after (YYYY[-MM[-DD]])")
+    p.add_argument("--before", default=None, metavar="DATE", help="only files dated on or before")
+
+
+def _with_filters(args: argparse.Namespace) -> str:
+    """The query with the filter options typed into it, as the query language says them."""
+    typed = [f'path:"{g}"' for g in args.path] + [f"type:{t}" for t in args.type]
+    typed += [f"after:{args.after}"] if args.after else []
+    typed += [f"before:{args.before}"] if args.before else []
+    return " ".join([args.query, *typed])
+
+
+def cmd_find(args: argparse.Namespace) -> int:
+    import csv
+
+    from ragkit.keyword import MARK_END, MARK_START
+
+    rk = _open()
+    per_page = max(1, args.per_page)
+    offset = 0 if args.all else (max(1, args.page) - 1) * per_page
+    limit = 0 if args.count else None if args.all else per_page
+    result = rk.find(_with_filters(args), offset, limit)
+    if args.json:
+        _emit_json(result.as_dict())
+        return 0
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["path", "page", "start", "end", "score", "date", "snippet"])
+        for hit in result.hits:
+            row = hit.as_dict(("", ""))
+            writer.writerow([row[k] for k in ("path", "page", "start", "end", "score", "date")] + [row["snippet"]])
+        return 0
+    for word, found in result.expansions.items():
+        print(f"{word} matched: {', '.join(found) or 'no word of the index'}")
+    print(f"{result.total} passage{'s' if result.total != 1 else ''} in {len(result.files)} file(s)")
+    for path, count in result.files:
+        print(f"  {count:6d}  {_display(path)}")
+    if args.count or not result.hits:
+        return 0
+    bold = ("\033[1;33m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    print()
+    for n, hit in enumerate(result.hits, start=result.offset + 1):
+        where = _display(hit.path) + (f", page {hit.page}" if hit.page is not None else "")
+        snippet = " ".join(hit.snippet.split()).replace(MARK_START, bold[0]).replace(MARK_END, bold[1])
+        also = f" (also at {', '.join(_display(p) for p in hit.also)})" if hit.also else ""
+        print(f"{n}. {where}  (chars {hit.start}-{hit.end}){also}\n   {snippet}")
+    shown = result.offset + len(result.hits)
+    if shown < result.total:
+        print(f"\n{result.offset + 1}-{shown} of {result.total}; next: --page {args.page + 1} (or --all)")
+    return 0
+
+
+# --- eval -------------------------------------------------------------------------
+
+
+def cmd_eval_beir(args: argparse.Namespace) -> int:
+    from ragkit import evaluate
+    from ragkit.config import load_settings
+    from ragkit.library import Library
+
+    settings = load_settings()
+    data = evaluate.load(args.folder, args.split, args.max_queries, args.max_docs)
+    home = evaluate.eval_home(settings, args.folder, args.split, args.max_queries, args.max_docs)
+    names = evaluate.write_corpus(data, home / "docs")
+    library = Library(settings.model_copy(update={"home": home}))
+    quiet = args.json
+    try:
+        if not quiet:
+            print(f"{len(data.corpus)} documents, {len(data.queries)} queries; index: {home}", file=sys.stderr)
+        report = library.index([home / "docs"], progress=None if quiet else ProgressLine(sys.stderr))
+        if report.failed:
+            raise RagkitError(f"{len(report.failed)} documents failed to index, e.g. {report.failed[0]}")
+        modes = ["dense", "keyword", "hybrid"] if args.mode == "all" else [args.mode]
+        rows = evaluate.evaluate(library, data, names, modes)  # type: ignore[arg-type]
+    finally:
+        library.close()
+    if args.json:
+        _emit_json({"folder": str(args.folder), "split": args.split, "rows": rows})
+        return 0
+    columns = ["mode", "ndcg@10", "recall@10", "recall@100", "mrr@10", "p50_ms", "p95_ms"]
+    print("  ".join(f"{c:>10}" for c in columns))
+    for row in rows:
+        print("  ".join(f"{row[c]:>10}" for c in columns))
+    return 0
+
+
 # --- ask --------------------------------------------------------------------------
 
 
@@ -220,6 +386,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from ragkit.facade import Answer
 
     rk = _open(warm_queries=True)
+    if args.search_mode:
+        rk.settings.retrieve.mode = args.search_mode
     if args.docs:
         report = _index(rk, args.docs, rebuild=False, quiet=args.json)
         if not args.json:

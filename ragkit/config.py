@@ -75,6 +75,11 @@ class RetrieveSettings(_Section):
     min_score: float = Field(
         0.2, ge=-1, le=1, description="Cosine similarity below which a passage counts as not relevant."
     )
+    mode: Literal["dense", "keyword", "hybrid"] = Field(
+        "hybrid",
+        description="How search and ask rank passages: 'dense' (the embedder's meaning), 'keyword' (BM25 over"
+        " the words, file names included) or 'hybrid' (both, fused by reciprocal rank).",
+    )
     exact_limit: int = Field(
         100_000,
         ge=0,

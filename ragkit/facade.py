@@ -23,7 +23,8 @@ from ragkit.config import Settings, load_settings
 from ragkit.conversation import Conversation, ConversationStore
 from ragkit.embed import Embedder
 from ragkit.indexer import IndexReport, Progress
-from ragkit.library import Library
+from ragkit.keyword import FindResult
+from ragkit.library import Library, SearchMode
 from ragkit.live import LiveSync, WatchState
 from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.models import Catalog, ModelRef, Profile
@@ -88,8 +89,13 @@ class Ragkit:
         )  # fmt: skip
         return self._live
 
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
-        return self.library.search(query, k)
+    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[Hit]:
+        """The ``k`` best passages for ``query`` (filters may be typed in it), ranked by ``mode``."""
+        return self.library.search(query, k, mode)
+
+    def find(self, query: str, offset: int = 0, limit: int | None = 20) -> FindResult:
+        """Every passage matching ``query`` in the query language of :mod:`ragkit.query`."""
+        return self.library.find(query, offset, limit)
 
     # --- models ---------------------------------------------------------------------
 

@@ -13,9 +13,10 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Literal
 
 from ingest import CHUNKER_VERSION
 from ragkit import onnxembed, paths
@@ -28,13 +29,42 @@ from ragkit.embed import (
 from ragkit.errors import IndexMismatchError
 from ragkit.faults import kill_point
 from ragkit.indexer import Indexer, IndexReport, Progress
+from ragkit.keyword import FindResult, KeywordIndex
 from ragkit.live import WriterLock
 from ragkit.manifest import Manifest
 from ragkit.onnxembed import OnnxEmbedder
+from ragkit.query import Filters, merge_filters, split_filters
 from ragkit.retrieve import Hit, Retriever
-from ragkit.store import ChromaStore, ExactStore, VectorStore
+from ragkit.store import ChromaStore, ExactStore, VectorHit, VectorStore
 
 log = logging.getLogger(__name__)
+SearchMode = Literal["dense", "keyword", "hybrid"]
+FUSE_DEPTH = 50  # candidates from each ranking that hybrid search fuses
+RRF_K = 60  # reciprocal rank fusion's constant (Cormack et al., 2009)
+
+
+def fuse(rankings: list[list[str]], k: int = RRF_K) -> list[str]:
+    """Reciprocal rank fusion: each id scores the sum of 1 / (k + rank) over the rankings."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda item: (-scores[item], item))
+
+
+class _NoStore(VectorStore):
+    """The retriever's store when the ranking is made beforehand: it is never asked."""
+
+    def upsert(self, ids: Sequence[str], vectors: Any, docs: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def delete(self, ids: Sequence[str]) -> None:
+        raise NotImplementedError
+
+    def query(self, vector: Any, k: int) -> list[VectorHit]:
+        raise NotImplementedError
+
+
 _RESET = "store_reset_pending"  # set with the manifest's clearing, removed once the store is empty too
 
 
@@ -61,6 +91,7 @@ class Library:
         self._reopening = False
         self._indexer: Indexer | None = None
         self._exact: tuple[int, ExactStore] | None = None  # the manifest generation it was read at
+        self._keywords: KeywordIndex | None = None
         self.writer_lock = WriterLock(self.path / "writer.lock")
         self._writer_depth = 0
 
@@ -269,20 +300,70 @@ class Library:
                 self._store_generation = self.manifest.generation()
             return report
 
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
-        """The passages closest to ``query``, seeing every write committed so far by any process."""
+    def search(
+        self, query: str, k: int | None = None, mode: SearchMode | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        """The passages closest to ``query``, seeing every write committed so far by any
+        process. ``mode``: dense, keyword or hybrid (default ``retrieve.mode``); filters typed
+        in the query (``path:`` ``type:`` ``after:`` ``before:``) join ``filters``."""
         self.check_identity(write=False)
+        query, typed = split_filters(query)
+        filters = merge_filters(filters, typed)
         if not query.strip():
             return []
         k = k or self.settings.retrieve.top_k
+        mode = mode or self.settings.retrieve.mode
+        allowed = self.keywords.allowed_chunks(filters) if filters else None
         with ThreadPoolExecutor(1) as pool:  # the query is embedded while the vectors load (a cold start)
-            vector = pool.submit(lambda: self.query_embedder.embed([query])[0])
-            exact = self._exact_store()
-            if exact is not None:
-                return Retriever(self.manifest, exact, self.query_embedder.embed).search(query, k, vector.result())
+            future = pool.submit(lambda: self.query_embedder.embed([query])[0])
+            dense: list[VectorHit] = []
+            if mode != "keyword":
+                dense = self._dense(future, k if mode == "dense" else FUSE_DEPTH, allowed)
+            vector = future.result()
+        retriever = Retriever(self.manifest, _NoStore(), self.query_embedder.embed)
+        if mode == "dense":
+            return retriever.hits(dense)
+        keyword = [chunk for chunk, _ in self.keywords.ranked(query, FUSE_DEPTH if mode == "hybrid" else k, filters)]
+        order = keyword if mode == "keyword" else fuse([[h.id for h in dense], keyword])
+        return retriever.hits(self._cosines(order[:k], vector, dense))
+
+    def _dense(self, vector: Future[Any], k: int, allowed: set[str] | None) -> list[VectorHit]:
+        """The ``k`` nearest chunks (among ``allowed``, if given)."""
+        exact = self._exact_store()
+        wanted = k if allowed is None else k * 20  # filters: ask for more, keep the allowed
+        if exact is not None:
+            found = exact.query(vector.result(), len(exact) if allowed is not None else k)
+        else:
             self._refresh_store()
             with self._reading() as store:
-                return Retriever(self.manifest, store, self.query_embedder.embed).search(query, k, vector.result())
+                found = store.query(vector.result(), wanted)
+        if allowed is not None:
+            found = [h for h in found if h.id in allowed]
+        return found[:k]
+
+    def _cosines(self, order: list[str], vector: Any, known: list[VectorHit]) -> list[VectorHit]:
+        """``order``'s chunks with the query's cosine to each (from the recorded vectors)."""
+        import numpy as np
+
+        scores = {h.id: h.score for h in known}
+        missing = [c for c in order if c not in scores]
+        query = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        for chunk, blob in self.manifest.vectors_of(missing).items():
+            recorded = np.frombuffer(blob, dtype=np.float32)
+            scores[chunk] = float(recorded @ query / max(float(np.linalg.norm(recorded)), 1e-12))
+        return [VectorHit(c, scores.get(c, 0.0)) for c in order]
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        with self._lock:
+            if self._keywords is None:
+                self._keywords = KeywordIndex(self.manifest)
+            return self._keywords
+
+    def find(self, query: str, offset: int = 0, limit: int | None = 20) -> FindResult:
+        """Every passage matching ``query`` in the query language (see :mod:`ragkit.query`)."""
+        self.check_identity(write=False)
+        return self.keywords.find(query, offset, limit)
 
     def search_plan(self) -> str:
         """Which search answers queries, without loading anything."""
@@ -294,7 +375,7 @@ class Library:
             return f"chroma hnsw ({missing} of {total} chunks have no recorded vector until the next index run)"
         return f"exact ({total} chunks, read from the manifest)"
 
-    def _exact_store(self) -> VectorStore | None:
+    def _exact_store(self) -> ExactStore | None:
         """The manifest's vectors in memory, if the index is small enough for an exact search
         and every chunk has its vector recorded; read again after any committed write."""
         generation = self.manifest.generation()

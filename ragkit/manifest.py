@@ -102,7 +102,47 @@ def _m3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE chunks ADD COLUMN vec BLOB")
 
 
-MIGRATIONS = [_m1, _m2, _m3]
+def _m4(db: sqlite3.Connection) -> None:
+    # The keyword index: SQLite FTS5 over the chunks' own text (external content: the text is
+    # stored once, in chunks) and over file names, kept in step by triggers, so it is written
+    # in the same transaction as the rows it indexes. Accents and case are folded; a search
+    # term with inner punctuation (an e-mail address, 10-K, 1,250.00) becomes a phrase.
+    # (The chunks' and files' rowids key these tables: never VACUUM the manifest without
+    # rebuilding them, as `INSERT INTO chunk_fts(chunk_fts) VALUES ('rebuild')` does.)
+    new_name, old_name = basename_sql("NEW.path"), basename_sql("path")
+    fts = "INSERT INTO chunk_fts(rowid, text, title, heading) VALUES (NEW.rowid, NEW.text, NEW.title, NEW.heading)"
+    unfts = (
+        "INSERT INTO chunk_fts(chunk_fts, rowid, text, title, heading)"
+        " VALUES ('delete', OLD.rowid, OLD.text, OLD.title, OLD.heading)"
+    )
+    for statement in (
+        "CREATE VIRTUAL TABLE chunk_fts USING fts5(text, title, heading,"
+        f" content='chunks', content_rowid='rowid', tokenize='{FTS_TOKENIZER}')",
+        "CREATE VIRTUAL TABLE chunk_vocab USING fts5vocab(chunk_fts, 'row')",
+        f"CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN {fts}; END",
+        f"CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN {unfts}; END",
+        f"CREATE TRIGGER chunks_fts_update AFTER UPDATE OF text, title, heading ON chunks BEGIN {unfts}; {fts}; END",
+        f"CREATE VIRTUAL TABLE name_fts USING fts5(name, tokenize='{FTS_TOKENIZER}')",
+        "CREATE TRIGGER files_fts_insert AFTER INSERT ON files WHEN NEW.doc IS NOT NULL"
+        f" BEGIN INSERT INTO name_fts(rowid, name) VALUES (NEW.rowid, {new_name}); END",
+        "CREATE TRIGGER files_fts_delete AFTER DELETE ON files BEGIN DELETE FROM name_fts WHERE rowid = OLD.rowid; END",
+        "CREATE TRIGGER files_fts_update AFTER UPDATE OF path, doc ON files BEGIN"
+        " DELETE FROM name_fts WHERE rowid = OLD.rowid;"
+        f" INSERT INTO name_fts(rowid, name) SELECT NEW.rowid, {new_name} WHERE NEW.doc IS NOT NULL; END",
+        "INSERT INTO chunk_fts(chunk_fts) VALUES ('rebuild')",
+        f"INSERT INTO name_fts(rowid, name) SELECT rowid, {old_name} FROM files WHERE doc IS NOT NULL",
+    ):
+        db.execute(statement)
+
+
+def basename_sql(path: str) -> str:
+    """SQL for the file name in ``path`` (an SQL expression), without its folder."""
+    return f"replace({path}, rtrim({path}, replace({path}, '/', '')), '')"
+
+
+FTS_TOKENIZER = "unicode61 remove_diacritics 2"
+
+MIGRATIONS = [_m1, _m2, _m3, _m4]
 
 
 def chunk_id(doc: str, ordinal: int) -> str:
@@ -133,6 +173,7 @@ class Manifest:
             _use_wal(connection)
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA recursive_triggers=ON")  # INSERT OR REPLACE fires the delete triggers
             self._local.db = connection
             with self._all_lock:
                 self._all.append((threading.current_thread(), connection))
@@ -319,6 +360,16 @@ class Manifest:
 
     def set_vectors(self, vectors: Mapping[str, bytes]) -> None:
         self.db.executemany("UPDATE chunks SET vec = ? WHERE id = ?", [(v, i) for i, v in vectors.items()])
+
+    def vectors_of(self, ids: Sequence[str]) -> dict[str, bytes]:
+        """The recorded vectors of ``ids`` (those that have one)."""
+        found: dict[str, bytes] = {}
+        for i in range(0, len(ids), 500):
+            part = list(ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT id, vec FROM chunks WHERE vec IS NOT NULL AND id IN ({marks})", part)
+            found.update(dict(rows.fetchall()))
+        return found
 
     def searchable_vectors(self) -> Iterator[tuple[str, bytes]]:
         """Each chunk's id and vector, for chunks some file points to (one read transaction)."""

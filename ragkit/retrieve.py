@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ragkit.manifest import Manifest
-from ragkit.store import VectorStore
+from ragkit.store import VectorHit, VectorStore
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,11 @@ class Retriever:
             return []
         if vector is None:
             vector = self.embed([query])[0]
-        found = self.store.query(vector, k)
+        return self.hits(self.store.query(vector, k))
+
+    def hits(self, found: Sequence[VectorHit]) -> list[Hit]:
+        """The passages of ``found`` (chunk ids with scores), in its order, with their files;
+        a chunk no committed file holds is left out."""
         rows = self.manifest.chunks_by_id([h.id for h in found])
         hits: list[Hit] = []
         for vector_hit in found:

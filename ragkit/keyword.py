@@ -1,0 +1,248 @@
+"""Keyword search over the manifest's FTS5 index: ``find`` (exact and exhaustive, with the
+query language of :mod:`ragkit.query`) and a ranked keyword list for hybrid retrieval."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ragkit.manifest import Manifest, basename_sql
+from ragkit.query import Filters, Query, compile_fts, parse
+
+MARK_START, MARK_END = "\x02", "\x03"  # around each matched word of a snippet
+SNIPPET_WORDS = 24
+BM25_WEIGHTS = (1.0, 0.5, 0.5)  # text, title, heading path (ranked keyword search)
+# a file name's matches against a passage's own (ranked keyword search): a name is a short,
+# deliberate description of the whole document, so a match in it counts double
+NAME_WEIGHT = 2.0
+
+
+@dataclass(frozen=True)
+class FindHit:
+    id: str
+    path: str
+    page: int | None
+    start: int
+    end: int
+    score: float  # BM25 (higher is better); 0 when only filters were given
+    snippet: str  # with MARK_START / MARK_END around the matches
+    date: str  # the file's date (ISO), which the date filters use
+    date_source: str = "file mtime"
+    also: tuple[str, ...] = ()  # the same content at other paths
+
+    def as_dict(self, marks: tuple[str, str] = ("**", "**")) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "page": self.page,
+            "start": self.start,
+            "end": self.end,
+            "snippet": self.snippet.replace(MARK_START, marks[0]).replace(MARK_END, marks[1]),
+            "score": round(self.score, 4),
+            "date": self.date,
+            "date_source": self.date_source,
+            "also": list(self.also),
+        }
+
+
+@dataclass
+class FindResult:
+    query: str
+    total: int
+    files: list[tuple[str, int]]  # every file with hits, most hits first
+    hits: list[FindHit]  # the requested page, best first
+    offset: int = 0
+    expansions: dict[str, list[str]] = field(default_factory=dict)  # fuzzy term -> the words it matched
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "files": [{"path": p, "count": n} for p, n in self.files],
+            "hits": [h.as_dict() for h in self.hits],
+            "offset": self.offset,
+            "expansions": self.expansions,
+        }
+
+
+def fold(word: str) -> str:
+    """A word as the index keeps it: lower case, accents removed."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class KeywordIndex:
+    def __init__(self, manifest: Manifest) -> None:
+        self.manifest = manifest
+        self._vocab: tuple[int, list[str]] | None = None  # generation, words
+        self._lock = threading.Lock()
+
+    # --- fuzzy terms -----------------------------------------------------------------
+
+    def vocabulary(self) -> list[str]:
+        generation = self.manifest.generation()
+        with self._lock:
+            if self._vocab is None or self._vocab[0] != generation:
+                words = [r[0] for r in self.manifest.db.execute("SELECT term FROM chunk_vocab")]
+                self._vocab = (generation, words)
+            return self._vocab[1]
+
+    def expand(self, word: str, edits: int) -> list[str]:
+        """The index's words within ``edits`` edits of ``word`` (closest first, at most 50)."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        target = fold(word)
+        found = process.extract(target, self.vocabulary(), scorer=Levenshtein.distance, score_cutoff=edits, limit=50)
+        return [w for w, _, _ in sorted(found, key=lambda f: (f[1], f[0]))]
+
+    # --- find ------------------------------------------------------------------------
+
+    def find(self, query: Query | str, offset: int = 0, limit: int | None = 20) -> FindResult:
+        """Every passage matching ``query``: the total, the count per file, and the hits from
+        ``offset`` (``limit`` of them; None: all), best first."""
+        parsed = parse(query) if isinstance(query, str) else query
+        expansions: dict[str, list[str]] = {}
+
+        def expand(word: str, edits: int) -> list[str]:
+            expansions[f"{word}~{edits}"] = found = self.expand(word, edits)
+            return found
+
+        where, params = _filter_sql(parsed.filters)
+        db = self.manifest.db
+        with self.manifest.snapshot():
+            if parsed.tree is not None:
+                # a passage's own words only: its document's title and headings would make every
+                # passage of the document a hit (ranked search, below, weighs them in)
+                expression = f"text : ({compile_fts(parsed.tree, expand)})"
+                rows = db.execute(
+                    'SELECT c.rowid, c.id, c.doc, c.page, c.start, c."end", -bm25(chunk_fts, 1.0, 0.5, 0.5)'
+                    " FROM chunk_fts JOIN chunks c ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ?",
+                    (expression,),
+                ).fetchall()
+            else:
+                expression = ""
+                rows = db.execute('SELECT rowid, id, doc, page, start, "end", 0.0 FROM chunks').fetchall()
+            places = self._places({r[2] for r in rows}, where, params)
+            placed = [(r, places[r[2]]) for r in rows if r[2] in places]
+            placed.sort(key=lambda p: (-p[0][6], p[1][0][0], p[0][4]))
+            counts: dict[str, int] = {}
+            for _, paths in placed:
+                counts[paths[0][0]] = counts.get(paths[0][0], 0) + 1
+            page = placed[offset : None if limit is None else offset + limit]
+            hits = [self._hit(row, paths, expression) for row, paths in page]
+        files = sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+        return FindResult(parsed.text, len(placed), files, hits, offset, expansions)
+
+    def _places(self, docs: set[str], where: str, params: list[Any]) -> dict[str, list[tuple[str, int]]]:
+        """For each document, the paths (with mtimes) of the files that hold it and pass the filters."""
+        places: dict[str, list[tuple[str, int]]] = {}
+        sql = f"SELECT doc, path, mtime_ns FROM files f WHERE status = 'ok' AND doc IS NOT NULL{where} ORDER BY path"
+        for doc, path, mtime_ns in self.manifest.db.execute(sql, params):
+            if doc in docs:
+                places.setdefault(doc, []).append((path, mtime_ns))
+        return places
+
+    def _hit(self, row: tuple[Any, ...], paths: list[tuple[str, int]], expression: str) -> FindHit:
+        rowid, chunk, _doc, page, start, end, score = row
+        if expression:
+            (snippet,) = self.manifest.db.execute(
+                "SELECT snippet(chunk_fts, 0, ?, ?, '…', ?) FROM chunk_fts WHERE chunk_fts MATCH ? AND rowid = ?",
+                (MARK_START, MARK_END, SNIPPET_WORDS, expression, rowid),
+            ).fetchone()
+        else:
+            (text,) = self.manifest.db.execute("SELECT text FROM chunks WHERE rowid = ?", (rowid,)).fetchone()
+            words = text.split()
+            snippet = " ".join(words[:SNIPPET_WORDS]) + (" …" if len(words) > SNIPPET_WORDS else "")
+        path, mtime_ns = paths[0]
+        when = datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")
+        return FindHit(chunk, path, page, start, end, float(score), snippet, when, also=tuple(p for p, _ in paths[1:]))
+
+    # --- ranked keyword search (hybrid retrieval) ----------------------------------------
+
+    def ranked(self, text: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        """The ``k`` chunks that best match the words of ``text`` (any of them, BM25), a file
+        name's matches counting for its passages too: (chunk id, score), best first."""
+        found = {fold(w) for w in re.findall(r"[^\W_]+", text) if len(w) > 1 or w.isdigit()}
+        # "10-K" is also "10K", as a file name may write it
+        found |= {fold(re.sub(r"[\W_]+", "", w)) for w in re.findall(r"\w+(?:[-.]\w+)+", text)}
+        words = sorted(found)
+        if not words:
+            return []
+        expression = " OR ".join(f'"{w}"' for w in words)
+        where, params = _filter_sql(filters or Filters())
+        db = self.manifest.db
+        with self.manifest.snapshot():
+            named: dict[str, float] = {}
+            for doc, score in db.execute(
+                "SELECT f.doc, -bm25(name_fts) FROM name_fts JOIN files f ON f.rowid = name_fts.rowid"
+                " WHERE name_fts MATCH ?",
+                (expression,),
+            ):
+                named[doc] = max(named.get(doc, 0.0), float(score))
+            scores: dict[str, tuple[str, float]] = {}
+            bm25 = f"bm25(chunk_fts, {', '.join(map(str, BM25_WEIGHTS))})"
+            for chunk, doc, score in db.execute(
+                f"SELECT c.id, c.doc, -{bm25} FROM chunk_fts"
+                " JOIN chunks c ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ?"
+                f" ORDER BY {bm25} LIMIT ?",
+                (expression, max(k * 4, 200)),
+            ):
+                scores[chunk] = (doc, float(score))
+            if named:  # the passages of files whose names match, even if their text does not
+                marks = ",".join("?" * len(named))
+                for chunk, doc in db.execute(f"SELECT id, doc FROM chunks WHERE doc IN ({marks})", list(named)):
+                    scores.setdefault(chunk, (doc, 0.0))
+            allowed = set(self._places({d for d, _ in scores.values()}, where, params)) if filters else None
+        ranked = [
+            (chunk, score + NAME_WEIGHT * named.get(doc, 0.0))
+            for chunk, (doc, score) in scores.items()
+            if allowed is None or doc in allowed
+        ]
+        ranked.sort(key=lambda r: (-r[1], r[0]))
+        return ranked[:k]
+
+    def allowed_chunks(self, filters: Filters) -> set[str]:
+        """The ids of the chunks of files that pass ``filters``."""
+        where, params = _filter_sql(filters)
+        rows = self.manifest.db.execute(
+            "SELECT c.id FROM chunks c WHERE EXISTS"
+            f" (SELECT 1 FROM files f WHERE f.doc = c.doc AND f.status = 'ok'{where})",
+            params,
+        )
+        return {r[0] for r in rows}
+
+
+def _filter_sql(filters: Filters) -> tuple[str, list[Any]]:
+    """SQL conditions on ``files f`` for ``filters`` (each beginning with `` AND``)."""
+    where: list[str] = []
+    params: list[Any] = []
+    if filters.paths:
+        either = []
+        for pattern in filters.paths:
+            if "/" in pattern:
+                either.append("f.path GLOB ?")
+                params.append(pattern if pattern.startswith("/") else "*/" + pattern)
+            else:
+                either.append(f"{basename_sql('f.path')} GLOB ?")
+                params.append(pattern)
+        where.append("(" + " OR ".join(either) + ")")
+    if filters.types:
+        where.append("(" + " OR ".join("lower(f.path) GLOB ?" for _ in filters.types) + ")")
+        params += [f"*.{t}" for t in filters.types]
+    if filters.after:
+        where.append("f.mtime_ns >= ?")
+        params.append(_day_start_ns(filters.after))
+    if filters.before:
+        where.append("f.mtime_ns < ?")
+        params.append(_day_start_ns(date.fromordinal(filters.before.toordinal() + 1)))
+    return "".join(" AND " + w for w in where), params
+
+
+def _day_start_ns(day: date) -> int:
+    """Midnight of ``day`` in local time, in nanoseconds since the epoch."""
+    return int(time.mktime(day.timetuple())) * 1_000_000_000

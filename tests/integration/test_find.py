@@ -1,0 +1,313 @@
+"""ragkit find and the keyword index: exhaustive (counts equal a brute-force scan of the
+chunk texts), filtered, in step with every change to the files, migrated into old indexes,
+and ranked by file names too."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+from ragkit.facade import Ragkit, open_ragkit
+from ragkit.manifest import MIGRATIONS
+from ragkit.query import And, Near, Node, Not, Or, Phrase, Term, parse
+from tests.integration.cli import ragkit
+from tests.integration.helpers import assert_consistent
+
+pytestmark = pytest.mark.slow
+
+RARE = (
+    "acme tolsvik payment invoice draft ledger harbour Müller café Zoë jean-luc x.ray@acme.com 2,500 10-K "
+    "audit minister bank paid"
+).split()
+COMMON = "the of and to in a was by for on shipment vessel cargo director transfer".split()
+
+
+def fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    return [fold(w) for w in re.split(r"[\W_]+", text) if w]
+
+
+def write_corpus(folder: Path, files: int = 30, seed: int = 5) -> None:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(files):
+        paragraphs = [
+            " ".join(
+                rng.choice(RARE) if rng.random() < 0.08 else rng.choice(COMMON) for _ in range(rng.randint(20, 150))
+            )
+            for _ in range(3)
+        ]
+        (folder / f"note-{n:02d}.txt").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+
+
+def matches(node: Node, columns: list[list[str]], vocabulary: set[str]) -> bool:
+    """The brute-force meaning of ``node`` on one chunk (its columns' words)."""
+    if isinstance(node, Term):
+        target = fold(node.word)
+        if node.edits:
+            near = {w for w in vocabulary if Levenshtein.distance(w, target) <= node.edits}
+            return any(w in near for col in columns for w in col)
+        if node.prefix:
+            return any(w.startswith(target) for col in columns for w in col)
+        return any(target in col for col in columns)
+    if isinstance(node, Phrase):
+        seq = [fold(w) for w in node.words]
+        return any(col[i : i + len(seq)] == seq for col in columns for i in range(len(col)))
+    if isinstance(node, Near):
+        a, b = (fold(w) for w in node.words)
+        for col in columns:
+            at_a = [i for i, w in enumerate(col) if w == a]
+            at_b = [i for i, w in enumerate(col) if w == b]
+            if any(abs(i - j) - 1 <= node.distance for i in at_a for j in at_b):
+                return True
+        return False
+    if isinstance(node, And):
+        return all(
+            not matches(p.part, columns, vocabulary) if isinstance(p, Not) else matches(p, columns, vocabulary)
+            for p in node.parts
+        )
+    if isinstance(node, Or):
+        return any(matches(p, columns, vocabulary) for p in node.parts)
+    raise AssertionError(node)
+
+
+QUERIES = [
+    "acme",
+    "ACME",
+    "mueller OR müller",
+    "muller",
+    "cafe",
+    "zoe",
+    '"by the"',
+    "jean-luc",
+    "x.ray@acme.com",
+    "2,500 10-K",
+    "pay*",
+    "invoice -draft",
+    "invoice NOT (draft OR audit)",
+    "(tolsvik OR harbour) payment -audit",
+    "NEAR(tolsvik payment, 12)",
+    '"acme ledger"~15',
+    "tolsvk~1",
+    "minster~2 bank",
+]
+
+
+def test_find_counts_equal_a_brute_force_scan(rk: Ragkit, tmp_path: Path) -> None:
+    write_corpus(tmp_path / "docs")
+    rk.index([tmp_path / "docs"])
+    db = rk.library.manifest.db
+    chunks = {cid: [words(text)] for cid, text in db.execute("SELECT id, text FROM chunks")}
+    vocabulary = {w for cols in chunks.values() for col in cols for w in col}
+    assert len(chunks) > 30
+    for query in QUERIES:
+        tree = parse(query).tree
+        assert tree is not None
+        expected = {cid for cid, cols in chunks.items() if matches(tree, cols, vocabulary)}
+        result = rk.find(query, limit=None)
+        assert result.total == len(expected), query
+        assert {h.id for h in result.hits} == expected, query
+        assert sum(count for _, count in result.files) == result.total
+        assert 0 < len(expected) < len(chunks), f"{query}: the corpus should make this query discriminate"
+
+
+def test_hits_are_highlighted_paged_and_ranked(rk: Ragkit, tmp_path: Path) -> None:
+    write_corpus(tmp_path / "docs")
+    rk.index([tmp_path / "docs"])
+    everything = rk.find("tolsvik", limit=None)
+    page_two = rk.find("tolsvik", offset=5, limit=5)
+    assert page_two.total == everything.total
+    assert [h.id for h in page_two.hits] == [h.id for h in everything.hits[5:10]]
+    scores = [h.score for h in everything.hits]
+    assert scores == sorted(scores, reverse=True)
+    for hit in everything.hits:
+        assert "\x02tolsvik\x03" in hit.snippet.lower()
+        text = Path(hit.path).read_text("utf-8")
+        assert "tolsvik" in text[hit.start : hit.end].lower()  # the span holds the hit
+
+
+def test_filters_select_files_by_path_type_and_date(rk: Ragkit, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    (docs / "2023").mkdir(parents=True)
+    (docs / "2024").mkdir()
+    (docs / "2023" / "acme-old.txt").write_text("Acme paid the harbour fee.\n")
+    (docs / "2024" / "acme-new.md").write_text("# Fees\n\nAcme paid the harbour fee again.\n")
+    (docs / "2024" / "other.txt").write_text("Acme paid nothing.\n")
+    for path, day in (
+        ("2023/acme-old.txt", "2023-03-10"),
+        ("2024/acme-new.md", "2024-05-02"),
+        ("2024/other.txt", "2024-07-01"),
+    ):
+        stamp = time.mktime(time.strptime(day + " 12:00", "%Y-%m-%d %H:%M"))
+        os.utime(docs / path, (stamp, stamp))
+    rk.index([docs])
+
+    def names(query: str) -> set[str]:
+        return {Path(h.path).name for h in rk.find(query, limit=None).hits}
+
+    assert names("acme") == {"acme-old.txt", "acme-new.md", "other.txt"}
+    assert names("acme type:md") == {"acme-new.md"}
+    assert names("acme type:txt") == {"acme-old.txt", "other.txt"}
+    assert names("acme path:acme-*") == {"acme-old.txt", "acme-new.md"}
+    assert names("acme path:2024/*") == {"acme-new.md", "other.txt"}
+    assert names("acme after:2024") == {"acme-new.md", "other.txt"}
+    assert names("acme before:2024-05-02") == {"acme-old.txt", "acme-new.md"}  # the whole day counts
+    assert names("acme after:2024-05-03 before:2024-06") == set()
+    assert names("type:txt") == {"acme-old.txt", "other.txt"}  # filters alone: every passage they select
+    hit = rk.find("acme type:md").hits[0]
+    assert hit.date.startswith("2024-05-02") and hit.date_source == "file mtime"
+    # the same filters apply to search
+    assert {Path(h.path).name for h in rk.search("harbour fee type:txt", k=5)} == {"acme-old.txt", "other.txt"}
+    assert {Path(h.path).name for h in rk.search("harbour fee after:2024-06", k=5)} == {"other.txt"}
+
+
+def test_the_keyword_index_follows_adds_changes_renames_and_deletes(rk: Ragkit, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The cormorant nests on the northern pier.\n")
+    rk.index([docs])
+    assert [Path(h.path).name for h in rk.find("cormorant").hits] == ["a.txt"]
+
+    (docs / "a.txt").write_text("The heron nests on the northern pier.\n")  # changed
+    (docs / "b.txt").write_text("A cormorant was seen near the ferry.\n")  # added
+    rk.index([docs])
+    assert [Path(h.path).name for h in rk.find("cormorant").hits] == ["b.txt"]
+    assert [Path(h.path).name for h in rk.find("heron").hits] == ["a.txt"]
+
+    (docs / "b.txt").rename(docs / "sightings.txt")  # renamed: re-pointed, not re-embedded
+    report = rk.index([docs])
+    assert report.embedded == 0
+    assert [Path(h.path).name for h in rk.find("cormorant").hits] == ["sightings.txt"]
+    assert [c for c, _ in rk.library.keywords.ranked("sightings", 5)]  # the new name is searchable
+
+    (docs / "sightings.txt").unlink()
+    rk.index([docs])
+    assert rk.find("cormorant").total == 0
+    assert not rk.library.keywords.ranked("sightings", 5)
+    assert_consistent(rk)
+
+
+def test_a_file_named_for_the_query_ranks_first(rk: Ragkit, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ACME_2023_10K.txt").write_text("Revenue grew to 12 million in the year, led by exports.\n")
+    (docs / "press.txt").write_text("Acme said its 2023 10-K filing will show revenue figures soon.\n")
+    (docs / "unrelated.txt").write_text("The ferry timetable changes in winter.\n")
+    rk.index([docs])
+    for mode in ("keyword", "hybrid"):
+        hits = rk.search("acme 10-K 2023 revenue", k=3, mode=mode)  # type: ignore[arg-type]
+        assert Path(hits[0].path).name == "ACME_2023_10K.txt", mode
+
+
+def test_an_index_from_before_the_keyword_index_gets_one(tmp_path: Path, rk: Ragkit) -> None:
+    docs = tmp_path / "docs"
+    write_corpus(docs, files=5)
+    rk.index([docs])
+    before = rk.find("tolsvik", limit=None).total
+    with rk.library.manifest.transaction() as db:  # back to schema 3, as an older ragkit left it
+        for trigger in ("chunks_fts_insert", "chunks_fts_delete", "chunks_fts_update"):
+            db.execute(f"DROP TRIGGER {trigger}")
+        for trigger in ("files_fts_insert", "files_fts_delete", "files_fts_update"):
+            db.execute(f"DROP TRIGGER {trigger}")
+        for table in ("chunk_vocab", "chunk_fts", "name_fts"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("PRAGMA user_version=3")
+    rk.close()
+    reopened = open_ragkit()
+    try:
+        assert reopened.library.manifest.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert reopened.find("tolsvik", limit=None).total == before > 0
+    finally:
+        reopened.close()
+
+
+def test_find_on_the_command_line(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    docs = tmp_path / "docs"
+    write_corpus(docs, files=8)
+    assert ragkit("index", docs, home=home).code == 0
+    data = ragkit("find", "tolsvik -draft", "--json", "--all", home=home).json()
+    assert set(data) >= {"total", "files", "hits"}
+    assert data["total"] == len(data["hits"]) > 0
+    assert sum(f["count"] for f in data["files"]) == data["total"]
+    assert set(data["hits"][0]) >= {"path", "page", "start", "end", "snippet", "score"}
+    assert "**" in data["hits"][0]["snippet"]
+
+    counted = ragkit("find", "tolsvik -draft", "--count", home=home)
+    assert counted.code == 0 and f"{data['total']} passage" in counted.stdout
+
+    rows = ragkit("find", "tolsvik -draft", "--csv", "--all", home=home).stdout.splitlines()
+    assert rows[0].startswith("path,page,start,end") and len(rows) > data["total"]  # header + one row per hit
+
+    bad = ragkit("find", "(tolsvik", home=home)
+    assert bad.code == 1 and "not closed" in bad.stderr and "Traceback" not in bad.stderr
+
+    keyword = ragkit("search", "tolsvik harbour", "--mode", "keyword", "--json", home=home).json()
+    assert keyword["hits"]
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    docs = tmp_path / "docs"
+    write_corpus(docs, files=8)
+    assert ragkit("index", docs, home=home).code == 0
+    env = dict(os.environ, RAGKIT_HOME=str(home))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragkit.cli", "find", "the", "--all"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(10)
+    proc.stdout.close()  # as `| head` does
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(60) == 141, stderr
+    assert "Traceback" not in stderr
+
+
+def test_eval_beir_reports_every_mode_on_a_beir_folder(tmp_path: Path) -> None:
+    import json
+
+    folder = tmp_path / "tiny-beir"
+    (folder / "qrels").mkdir(parents=True)
+    topics = {
+        "d1": ("Lighthouses", "The lighthouse keeper trims the lamp wick every evening on the cape."),
+        "d2": ("Bread", "Sourdough bread rises slowly because wild yeast ferments the dough overnight."),
+        "d3": ("Glaciers", "Glaciers carve valleys as the ice grinds the bedrock beneath it."),
+        "d4": ("Chess", "In chess the knight moves in an L shape and can jump over other pieces."),
+        "d5": ("Bees", "Honey bees dance to tell the hive where the flowers with nectar are."),
+    }
+    with (folder / "corpus.jsonl").open("w") as out:
+        for doc, (title, text) in topics.items():
+            out.write(json.dumps({"_id": doc, "title": title, "text": text}) + "\n")
+    queries = {"q1": "how does a knight move in chess", "q2": "why does sourdough dough rise", "q3": "bees dance"}
+    with (folder / "queries.jsonl").open("w") as out:
+        for query, text in queries.items():
+            out.write(json.dumps({"_id": query, "text": text}) + "\n")
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td4\t1\nq2\td2\t1\nq3\td5\t1\n")
+
+    result = ragkit("eval", "beir", folder, "--json", home=tmp_path / "home")
+    assert result.code == 0, result.stderr
+    rows = {row["mode"]: row for row in result.json()["rows"]}
+    assert set(rows) == {"dense", "keyword", "hybrid"}
+    for row in rows.values():
+        assert row["queries"] == 3
+        assert row["mrr@10"] == 1.0 and row["ndcg@10"] == 1.0  # each query names its document's words
+        assert 0 < row["p50_ms"] <= row["p95_ms"]
+
+    missing = ragkit("eval", "beir", tmp_path, home=tmp_path / "home")
+    assert missing.code == 1 and "corpus.jsonl" in missing.stderr
