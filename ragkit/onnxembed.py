@@ -205,7 +205,9 @@ def for_settings(settings: Settings) -> OnnxEmbedder:
 def warm(settings: Settings) -> None:
     """Start loading the exported model in the background, so a cold command's imports and
     the model's load overlap. Does nothing if there is no export yet (making one is the
-    search's own business, with its errors); a failure here is left for the search to meet."""
+    search's own business, with its errors); a failure here is left for the search to meet.
+    The thread is not a daemon: a command that ends early (an error, nothing indexed) waits
+    for the load rather than tearing down onnxruntime under it, which aborts the process."""
 
     def load() -> None:
         try:
@@ -215,4 +217,4 @@ def warm(settings: Settings) -> None:
         except Exception:  # the search that follows meets it and reports it
             return
 
-    threading.Thread(target=load, name="ragkit-warm-queries", daemon=True).start()
+    threading.Thread(target=load, name="ragkit-warm-queries", daemon=False).start()

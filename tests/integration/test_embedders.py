@@ -176,3 +176,40 @@ def test_searching_and_checking_answers_never_import_torch(tmp_path: Path, comma
         assert "users-and-groups.txt" in proc.stdout
         heavy = [line for line in proc.stderr.splitlines() if line.startswith("HEAVY=")]
         assert heavy == [f"HEAVY={imported}"], proc.stderr
+
+
+EARLY_EXIT = """
+import sys, threading
+import onnxruntime
+from ragkit.config import load_settings
+from ragkit.onnxembed import warm
+
+building = threading.Event()
+real = onnxruntime.InferenceSession
+
+
+def build(*args, **kwargs):
+    building.set()
+    return real(*args, **kwargs)
+
+
+onnxruntime.InferenceSession = build
+warm(load_settings())
+assert building.wait(60), "the query model never started loading"
+sys.exit(3)
+"""
+
+
+def test_a_command_that_ends_while_the_query_model_loads_exits_with_its_own_code(tmp_path: Path) -> None:
+    """An error found before the search (nothing indexed, a bad flag) ends the command while
+    onnxruntime is still building the session it started loading early: the exit waits for
+    it rather than tearing the runtime down under it (which aborts the process, code -6)."""
+    exports = tmp_path / "exports"
+    settings = load_settings(home=tmp_path / "home", embed={"onnx_dir": str(exports)})
+    from ragkit.onnxembed import for_settings
+
+    for_settings(settings).prepare()
+    env = dict(os.environ, RAGKIT_HOME=str(tmp_path / "home"), RAGKIT_EMBED__ONNX_DIR=str(exports))
+    for _ in range(3):
+        proc = subprocess.run([sys.executable, "-c", EARLY_EXIT], capture_output=True, text=True, env=env)
+        assert proc.returncode == 3, proc.stderr
