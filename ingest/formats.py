@@ -7,6 +7,8 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -67,11 +69,13 @@ def load_docx(path: Path) -> Iterator[Section]:
     """Paragraphs and table cells in order; Heading N and Title styles give the heading path."""
     with _open_zip(path, "DOCX") as archive:
         body = _xml(archive, "word/document.xml")
-        title = ""
+        title, created = "", None
         if "docProps/core.xml" in archive.namelist():
             core = _xml(archive, "docProps/core.xml")
             found = core.find("{http://purl.org/dc/elements/1.1/}title")
             title = (found.text or "").strip() if found is not None else ""
+            stamp = core.find("{http://purl.org/dc/terms/}created")
+            created = _iso((stamp.text or "").strip()) if stamp is not None else None
     blocks: list[tuple[int, str]] = []
     for para in body.iter(f"{_W}p"):
         text = "".join(node.text or "" for node in para.iter() if node.tag in (f"{_W}t", f"{_W}tab"))
@@ -86,7 +90,16 @@ def load_docx(path: Path) -> Iterator[Section]:
             level = 1
             title = title or text.strip()
         blocks.append((level, text))
-    yield from _blocks_to_sections(blocks, title or path.stem)
+    for section in _blocks_to_sections(blocks, title or path.stem):
+        yield replace(section, date=created, date_source="docx properties") if created else section
+
+
+def _iso(stamp: str) -> str | None:
+    """A W3CDTF time stamp (DOCX properties) as ISO 8601, or None if it is not one."""
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).isoformat() if stamp else None
+    except ValueError:
+        return None
 
 
 @register(".epub")

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ingest.lang import LANG_SAMPLE, detect_language
 from ingest.types import Document, LoadError, Section
 
 Loader = Callable[[Path], Iterable[Section]]
@@ -73,7 +74,15 @@ def load_document(path: Path) -> Document:
             f"{len(blank_pages)} page(s) have no text layer and were not indexed ({listed}); "
             "turn on OCR (index.ocr = true) to include them"
         )
-    return Document(sections, notes)
+    dated = [s for s in sections if s.date]
+    newest = max(dated, key=lambda s: s.date or "") if dated else None  # (a mailbox: its newest message)
+    return Document(
+        sections,
+        notes,
+        date=newest.date if newest else None,
+        date_source=newest.date_source if newest else "",
+        lang=detect_language("\n".join(s.text for s in sections[:50])[:LANG_SAMPLE]),
+    )
 
 
 # --- text -------------------------------------------------------------------
@@ -216,12 +225,13 @@ def load_pdf(path: Path) -> Iterator[Section]:
         reader = PdfReader(path, strict=False)
         if reader.is_encrypted and not reader.decrypt(""):
             raise LoadError("PDF is password-protected; remove the password (e.g. qpdf --decrypt) to index it")
-        title = ""
+        title, created = "", None
         try:
             meta = reader.metadata
             title = str(meta.title) if meta and meta.title else ""
+            created = meta.creation_date if meta else None
         except Exception:  # metadata is optional; broken metadata must not stop the text
-            title = ""
+            pass
         pages = reader.pages
         count = len(pages)
     except LoadError:
@@ -246,7 +256,13 @@ def load_pdf(path: Path) -> Iterator[Section]:
 
             text = ocr_page(path, number + 1)
         produced = produced or bool(text.strip())
-        yield Section(text=text, page=number + 1, title=title or path.stem)  # blank pages become notes
+        yield Section(  # blank pages become notes
+            text=text,
+            page=number + 1,
+            title=title or path.stem,
+            date=created.isoformat() if created else None,
+            date_source="pdf metadata" if created else "",
+        )
     if not produced:
         hint = f"OCR is on but cannot run: {ocr_missing}" if ocr_missing else "turn on OCR (index.ocr = true)"
         raise LoadError(f"PDF has no text layer (scanned images?); {hint}")

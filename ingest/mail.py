@@ -8,6 +8,7 @@ import mailbox
 import tempfile
 from collections.abc import Iterator
 from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from ingest.loaders import html_to_text, load, loader_for, register
@@ -40,7 +41,15 @@ def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> 
     subject = str(message.get("Subject", "") or "(no subject)")
     header = "".join(f"{name}: {message[name]}\n" for name in _HEADERS if message.get(name))
     text = header + "\n" + _body(message)
-    yield Section(text=text, offset=offset, title=subject, heading_path=(subject,))
+    sent = _date(message)
+    yield Section(
+        text=text,
+        offset=offset,
+        title=subject,
+        heading_path=(subject,),
+        date=sent,
+        date_source="e-mail Date header" if sent else "",
+    )
     if depth >= _MAX_DEPTH:
         return
     for part in message.iter_attachments():
@@ -64,6 +73,17 @@ def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> 
                     yield _under(section, f"attachment: {name}")
             except LoadError:
                 continue  # an unreadable attachment does not fail the message
+
+
+def _date(message: EmailMessage) -> str | None:
+    """The message's Date header as ISO 8601, or None if it has none or it makes no sense."""
+    raw = message.get("Date")
+    if not raw:
+        return None
+    try:
+        return parsedate_to_datetime(str(raw)).isoformat()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _under(section: Section, label: str) -> Section:

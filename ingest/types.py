@@ -18,6 +18,10 @@ class Section:
     offset: int = 0
     title: str = ""
     heading_path: tuple[str, ...] = ()
+    # the document's own date, where the format records one (ISO 8601, with the zone if
+    # known), and where it came from: "pdf metadata", "e-mail Date header", "docx properties"
+    date: str | None = None
+    date_source: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class Document:
 
     sections: list[Section]
     notes: list[str]
+    date: str | None = None  # the document's own date (ISO 8601), if it has one
+    date_source: str = ""
+    lang: str | None = None  # ISO 639-1, if the text's language could be told
 
 
 class LoadError(Exception):

@@ -38,6 +38,9 @@ _WHERE = {
     "Hit": "ragkit.retrieve",
     "FindResult": "ragkit.keyword",
     "FindHit": "ragkit.keyword",
+    "Filters": "ragkit.query",
+    "NewMatch": "ragkit.searches",
+    "SavedSearch": "ragkit.searches",
 }
 
 if TYPE_CHECKING:
@@ -54,7 +57,9 @@ if TYPE_CHECKING:
     from ragkit.live import LiveSync
     from ragkit.llm import LLM, GenerationParams, StreamEvent
     from ragkit.models import Catalog, ModelRef, Profile
+    from ragkit.query import Filters
     from ragkit.retrieve import Hit
+    from ragkit.searches import NewMatch, SavedSearch
 
 
 def __getattr__(name: str) -> Any:
@@ -76,6 +81,7 @@ __all__ = [
     "Citation",
     "Conversation",
     "ConversationStore",
+    "Filters",
     "FindHit",
     "FindResult",
     "GenerationParams",
@@ -84,10 +90,12 @@ __all__ = [
     "Library",
     "LiveSync",
     "ModelRef",
+    "NewMatch",
     "Profile",
     "Progress",
     "Ragkit",
     "RagkitError",
+    "SavedSearch",
     "Settings",
     "StreamEvent",
     "__version__",

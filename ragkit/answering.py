@@ -21,7 +21,7 @@ from ragkit.extract import choose, render
 from ragkit.llm import StreamEvent
 from ragkit.llm.guard import RepetitionGuard
 from ragkit.prompt import Prompt, build_prompt, with_sources
-from ragkit.retrieve import Hit
+from ragkit.retrieve import Hit, merge_adjacent
 
 NOT_FOUND = "Your documents do not seem to contain the answer to this question."
 UNVERIFIED = (
@@ -159,7 +159,7 @@ class Answerer:
         cfg = self.settings.retrieve
         # the model is given top_k passages; quoting looks for sentences in evidence_k of them
         k = cfg.top_k if mode == "generate" else max(cfg.top_k, cfg.evidence_k)
-        hits = self.retrieve_for(question, conversation, k)
+        hits = merge_adjacent(self.retrieve_for(question, conversation, k))  # a passage's neighbouring chunks: one
         relevant = [h for h in hits if h.score >= cfg.min_score]
         retrieval = {
             "queries": self.retrieval_queries(question, conversation),

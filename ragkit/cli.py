@@ -64,8 +64,18 @@ def _parser() -> argparse.ArgumentParser:
         description=FIND_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("query")
+    p.add_argument("query", nargs="?", default=None)
     _filter_options(p)
+    p.add_argument(
+        "--batch", type=Path, default=None, metavar="FILE",
+        help="one query per line of FILE (- for stdin): per line the count, the files and the first hits,"
+        " then the lines that matched nothing",
+    )  # fmt: skip
+    p.add_argument("--first", type=int, default=3, metavar="N", help="with --batch: first hits shown per line (3)")
+    p.add_argument(
+        "--save", default=None, metavar="NAME",
+        help="also save the query as NAME: index runs and the watcher then report what it newly matches",
+    )  # fmt: skip
     p.add_argument("--count", action="store_true", help="only the total and the count per file")
     p.add_argument("--page", type=int, default=1, help="which page of hits (default 1)")
     p.add_argument("--per-page", type=int, default=20, help="hits per page (default 20)")
@@ -74,6 +84,18 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help='{"total", "files": [{"path", "count"}], "hits": [...]}')
     out.add_argument("--csv", action="store_true", help="one row per hit: path,page,start,end,score,date,snippet")
     p.set_defaults(func=cmd_find)
+
+    p = sub.add_parser(
+        "searches",
+        help="saved searches: list, run, remove (save one with: ragkit find --save NAME QUERY)",
+        description="Saved searches are re-run by every index run and by the watcher; what they match that"
+        " they did not match before is reported by ragkit status and the TUI until you run them.",
+    )
+    p.add_argument("action", choices=["list", "run", "remove"])
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument("--all", action="store_true", help="run: every current hit, not the first 20")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_searches)
 
     p = sub.add_parser("ask", help="answer a question from your documents, with citations")
     p.add_argument("question")
@@ -148,6 +170,40 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_folders)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve the index to a team over HTTP (OpenAI-compatible chat, search, find; keys, audit)",
+        description="Serve the index (and keep it in step with the watched folders and collections) over"
+        " HTTP: POST /v1/chat/completions (OpenAI-compatible), /v1/search, /v1/find, GET /v1/status,"
+        " /v1/passage, /v1/models; the OpenAPI document at /openapi.json. Listens on loopback unless told"
+        " otherwise, and only with keys (ragkit keys create) beyond it.",
+    )
+    p.add_argument("--host", default=None, help="default: serve.host (127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="default: serve.port (8765)")
+    p.add_argument("--no-watch", action="store_true", help="serve the index as it is, without the watcher")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("keys", help="API keys for ragkit serve: create, list, revoke")
+    p.add_argument("action", choices=["create", "list", "revoke"])
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument("--collections", default="", metavar="A,B", help="create: limit the key to these collections")
+    p.add_argument("--read-only", action="store_true", help="create: a key that may not change anything")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("collections", help="named groups of folders a server's keys can be limited to")
+    p.add_argument("action", choices=["add", "remove", "list"])
+    p.add_argument("name", nargs="?", default=None)
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_collections)
+
+    p = sub.add_parser("audit", help="the server's audit log")
+    p.add_argument("action", choices=["tail"])
+    p.add_argument("-n", type=int, default=20, help="how many entries (20)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("status", help="what is indexed, and what failed")
     p.add_argument("--json", action="store_true")
@@ -231,6 +287,14 @@ def _print_report(report: dict[str, Any]) -> None:
         print(f"failed: {_display(failure['path'])}: {failure['reason']}", file=sys.stderr)
     for warning in report["warnings"]:
         print(f"warning: {_display(warning['path'])}: {warning['note']}", file=sys.stderr)
+    _print_new_matches(report.get("new_matches") or {})
+
+
+def _print_new_matches(found: dict[str, int], stamp: str = "") -> None:
+    for name, count in found.items():
+        print(
+            f"{stamp}saved search {name!r}: {count} new match{'es' if count != 1 else ''} (ragkit searches run {name})"
+        )
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -278,8 +342,11 @@ query language:
   tolsvik~1         words in the index within 1 edit (at most 2) of "tolsvik"
   path:GLOB         files whose path matches (* and ?; without a / it matches the file name)
   type:pdf          files of that type
-  after:2024-01     files dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)
-  before:2024-06-30 files dated on or before that day (dates: the file's modification time)
+  after:2024-01     documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)
+  before:2024-06-30 documents dated on or before that day (a document's own date where it has
+                    one: PDF metadata, an e-mail's Date header, DOCX properties; else its file's
+                    modification time; each hit says which)
+  lang:fr           documents in that language (two-letter code)
 
 A term with inner punctuation (an e-mail address, 10-K, 1,250.00) is searched as a phrase.
 
@@ -287,6 +354,8 @@ examples:
   ragkit find '"acme holdings" NOT draft type:pdf after:2023'
   ragkit find 'NEAR(tolsvik payment, 10)' --count
   ragkit find 'invoice*' --json --all > hits.json
+  ragkit find --batch names.txt --csv > names.csv     (one query per line)
+  ragkit find --save tolsvik 'tolsvik~1 OR "t. olsvik"' (then: ragkit searches list|run|remove)
 """
 
 
@@ -295,53 +364,197 @@ def _filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--type", action="append", default=[], metavar="EXT", help="only files of this type (pdf, txt…)")
     p.add_argument("--after", default=None, metavar="DATE", help="only files dated on or after (YYYY[-MM[-DD]])")
     p.add_argument("--before", default=None, metavar="DATE", help="only files dated on or before")
+    p.add_argument(
+        "--lang", action="append", default=[], metavar="CODE", help="only documents in this language (en, fr…)"
+    )
 
 
-def _with_filters(args: argparse.Namespace) -> str:
-    """The query with the filter options typed into it, as the query language says them."""
+def _with_filters(args: argparse.Namespace, query: str | None = None) -> str:
+    """The query (``args.query`` unless given) with the filter options typed into it, as the
+    query language says them."""
     typed = [f'path:"{g}"' for g in args.path] + [f"type:{t}" for t in args.type]
     typed += [f"after:{args.after}"] if args.after else []
     typed += [f"before:{args.before}"] if args.before else []
-    return " ".join([args.query, *typed])
+    typed += [f"lang:{code}" for code in args.lang]
+    return " ".join([args.query if query is None else query, *typed])
 
 
 def cmd_find(args: argparse.Namespace) -> int:
-    import csv
-
-    from ragkit.keyword import MARK_END, MARK_START
-
+    if args.batch is not None:
+        if args.query is not None or args.save:
+            raise RagkitError("--batch FILE takes its queries from the file: give no QUERY and no --save with it")
+        return _find_batch(args)
+    if args.query is None:
+        raise RagkitError("give a query (ragkit find '\"exact phrase\" OR name') or a file of them: --batch FILE")
     rk = _open()
+    query = _with_filters(args)
+    saved = rk.save_search(args.save, query) if args.save else None
     per_page = max(1, args.per_page)
     offset = 0 if args.all else (max(1, args.page) - 1) * per_page
     limit = 0 if args.count else None if args.all else per_page
-    result = rk.find(_with_filters(args), offset, limit)
+    result = rk.find(query, offset, limit)
     if args.json:
-        _emit_json(result.as_dict())
+        _emit_json(result.as_dict() | ({"saved": saved.as_dict()} if saved else {}))
         return 0
     if args.csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["path", "page", "start", "end", "score", "date", "snippet"])
-        for hit in result.hits:
-            row = hit.as_dict(("", ""))
-            writer.writerow([row[k] for k in ("path", "page", "start", "end", "score", "date")] + [row["snippet"]])
+        _find_csv(result)
         return 0
+    _print_find(result, args.count, args.page)
+    if saved:
+        print(
+            f"\nsaved as {saved.name!r}: ragkit index and the watcher will report passages it matches from now on"
+            f" that it does not match now (ragkit status; ragkit searches run {saved.name})"
+        )
+    return 0
+
+
+def _find_csv(result: Any) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["path", "page", "start", "end", "score", "date", "snippet"])
+    for hit in result.hits:
+        row = hit.as_dict(("", ""))
+        writer.writerow([row[k] for k in ("path", "page", "start", "end", "score", "date")] + [row["snippet"]])
+
+
+def _highlight(snippet: str) -> str:
+    from ragkit.keyword import MARK_END, MARK_START
+
+    bold = ("\033[1;33m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    return " ".join(snippet.split()).replace(MARK_START, bold[0]).replace(MARK_END, bold[1])
+
+
+def _print_find(result: Any, count_only: bool, page: int) -> None:
     for word, found in result.expansions.items():
         print(f"{word} matched: {', '.join(found) or 'no word of the index'}")
     print(f"{result.total} passage{'s' if result.total != 1 else ''} in {len(result.files)} file(s)")
     for path, count in result.files:
         print(f"  {count:6d}  {_display(path)}")
-    if args.count or not result.hits:
-        return 0
-    bold = ("\033[1;33m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+    if count_only or not result.hits:
+        return
     print()
     for n, hit in enumerate(result.hits, start=result.offset + 1):
         where = _display(hit.path) + (f", page {hit.page}" if hit.page is not None else "")
-        snippet = " ".join(hit.snippet.split()).replace(MARK_START, bold[0]).replace(MARK_END, bold[1])
         also = f" (also at {', '.join(_display(p) for p in hit.also)})" if hit.also else ""
-        print(f"{n}. {where}  (chars {hit.start}-{hit.end}){also}\n   {snippet}")
+        print(f"{n}. {where}  (chars {hit.start}-{hit.end}){also}\n   {_highlight(hit.snippet)}")
     shown = result.offset + len(result.hits)
     if shown < result.total:
-        print(f"\n{result.offset + 1}-{shown} of {result.total}; next: --page {args.page + 1} (or --all)")
+        print(f"\n{result.offset + 1}-{shown} of {result.total}; next: --page {page + 1} (or --all)")
+
+
+def _read_batch(path: Path) -> list[tuple[int, str]]:
+    """The queries of a batch file, with their line numbers: one per line; blank lines and
+    lines starting with # are left out."""
+    try:
+        data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+    except OSError as exc:
+        raise RagkitError(f"cannot read the batch file {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RagkitError(f"{path}, line {line}: not UTF-8 text; save the list as UTF-8") from None
+    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1)]
+    return [(n, line) for n, line in lines if line and not line.startswith("#")]
+
+
+def _find_batch(args: argparse.Namespace) -> int:
+    """One search per line of a name list: per line the count, the files and the first hits;
+    then the lines that matched nothing, and the lines that are not valid queries."""
+    import csv
+
+    rk = _open()
+    queries = _read_batch(args.batch)
+    first = max(0, args.first)
+    rows: list[dict[str, Any]] = []
+    for line, text in queries:
+        row: dict[str, Any] = {"line": line, "query": text, "total": 0, "files": [], "hits": [], "error": None}
+        try:
+            found = rk.find(_with_filters(args, text), 0, first)
+        except RagkitError as exc:
+            row["error"] = str(exc)
+        else:
+            row |= {k: v for k, v in found.as_dict().items() if k in ("total", "files", "hits", "expansions")}
+        rows.append(row)
+    no_match = [{"line": r["line"], "query": r["query"]} for r in rows if not r["error"] and not r["total"]]
+    errors = [{"line": r["line"], "query": r["query"], "error": r["error"]} for r in rows if r["error"]]
+    if args.json:
+        _emit_json({"queries": rows, "no_match": no_match, "errors": errors})
+    elif args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(
+            ["line", "query", "total", "files", "top_files", "first_path", "first_page", "first_snippet", "error"]
+        )
+        for r in rows:
+            hit = r["hits"][0] if r["hits"] else {}
+            snippet = " ".join(str(hit.get("snippet", "")).replace("**", "").split())
+            top = "; ".join(f"{f['path']} ({f['count']})" for f in r["files"][:5])
+            writer.writerow(
+                [r["line"], r["query"], r["total"], len(r["files"]), top, hit.get("path", ""), hit.get("page", ""),
+                 snippet, (r["error"] or "").split("\n")[0]]
+            )  # fmt: skip
+    else:
+        for r in rows:
+            if r["error"]:
+                continue
+            files = len(r["files"])
+            print(f"line {r['line']}: {r['query']}  —  {r['total']} passage(s) in {files} file(s)")
+            for f in r["files"][:5]:
+                print(f"  {f['count']:6d}  {_display(f['path'])}")
+            if files > 5:
+                print(f"          … and {files - 5} more file(s)")
+            for hit in r["hits"]:
+                where = _display(hit["path"]) + (f", page {hit['page']}" if hit["page"] is not None else "")
+                print(f"    {where}: {_highlight(hit['snippet'])}")
+        matched = len(rows) - len(no_match) - len(errors)
+        print(f"\n{len(rows)} queries: {matched} matched, {len(no_match)} matched nothing, {len(errors)} not valid")
+        if no_match:
+            print("no match:")
+            for r in no_match:
+                print(f"  line {r['line']}: {r['query']}")
+    for r in errors:
+        print(f"ragkit: error: {args.batch}, line {r['line']}: {r['error']}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+# --- saved searches -----------------------------------------------------------------
+
+
+def cmd_searches(args: argparse.Namespace) -> int:
+    rk = _open()
+    if args.action == "list":
+        saved = rk.saved_searches()
+        if args.json:
+            _emit_json({"searches": [s.as_dict() for s in saved]})
+        elif not saved:
+            print("no saved searches; save one with: ragkit find --save NAME QUERY")
+        for s in [] if args.json else saved:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.checked)) if s.checked else "never"
+            new = f", {s.new} new" if s.new else ""
+            print(f"{s.name}: {s.query}\n  {s.total} passage(s){new}; last run {when}")
+        return 0
+    if not args.name:
+        raise RagkitError(f"name the saved search: ragkit searches {args.action} NAME (see: ragkit searches list)")
+    if args.action == "remove":
+        rk.remove_search(args.name)
+        print(f"removed the saved search {args.name!r}")
+        return 0
+    search, result, news = rk.run_search(args.name, None if args.all else 20)
+    if args.json:
+        _emit_json({"search": search.as_dict(), "new": [m.as_dict() for m in news], "result": result.as_dict()})
+        return 0
+    print(f"{search.name}: {search.query}")
+    if news:
+        print(f"{len(news)} new since last looked:")
+        for n, m in enumerate(news, start=1):
+            where = _display(m.path) + (f", page {m.page}" if m.page is not None else "")
+            found = time.strftime("%Y-%m-%d %H:%M", time.localtime(m.found))
+            print(f"{n}. {where}  (found {found})\n   {_highlight(m.snippet)}")
+        print()
+    else:
+        print("nothing new since last looked\n")
+    _print_find(result, False, 1)
     return 0
 
 
@@ -502,6 +715,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             )
             for failure in result.failed:
                 print(f"{stamp} failed: {_display(failure['path'])}: {failure['reason']}", file=sys.stderr, flush=True)
+            _print_new_matches(result.new_matches, stamp + " ")
+            sys.stdout.flush()
 
     live = rk.live_sync(roots, poll=args.poll or rk.settings.watch.poll, on_sync=report)
     for sig in (signal.SIGINT, signal.SIGTERM):  # stop within a second, even mid catch-up
@@ -548,6 +763,160 @@ def cmd_folders(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- serving -------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise RagkitError("ragkit serve needs the server extra: pip install 'ragkit[server]'") from None
+
+    from ragkit.audit import AuditLog
+    from ragkit.keys import KeyStore
+    from ragkit.server import check_bind, create_app
+
+    rk = _open(warm_queries=True)
+    settings = rk.settings
+    host, port = args.host or settings.serve.host, args.port or settings.serve.port
+    keys = KeyStore(settings.home / "keys.json")
+    check_bind(host, keys)
+    folders = list(dict.fromkeys([*settings.watch.folders, *(p for ps in settings.collections.values() for p in ps)]))
+    if folders and not args.no_watch:
+        if rk.library.writer_lock.is_locked_elsewhere():
+            raise RagkitError(
+                "another ragkit process is writing to this index (a watcher?): stop it, since the server keeps the"
+                " index in step itself, or serve without watching (--no-watch)"
+            )
+        rk.live_sync(folders).start()
+    from ragkit import paths
+    from ragkit.config import load_settings
+
+    seen: dict[str, Any] = {"stamp": None, "collections": settings.collections}
+
+    def collections() -> dict[str, list[Path]]:
+        """As the config file says now (read again when it changes; while it is being edited
+        into something invalid, as it was)."""
+        try:
+            stamp = paths.config_file().stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        if stamp != seen["stamp"]:
+            try:
+                seen["collections"] = load_settings().collections
+            except RagkitError:
+                pass
+            seen["stamp"] = stamp
+        found: dict[str, list[Path]] = seen["collections"]
+        return found
+
+    app = create_app(rk, keys, AuditLog(settings.home / "audit", int(settings.serve.audit_max_mb * 1e6)), collections)
+    guard = f"{sum(1 for k in keys.keys() if k.revoked is None)} live key(s)" if keys.active() else "no keys"
+    watched = f"watching {len(folders)} folder(s)" if folders and not args.no_watch else "not watching"
+    print(f"serving http://{host}:{port} ({guard}; {watched}); Ctrl-C stops", flush=True)
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):  # uvicorn stops on them, then raises them again on
+        signal.signal(sig, lambda *_: None)  # these handlers: so the watcher and index close cleanly
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        rk.close()
+    print("stopped", flush=True)
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from ragkit.config import load_settings
+    from ragkit.keys import KeyStore
+
+    settings = load_settings()
+    keys = KeyStore(settings.home / "keys.json")
+    if args.action == "list":
+        rows = [k.public() for k in keys.keys()]
+        if args.json:
+            _emit_json({"keys": rows})
+        elif not rows:
+            print("no keys; ragkit serve then answers on loopback only (make one with: ragkit keys create NAME)")
+        for row in [] if args.json else rows:
+            scope = ", ".join(row["collections"]) or "all collections"
+            state = "revoked " + time.strftime("%Y-%m-%d", time.localtime(row["revoked"])) if row["revoked"] else "live"
+            print(f"{row['name']}: {scope}{'; read-only' if row['read_only'] else ''}; {state}")
+        return 0
+    if not args.name:
+        raise RagkitError(f"name the key: ragkit keys {args.action} NAME")
+    if args.action == "revoke":
+        keys.revoke(args.name)
+        print(f"revoked the key {args.name!r}: it opens nothing from now on")
+        return 0
+    wanted = [c.strip() for c in args.collections.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in settings.collections]
+    if unknown:
+        known = ", ".join(sorted(settings.collections)) or "none yet"
+        raise RagkitError(
+            f"no collection named {', '.join(unknown)} (collections: {known});"
+            " add one with: ragkit collections add NAME PATH"
+        )
+    key = keys.create(args.name, wanted, args.read_only)
+    if args.json:
+        _emit_json({"name": args.name, "key": key})
+    else:
+        scope = ", ".join(wanted) or "all collections"
+        print(f"a key for {args.name!r} ({scope}{'; read-only' if args.read_only else ''}); it is shown only now:")
+        print(key)
+    return 0
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    from ragkit.config import load_settings, remove_config_key, update_config_file
+
+    collections = {name: [str(p) for p in paths] for name, paths in load_settings().collections.items()}
+    if args.action == "list":
+        if args.json:
+            _emit_json({"collections": collections})
+        elif not collections:
+            print("no collections; add one with: ragkit collections add NAME PATH...")
+        for name, paths in [] if args.json else sorted(collections.items()):
+            print(f"{name}: {', '.join(paths)}")
+        return 0
+    if not args.name:
+        raise RagkitError(f"name the collection: ragkit collections {args.action} NAME")
+    if args.action == "remove":
+        if args.name not in collections:
+            raise RagkitError(f"no collection named {args.name!r} (collections: {', '.join(collections) or 'none'})")
+        remove_config_key("collections", args.name)
+        print(f"removed the collection {args.name!r} (its files stay indexed while other folders hold them)")
+        return 0
+    if not args.paths:
+        raise RagkitError("name its folders: ragkit collections add NAME PATH...")
+    folders = []
+    for path in args.paths:
+        full = path.expanduser().resolve()
+        if not full.is_dir():
+            raise RagkitError(f"not a folder: {path}; check the path")
+        folders.append(str(full))
+    update_config_file("collections", args.name, sorted(set(collections.get(args.name, [])) | set(folders)))
+    print(f"collection {args.name!r}: {', '.join(folders)} (ragkit serve watches and indexes it)")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from ragkit.audit import AuditLog
+    from ragkit.config import load_settings
+
+    entries = AuditLog(load_settings().home / "audit").tail(max(1, args.n))
+    if args.json:
+        _emit_json({"entries": entries})
+        return 0
+    for e in entries:
+        what = e.get("question") or e.get("query") or e.get("path") or e.get("error") or ""
+        print(f"{e.get('time')}  {e.get('key')}  {e.get('endpoint')}  {e.get('status')}  {what}")
+    if not entries:
+        print("the audit log is empty (ragkit serve writes it)")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     rk = _open()
     status = rk.status()
@@ -566,6 +935,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"watcher:  live (pid {watcher['pid']}), queue {watcher.get('queue', 0)}, last sync {when}")
     else:
         print("watcher:  not running (start one with: ragkit watch)")
+    searches = status.get("searches") or []
+    if searches:
+        new = [f"{s['name']} ({s['new']} new)" for s in searches if s["new"]]
+        print(f"searches: {len(searches)} saved" + (f"; new matches: {', '.join(new)}" if new else "; nothing new"))
+        for s in searches:
+            if s["new"]:
+                print(f"  see: ragkit searches run {s['name']}")
     for failure in status["failures"]:
         print(f"  failed: {_display(failure['path'])}: {failure['reason']}")
     for warning in status["warnings"]:

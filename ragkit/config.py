@@ -78,7 +78,7 @@ class RetrieveSettings(_Section):
     mode: Literal["dense", "keyword", "hybrid"] = Field(
         "hybrid",
         description="How search and ask rank passages: 'dense' (the embedder's meaning), 'keyword' (BM25 over"
-        " the words, file names included) or 'hybrid' (both, fused by reciprocal rank).",
+        " the stemmed words, file names included) or 'hybrid' (both lists' scores scaled and averaged).",
     )
     exact_limit: int = Field(
         100_000,
@@ -130,6 +130,25 @@ class ModelsSettings(_Section):
     hub_url: str = Field("https://huggingface.co", description="Where 'ragkit model pull' downloads from.")
 
 
+class StoreSettings(_Section):
+    url: str | None = Field(
+        None,
+        description="A Chroma server (chroma run) to keep the vectors in, e.g. http://127.0.0.1:8000;"
+        " default: embedded, in the data directory.",
+    )
+    collection: str = Field(
+        "",
+        description="The collection on that server (default: one named for this data directory, so"
+        " several ragkit indexes can share a server).",
+    )
+
+
+class ServeSettings(_Section):
+    host: str = Field("127.0.0.1", description="Where 'ragkit serve' listens (loopback unless told otherwise).")
+    port: int = Field(8765, ge=1, le=65535, description="Its port.")
+    audit_max_mb: float = Field(10.0, gt=0, description="Size at which the audit log is rotated (5 kept).")
+
+
 class Settings(BaseSettings):
     """All of ragkit's settings."""
 
@@ -146,6 +165,11 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
     watch: WatchSettings = Field(default_factory=WatchSettings)  # type: ignore[arg-type]
     models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
+    store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
+    serve: ServeSettings = Field(default_factory=ServeSettings)  # type: ignore[arg-type]
+    collections: dict[str, list[Path]] = Field(
+        default_factory=dict, description="Named groups of folders a server's keys may be limited to."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -187,6 +211,26 @@ def update_config_file(section: str, key: str, value: object) -> Path:
             raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it") from exc
     data.setdefault(section, {})[key] = value
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def remove_config_key(section: str, key: str) -> Path:
+    """Remove ``[section] key`` from the TOML config file, keeping its other settings."""
+    import tomllib
+
+    import tomli_w
+
+    path = paths.config_file()
+    if not path.exists():
+        return path
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it") from exc
+    data.get(section, {}).pop(key, None)
     tmp = path.with_suffix(".toml.tmp")
     tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
     tmp.replace(path)

@@ -28,7 +28,9 @@ from ragkit.library import Library, SearchMode
 from ragkit.live import LiveSync, WatchState
 from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.models import Catalog, ModelRef, Profile
+from ragkit.query import Filters
 from ragkit.retrieve import Hit
+from ragkit.searches import NewMatch, SavedSearch
 
 __all__ = ["NOT_FOUND", "UNVERIFIED", "Answer", "Ragkit", "open_ragkit"]
 
@@ -89,13 +91,42 @@ class Ragkit:
         )  # fmt: skip
         return self._live
 
-    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[Hit]:
-        """The ``k`` best passages for ``query`` (filters may be typed in it), ranked by ``mode``."""
-        return self.library.search(query, k, mode)
+    def search(
+        self, query: str, k: int | None = None, mode: SearchMode | None = None, scope: Filters | None = None
+    ) -> list[Hit]:
+        """The ``k`` best passages for ``query`` (filters may be typed in it), ranked by ``mode``;
+        ``scope``: filters that apply besides (a server key's collections)."""
+        return self.library.search(query, k, mode, scope)
 
-    def find(self, query: str, offset: int = 0, limit: int | None = 20) -> FindResult:
+    def find(self, query: str, offset: int = 0, limit: int | None = 20, scope: Filters | None = None) -> FindResult:
         """Every passage matching ``query`` in the query language of :mod:`ragkit.query`."""
-        return self.library.find(query, offset, limit)
+        return self.library.find(query, offset, limit, scope)
+
+    # --- saved searches ---------------------------------------------------------------
+
+    def save_search(self, name: str, query: str) -> SavedSearch:
+        """Save ``query`` as ``name``: every index run from now on reports the passages it
+        matches that it did not match before (what it matches now is the baseline)."""
+        self.library.check_identity(write=False)
+        return self.library.searches.save(name, query, self.library.keywords)
+
+    def saved_searches(self) -> list[SavedSearch]:
+        return self.library.searches.saved()
+
+    def remove_search(self, name: str) -> None:
+        self.library.searches.remove(name)
+
+    def run_search(self, name: str, limit: int | None = 20) -> tuple[SavedSearch, FindResult, list[NewMatch]]:
+        """Run a saved search now: its current hits, and the matches that are new since someone
+        last looked (which are then no longer new)."""
+        searches = self.library.searches
+        searches.get(name)
+        self.library.check_identity(write=False)
+        searches.check(self.library.keywords, [name])
+        news = searches.new_matches(name)
+        result = self.library.find(searches.get(name).query, 0, limit)
+        searches.acknowledge(name)
+        return searches.get(name), result, news
 
     # --- models ---------------------------------------------------------------------
 
@@ -135,11 +166,20 @@ class Ragkit:
         model: str | None = None,
         conversation: Conversation | None = None,
         mode: Mode | None = None,
+        scope: Filters | None = None,
     ) -> Generator[StreamEvent | Answer, None, None]:
         """Yield reasoning/text events as the model writes, then the final :class:`Answer`.
         With a ``conversation``, the question is a follow-up and the turn is added to it.
-        ``mode``: "auto" (default), "generate" or "extract" (see ``Answerer.ask_stream``)."""
-        return self.answerer.ask_stream(question, model, conversation, mode)
+        ``mode``: "auto" (default), "generate" or "extract" (see ``Answerer.ask_stream``);
+        ``scope``: only passages within these filters are searched (a server key's collections)."""
+        answerer = self.answerer
+        if scope:
+            library = self.library
+            answerer = Answerer(
+                self.settings, self.chat, lambda q, k: library.search(q, k, None, scope),
+                lambda: library.manifest.counts()["chunks"], lambda texts: library.query_embedder.embed(texts),
+            )  # fmt: skip
+        return answerer.ask_stream(question, model, conversation, mode)
 
     def ask(
         self,
@@ -175,6 +215,7 @@ class Ragkit:
             "warnings": manifest.warnings(),
             "watcher": watcher or self.watch_state.read(self.library.writer_lock),
             "folders": [str(f) for f in self.settings.watch.folders],
+            "searches": [s.as_dict() for s in self.library.searches.saved()],
         }
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from ingest.scan import scan
 from ragkit.embed import like_length
 from ragkit.errors import RagkitError
 from ragkit.faults import kill_point
-from ragkit.manifest import FileRow, Manifest, chunk_id
+from ragkit.manifest import DocInfo, FileRow, Manifest, chunk_id
 from ragkit.parsepool import ParseJob, ParsePool
 from ragkit.store import VectorStore
 
@@ -46,6 +47,7 @@ class IndexReport:
     files: int = 0
     chunks: int = 0
     cancelled: bool = False  # stopped before the end: what was done is committed, the rest waits
+    new_matches: dict[str, int] = field(default_factory=dict)  # saved search -> passages it had not matched
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -61,6 +63,7 @@ class IndexReport:
             "files": self.files,
             "chunks": self.chunks,
             "cancelled": self.cancelled,
+            "new_matches": self.new_matches,
         }
 
 
@@ -71,6 +74,20 @@ class Progress:
     total: int
     chunks: int
     path: str = ""
+
+
+def doc_info(about: dict[str, str | None] | None) -> DocInfo:
+    """The parse worker's account of a document, for the manifest: its date in nanoseconds
+    (a date without a zone is taken as local time), its source and language."""
+    if not about:
+        return DocInfo()
+    when, date_ns = about.get("date"), None
+    if when:
+        try:
+            date_ns = int(datetime.fromisoformat(when).timestamp() * 1e9)
+        except (ValueError, OverflowError, OSError):
+            date_ns = None
+    return DocInfo(date_ns, str(about.get("date_source") or "") if date_ns else "", about.get("lang"))
 
 
 def file_hash(path: Path) -> str:
@@ -92,6 +109,7 @@ class _Todo:
     row: FileRow | None
     chunks: list[Chunk] = field(default_factory=list)
     notes: tuple[str, ...] = ()
+    about: DocInfo | None = None
     embedded: int = 0
     vectors: dict[int, bytes] = field(default_factory=dict)  # by chunk ordinal, recorded with the chunks
 
@@ -287,8 +305,10 @@ class Indexer:
                 continue
             item.chunks = result.chunks
             item.notes = result.notes
+            item.about = doc_info(result.about)
             with self.manifest.transaction():
-                self.manifest.add_pending_doc(item.digest, len(item.chunks), item.path.suffix.lower().lstrip("."))
+                filetype = item.path.suffix.lower().lstrip(".")
+                self.manifest.add_pending_doc(item.digest, len(item.chunks), filetype, item.about)
             open_docs.append(item)
             queue.extend((item, chunk) for chunk in item.chunks)
             while len(queue) >= self.batch_size and not stop.is_set():

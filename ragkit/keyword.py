@@ -3,16 +3,18 @@ query language of :mod:`ragkit.query`) and a ranked keyword list for hybrid retr
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Container
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 from ragkit.manifest import Manifest, basename_sql
-from ragkit.query import Filters, Query, compile_fts, parse
+from ragkit.query import Filters, Query, compile_fts, merge_filters, parse
 
 MARK_START, MARK_END = "\x02", "\x03"  # around each matched word of a snippet
 SNIPPET_WORDS = 24
@@ -31,9 +33,10 @@ class FindHit:
     end: int
     score: float  # BM25 (higher is better); 0 when only filters were given
     snippet: str  # with MARK_START / MARK_END around the matches
-    date: str  # the file's date (ISO), which the date filters use
-    date_source: str = "file mtime"
+    date: str  # the date the date filters use (ISO): the document's own, else its file's
+    date_source: str = "file mtime"  # or where the document's own came from ("pdf metadata", …)
     also: tuple[str, ...] = ()  # the same content at other paths
+    matches: tuple[tuple[int, int], ...] = ()  # the matched words' spans, in the document's characters
 
     def as_dict(self, marks: tuple[str, str] = ("**", "**")) -> dict[str, Any]:
         return {
@@ -46,7 +49,18 @@ class FindHit:
             "date": self.date,
             "date_source": self.date_source,
             "also": list(self.also),
+            "matches": [list(m) for m in self.matches],
         }
+
+
+@dataclass(frozen=True)
+class Place:
+    """A file holding a document, with the file's time and the document's own date, if any."""
+
+    path: str
+    mtime_ns: int
+    date_ns: int | None
+    date_source: str | None
 
 
 @dataclass
@@ -67,6 +81,31 @@ class FindResult:
             "offset": self.offset,
             "expansions": self.expansions,
         }
+
+
+def passage_key(text: str) -> str:
+    """A passage's identity for saved searches: a digest of its text."""
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def marked_spans(marked: str) -> list[tuple[int, int]]:
+    """The spans between MARK_START and MARK_END in ``marked``, as offsets into the text
+    without the marks (none, if the text itself holds a mark character and so cannot tell)."""
+    spans: list[tuple[int, int]] = []
+    position, opened = 0, None
+    for char in marked:
+        if char == MARK_START:
+            if opened is not None:
+                return []
+            opened = position
+        elif char == MARK_END:
+            if opened is None:
+                return []
+            spans.append((opened, position))
+            opened = None
+        else:
+            position += 1
+    return spans if opened is None else []
 
 
 def fold(word: str) -> str:
@@ -102,11 +141,56 @@ class KeywordIndex:
 
     # --- find ------------------------------------------------------------------------
 
-    def find(self, query: Query | str, offset: int = 0, limit: int | None = 20) -> FindResult:
+    def find(
+        self, query: Query | str, offset: int = 0, limit: int | None = 20, scope: Filters | None = None
+    ) -> FindResult:
         """Every passage matching ``query``: the total, the count per file, and the hits from
-        ``offset`` (``limit`` of them; None: all), best first."""
+        ``offset`` (``limit`` of them; None: all), best first. ``scope``: filters that apply
+        besides the query's own (a server key's collections)."""
         parsed = parse(query) if isinstance(query, str) else query
+        if scope:
+            parsed = replace(parsed, filters=merge_filters(scope, parsed.filters))
         expansions: dict[str, list[str]] = {}
+        with self.manifest.snapshot():
+            placed, expression = self._matching(parsed, expansions)
+            counts: dict[str, int] = {}
+            for _, paths in placed:
+                counts[paths[0].path] = counts.get(paths[0].path, 0) + 1
+            page = placed[offset : None if limit is None else offset + limit]
+            hits = [self._hit(row, paths, expression) for row, paths in page]
+        files = sorted(counts.items(), key=lambda c: (-c[1], c[0]))
+        return FindResult(parsed.text, len(placed), files, hits, offset, expansions)
+
+    def news(self, query: Query | str, known: Container[str]) -> tuple[set[str], list[tuple[str, FindHit]]]:
+        """For a saved search: the keys of every passage that matches ``query`` now (a key is a
+        digest of the passage's text, so a renamed file or an edit elsewhere in a document does
+        not make its matches new), and (key, hit) for those not ``known``, best first."""
+        parsed = parse(query) if isinstance(query, str) else query
+        keys: set[str] = set()
+        fresh: list[tuple[str, FindHit]] = []
+        with self.manifest.snapshot():
+            placed, expression = self._matching(parsed, {})
+            texts = self._texts([row[0] for row, _ in placed])
+            for row, paths in placed:
+                key = passage_key(texts[row[0]])
+                if key not in keys and key not in known:
+                    fresh.append((key, self._hit(row, paths, expression)))
+                keys.add(key)
+        return keys, fresh
+
+    def _texts(self, rowids: list[int]) -> dict[int, str]:
+        texts: dict[int, str] = {}
+        for i in range(0, len(rowids), 500):
+            part = rowids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            texts.update(self.manifest.db.execute(f"SELECT rowid, text FROM chunks WHERE rowid IN ({marks})", part))
+        return texts
+
+    def _matching(
+        self, parsed: Query, expansions: dict[str, list[str]]
+    ) -> tuple[list[tuple[tuple[Any, ...], list[Place]]], str]:
+        """Every passage matching ``parsed`` in a file that passes its filters, best first,
+        with the paths that hold it; and the FTS5 expression. (Inside a snapshot.)"""
 
         def expand(word: str, edits: int) -> list[str]:
             expansions[f"{word}~{edits}"] = found = self.expand(word, edits)
@@ -114,59 +198,61 @@ class KeywordIndex:
 
         where, params = _filter_sql(parsed.filters)
         db = self.manifest.db
-        with self.manifest.snapshot():
-            if parsed.tree is not None:
-                # a passage's own words only: its document's title and headings would make every
-                # passage of the document a hit (ranked search, below, weighs them in)
-                expression = f"text : ({compile_fts(parsed.tree, expand)})"
-                rows = db.execute(
-                    'SELECT c.rowid, c.id, c.doc, c.page, c.start, c."end", -bm25(chunk_fts, 1.0, 0.5, 0.5)'
-                    " FROM chunk_fts JOIN chunks c ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ?",
-                    (expression,),
-                ).fetchall()
-            else:
-                expression = ""
-                rows = db.execute('SELECT rowid, id, doc, page, start, "end", 0.0 FROM chunks').fetchall()
-            places = self._places({r[2] for r in rows}, where, params)
-            placed = [(r, places[r[2]]) for r in rows if r[2] in places]
-            placed.sort(key=lambda p: (-p[0][6], p[1][0][0], p[0][4]))
-            counts: dict[str, int] = {}
-            for _, paths in placed:
-                counts[paths[0][0]] = counts.get(paths[0][0], 0) + 1
-            page = placed[offset : None if limit is None else offset + limit]
-            hits = [self._hit(row, paths, expression) for row, paths in page]
-        files = sorted(counts.items(), key=lambda c: (-c[1], c[0]))
-        return FindResult(parsed.text, len(placed), files, hits, offset, expansions)
+        if parsed.tree is not None:
+            # a passage's own words only: its document's title and headings would make every
+            # passage of the document a hit (ranked search, below, weighs them in)
+            expression = f"text : ({compile_fts(parsed.tree, expand)})"
+            rows = db.execute(
+                'SELECT c.rowid, c.id, c.doc, c.page, c.start, c."end", -bm25(chunk_fts, 1.0, 0.5, 0.5)'
+                " FROM chunk_fts JOIN chunks c ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ?",
+                (expression,),
+            ).fetchall()
+        else:
+            expression = ""
+            rows = db.execute('SELECT rowid, id, doc, page, start, "end", 0.0 FROM chunks').fetchall()
+        places = self._places({r[2] for r in rows}, where, params)
+        placed = [(r, places[r[2]]) for r in rows if r[2] in places]
+        placed.sort(key=lambda p: (-p[0][6], p[1][0].path, p[0][4]))
+        return placed, expression
 
-    def _places(self, docs: set[str], where: str, params: list[Any]) -> dict[str, list[tuple[str, int]]]:
-        """For each document, the paths (with mtimes) of the files that hold it and pass the filters."""
-        places: dict[str, list[tuple[str, int]]] = {}
-        sql = f"SELECT doc, path, mtime_ns FROM files f WHERE status = 'ok' AND doc IS NOT NULL{where} ORDER BY path"
-        for doc, path, mtime_ns in self.manifest.db.execute(sql, params):
+    def _places(self, docs: set[str], where: str, params: list[Any]) -> dict[str, list[Place]]:
+        """For each document, the files that hold it and pass the filters, with their dates."""
+        places: dict[str, list[Place]] = {}
+        sql = (
+            "SELECT f.doc, f.path, f.mtime_ns, d.date_ns, d.date_source FROM files f JOIN docs d ON d.hash = f.doc"
+            f" WHERE f.status = 'ok'{where} ORDER BY f.path"
+        )
+        for doc, path, mtime_ns, date_ns, source in self.manifest.db.execute(sql, params):
             if doc in docs:
-                places.setdefault(doc, []).append((path, mtime_ns))
+                places.setdefault(doc, []).append(Place(path, mtime_ns, date_ns, source))
         return places
 
-    def _hit(self, row: tuple[Any, ...], paths: list[tuple[str, int]], expression: str) -> FindHit:
+    def _hit(self, row: tuple[Any, ...], paths: list[Place], expression: str) -> FindHit:
         rowid, chunk, _doc, page, start, end, score = row
+        matches: tuple[tuple[int, int], ...] = ()
         if expression:
-            (snippet,) = self.manifest.db.execute(
-                "SELECT snippet(chunk_fts, 0, ?, ?, '…', ?) FROM chunk_fts WHERE chunk_fts MATCH ? AND rowid = ?",
-                (MARK_START, MARK_END, SNIPPET_WORDS, expression, rowid),
+            snippet, marked = self.manifest.db.execute(
+                "SELECT snippet(chunk_fts, 0, ?, ?, '…', ?), highlight(chunk_fts, 0, ?, ?)"
+                " FROM chunk_fts WHERE chunk_fts MATCH ? AND rowid = ?",
+                (MARK_START, MARK_END, SNIPPET_WORDS, MARK_START, MARK_END, expression, rowid),
             ).fetchone()
+            matches = tuple((start + a, start + b) for a, b in marked_spans(marked))
         else:
             (text,) = self.manifest.db.execute("SELECT text FROM chunks WHERE rowid = ?", (rowid,)).fetchone()
             words = text.split()
             snippet = " ".join(words[:SNIPPET_WORDS]) + (" …" if len(words) > SNIPPET_WORDS else "")
-        path, mtime_ns = paths[0]
-        when = datetime.fromtimestamp(mtime_ns / 1e9).isoformat(timespec="seconds")
-        return FindHit(chunk, path, page, start, end, float(score), snippet, when, also=tuple(p for p, _ in paths[1:]))
+        place = paths[0]
+        when = datetime.fromtimestamp((place.date_ns or place.mtime_ns) / 1e9).isoformat(timespec="seconds")
+        source = (place.date_source or "document") if place.date_ns else "file mtime"
+        also = tuple(p.path for p in paths[1:])
+        return FindHit(chunk, place.path, page, start, end, float(score), snippet, when, source, also, matches)
 
     # --- ranked keyword search (hybrid retrieval) ----------------------------------------
 
     def ranked(self, text: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        """The ``k`` chunks that best match the words of ``text`` (any of them, BM25), a file
-        name's matches counting for its passages too: (chunk id, score), best first."""
+        """The ``k`` chunks that best match the words of ``text`` (any of them, BM25 over the
+        stemmed index), a file name's matches counting for its passages too: (chunk id,
+        score), best first."""
         found = {fold(w) for w in re.findall(r"[^\W_]+", text) if len(w) > 1 or w.isdigit()}
         # "10-K" is also "10K", as a file name may write it
         found |= {fold(re.sub(r"[\W_]+", "", w)) for w in re.findall(r"\w+(?:[-.]\w+)+", text)}
@@ -185,10 +271,10 @@ class KeywordIndex:
             ):
                 named[doc] = max(named.get(doc, 0.0), float(score))
             scores: dict[str, tuple[str, float]] = {}
-            bm25 = f"bm25(chunk_fts, {', '.join(map(str, BM25_WEIGHTS))})"
+            bm25 = f"bm25(stem_fts, {', '.join(map(str, BM25_WEIGHTS))})"
             for chunk, doc, score in db.execute(
-                f"SELECT c.id, c.doc, -{bm25} FROM chunk_fts"
-                " JOIN chunks c ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ?"
+                f"SELECT c.id, c.doc, -{bm25} FROM stem_fts"
+                " JOIN chunks c ON c.rowid = stem_fts.rowid WHERE stem_fts MATCH ?"
                 f" ORDER BY {bm25} LIMIT ?",
                 (expression, max(k * 4, 200)),
             ):
@@ -234,13 +320,26 @@ def _filter_sql(filters: Filters) -> tuple[str, list[Any]]:
     if filters.types:
         where.append("(" + " OR ".join("lower(f.path) GLOB ?" for _ in filters.types) + ")")
         params += [f"*.{t}" for t in filters.types]
+    dated = "COALESCE((SELECT d.date_ns FROM docs d WHERE d.hash = f.doc), f.mtime_ns)"  # its own date, or the file's
     if filters.after:
-        where.append("f.mtime_ns >= ?")
+        where.append(f"{dated} >= ?")
         params.append(_day_start_ns(filters.after))
     if filters.before:
-        where.append("f.mtime_ns < ?")
+        where.append(f"{dated} < ?")
         params.append(_day_start_ns(date.fromordinal(filters.before.toordinal() + 1)))
+    if filters.within:
+        where.append("(" + " OR ".join("f.path GLOB ?" for _ in filters.within) + ")")
+        params += [glob_escape(folder.rstrip("/")) + "/*" for folder in filters.within]
+    if filters.langs:
+        marks = ", ".join("?" * len(filters.langs))
+        where.append(f"(SELECT d.lang FROM docs d WHERE d.hash = f.doc) IN ({marks})")
+        params += list(filters.langs)
     return "".join(" AND " + w for w in where), params
+
+
+def glob_escape(text: str) -> str:
+    """``text`` matched literally by SQLite's GLOB."""
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def _day_start_ns(day: date) -> int:

@@ -33,6 +33,7 @@ class ParseResult:
     chunks: list[Chunk] | None
     error: str | None
     notes: tuple[str, ...] = ()
+    about: dict[str, str | None] | None = None  # the document's own date, its source, its language
 
 
 def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, memory_mb: int, ocr: bool) -> None:
@@ -58,17 +59,18 @@ def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, mem
             document = load_document(Path(path))
             chunks = list(chunk_sections(document.sections, tokenizer.token_spans, max_tokens, overlap))
             if chunks:
-                conn.send((chunks, None, tuple(document.notes)))
+                about = {"date": document.date, "date_source": document.date_source, "lang": document.lang}
+                conn.send((chunks, None, tuple(document.notes), about))
             else:
-                conn.send((None, "no extractable text in this file", ()))
+                conn.send((None, "no extractable text in this file", (), None))
         except LoadError as exc:
-            conn.send((None, str(exc), ()))
+            conn.send((None, str(exc), (), None))
         except MemoryError:
-            conn.send((None, f"parsing needed more than {memory_mb} MB of memory; the file may be damaged", ()))
+            conn.send((None, f"parsing needed more than {memory_mb} MB of memory; the file may be damaged", (), None))
         except RecursionError:
-            conn.send((None, "the file is nested too deeply to parse; it may be damaged", ()))
+            conn.send((None, "the file is nested too deeply to parse; it may be damaged", (), None))
         except Exception as exc:  # a loader bug must not stop the run; the reason is recorded
-            conn.send((None, f"could not parse ({type(exc).__name__}: {exc})", ()))
+            conn.send((None, f"could not parse ({type(exc).__name__}: {exc})", (), None))
 
 
 class _Worker:
@@ -206,9 +208,9 @@ class ParsePool:
                     continue
                 reason = f"parsing took longer than {self.timeout_s:.0f} s; raise index.parse_timeout_s to allow more"
                 return ParseResult(job, None, reason), False
-            chunks, error, notes = worker.conn.recv()
+            chunks, error, notes, about = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             code = worker.process.exitcode
             reason = f"the parser crashed on this file (exit code {code}); it may be damaged"
             return ParseResult(job, None, reason), False
-        return ParseResult(job, chunks, error, notes), True
+        return ParseResult(job, chunks, error, notes, about), True

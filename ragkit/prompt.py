@@ -103,12 +103,19 @@ def build_prompt(
     first = not conversation.live_turns
     known = {hit_key(h): n for n, h in enumerate(conversation.sources, start=1)}
     sources = list(conversation.sources)
+    # sources numbered in an earlier turn but never shown to the model (an answer quoted from
+    # passages beyond the prompt's) are shown now, under their numbers: the earlier turns are
+    # sent exactly as they were, so the model's cache of them stays valid
+    shown = {n for turn in conversation.live_turns for n in turn.new_sources}
+    unshown = [n for n in range(1, len(sources) + 1) if n not in shown] if conversation.live_turns else []
+    earlier_blocks = _blocks([sources[n - 1] for n in unshown], unshown)
     new_hits: list[Hit] = []
     reused: list[int] = []
 
     def render(new: Sequence[Hit], again: Sequence[int]) -> list[dict[str, str]]:
         numbers = range(len(sources) + 1, len(sources) + len(new) + 1)
-        turn = _user_turn(question, _blocks(new, numbers), again, first, conversation.condensed if first else "")
+        blocks = [*earlier_blocks, *_blocks(new, numbers)]
+        turn = _user_turn(question, blocks, again, first, conversation.condensed if first else "")
         return [*history, {"role": "user", "content": turn}]
 
     for hit in hits:
@@ -129,22 +136,19 @@ def build_prompt(
         messages=messages,
         sources=sources + new_hits,
         tokens=_count(messages, count_tokens),
-        new_sources=list(range(start, start + len(new_hits))),
-        reused_sources=reused,
+        new_sources=[*unshown, *range(start, start + len(new_hits))],
+        reused_sources=[n for n in reused if n not in unshown],
     )
 
 
 def with_sources(prompt: Prompt, hits: Sequence[Hit]) -> Prompt:
-    """``prompt`` with ``hits`` it does not number yet numbered after its own sources, as
-    given in this turn (an answer quoted from passages the model was not shown cites them)."""
+    """``prompt`` with ``hits`` it does not number yet numbered after its own sources (an
+    answer quoted from passages the model was not shown cites them). They are not among the
+    turn's ``new_sources``, which are what its message showed the model: the next turn's
+    message shows them (see :func:`build_prompt`)."""
     known = {hit_key(h) for h in prompt.sources}
     extra = list({hit_key(h): h for h in hits if hit_key(h) not in known}.values())
-    start = len(prompt.sources) + 1
-    return replace(
-        prompt,
-        sources=[*prompt.sources, *extra],
-        new_sources=[*(prompt.new_sources or []), *range(start, start + len(extra))],
-    )
+    return replace(prompt, sources=[*prompt.sources, *extra])
 
 
 def condense(turns: Sequence[Turn], earlier: str = "") -> str:

@@ -12,8 +12,11 @@
     path:GLOB       files whose path matches (``*`` and ``?``; a pattern without ``/``
                     matches the file name)
     type:pdf        files of that type (extension)
-    after:2024-01   files dated on or after (YYYY, YYYY-MM or YYYY-MM-DD)
-    before:2024-06-30  files dated on or before that day
+    after:2024-01   documents dated on or after (YYYY, YYYY-MM or YYYY-MM-DD): a document's
+                    own date where it has one (PDF metadata, an e-mail's Date header, DOCX
+                    properties), else its file's modification time
+    before:2024-06-30  documents dated on or before that day
+    lang:fr         documents in that language (ISO 639-1)
 
 A term with inner punctuation (an e-mail address, ``10-K``, ``1,250.00``, ``Jean-Luc``) is
 searched as a phrase of its parts, as the index splits them. Bad syntax raises
@@ -30,9 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from ingest.lang import KNOWN_LANGUAGES
 from ragkit.errors import RagkitError
 
-FILTERS = ("path", "type", "after", "before")
+FILTERS = ("path", "type", "after", "before", "lang")
 MAX_EDITS = 2
 
 
@@ -90,14 +94,19 @@ class Filters:
     types: tuple[str, ...] = ()
     after: date | None = None
     before: date | None = None
+    langs: tuple[str, ...] = ()
+    # folders every file must be in (a server key's collections): set by the caller, never by
+    # the query language, and kept apart from paths (which a query may widen with more)
+    within: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.paths or self.types or self.after or self.before)
+        return bool(self.paths or self.types or self.after or self.before or self.langs or self.within)
 
     def describe(self) -> str:
         said = [f"path:{p}" for p in self.paths] + [f"type:{t}" for t in self.types]
         said += [f"after:{self.after}"] if self.after else []
         said += [f"before:{self.before}"] if self.before else []
+        said += [f"lang:{lang}" for lang in self.langs]
         return " ".join(said)
 
 
@@ -189,12 +198,13 @@ class _Parser:
         self._types: list[str] = []
         self._after: date | None = None
         self._before: date | None = None
+        self._langs: list[str] = []
         self.depth = 0
 
     def filters(self) -> Filters:
         if self._after and self._before and self._after > self._before:
             raise QueryError(self.query, 0, f"after:{self._after} is later than before:{self._before}")
-        return Filters(tuple(self._paths), tuple(self._types), self._after, self._before)
+        return Filters(tuple(self._paths), tuple(self._types), self._after, self._before, tuple(self._langs))
 
     def error(self, tok: _Tok | None, problem: str) -> QueryError:
         return QueryError(self.query, tok.at if tok else len(self.query), problem)
@@ -355,6 +365,11 @@ class _Parser:
             self._paths.append(value)
         elif name == "type":
             self._types.append(value.lower().lstrip("."))
+        elif name == "lang":
+            if value.lower() not in KNOWN_LANGUAGES:
+                known = " ".join(sorted(KNOWN_LANGUAGES))
+                raise self.error(tok, f"lang: takes a two-letter language code ({known}), not {value!r}")
+            self._langs.append(value.lower())
         else:
             try:
                 first, last = _day_range(value)
@@ -448,4 +463,6 @@ def merge_filters(given: Filters | None, typed: Filters) -> Filters:
         given.types + typed.types,
         max((d for d in (given.after, typed.after) if d), default=None),
         min((d for d in (given.before, typed.before) if d), default=None),
+        given.langs + typed.langs,
+        given.within + typed.within,
     )

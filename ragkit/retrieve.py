@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +85,35 @@ class Retriever:
                 )
             )
         return hits
+
+
+def merge_adjacent(hits: Sequence[Hit]) -> list[Hit]:
+    """Hits that are pieces of one passage (the same document and page, their spans touching
+    or overlapping, as neighbouring chunks do) as one hit with the joined span and text, at
+    the better one's rank and with its score: a prompt then gives the passage whole, once."""
+    merged: list[Hit] = []
+    for hit in hits:
+        merged.append(hit)
+        at = len(merged) - 1
+        while True:  # a joined span may reach yet another kept hit
+            other = next((j for j, kept in enumerate(merged) if j != at and _touch(kept, merged[at])), None)
+            if other is None:
+                break
+            first, second = min(at, other), max(at, other)
+            merged[first] = _join(merged[first], merged[second])
+            del merged[second]
+            at = first
+    return merged
+
+
+def _touch(a: Hit, b: Hit) -> bool:
+    return a.doc == b.doc and a.page == b.page and b.start <= a.end and a.start <= b.end
+
+
+def _join(better: Hit, other: Hit) -> Hit:
+    """One hit spanning both (the chunk texts are the page's or file's text at their spans)."""
+    first, second = (better, other) if better.start <= other.start else (other, better)
+    text = first.text + second.text[first.end - second.start :] if second.end > first.end else first.text
+    return replace(
+        better, start=first.start, end=max(first.end, second.end), text=text, score=max(better.score, other.score)
+    )

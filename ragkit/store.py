@@ -125,7 +125,7 @@ def _guard_embedding_function() -> Any:
 class ChromaStore(VectorStore):
     """Chroma, embedded (``PersistentClient``) or a ``chroma run`` server by URL."""
 
-    def __init__(self, path: Path | None = None, url: str | None = None) -> None:
+    def __init__(self, path: Path | None = None, url: str | None = None, collection: str = "") -> None:
         import chromadb
         from chromadb.config import Settings
 
@@ -150,6 +150,7 @@ class ChromaStore(VectorStore):
             path.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=str(path), settings=settings)
         self.path, self.url, self._settings = path, url, settings
+        self.name = collection or COLLECTION
         self.collection = self._open_collection()
 
     def reopen(self) -> None:
@@ -171,17 +172,24 @@ class ChromaStore(VectorStore):
         close = getattr(self.client, "close", None)  # not on ClientAPI's type, but on both clients
         if close is not None:
             close()
+        # an HTTP client's connection pools (its own and its admin client's) outlive close():
+        # closed here, not left to the garbage collector with their sockets open
+        if self.url:
+            for client in (self.client, getattr(self.client, "_admin_client", None)):
+                session = getattr(getattr(client, "_server", None), "_session", None)
+                if session is not None:
+                    session.close()
 
     def _open_collection(self) -> Any:
         return self.client.get_or_create_collection(
-            COLLECTION,
+            self.name,
             embedding_function=_guard_embedding_function(),
             configuration={"hnsw": {"space": "cosine"}},
         )
 
     def clear(self) -> None:
         """Remove every vector (for ``index --rebuild``)."""
-        self.client.delete_collection(COLLECTION)
+        self.client.delete_collection(self.name)
         self.collection = self._open_collection()
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, docs: Sequence[str]) -> None:

@@ -18,10 +18,12 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Collapsible, Footer, Header, Input, ListView
 
 from ragkit.api import Answer, Assistant, Conversation, IndexReport, LiveSync, Mode, Progress
+from ragkit.errors import RagkitError
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, SourcesPane, TurnView
 
@@ -60,6 +62,35 @@ class Chunk(Message):
     turn: int
     kind: str
     text: str
+
+
+SEARCH_HITS = 50  # exact hits listed in the sources pane (the counts cover all of them)
+
+
+def search_result(rk: Assistant, query: str) -> dict[str, Any]:
+    """Search-only mode: every passage matching ``query`` in the query language (the total,
+    the count per file, the first hits); if nothing matches exactly, or the text is not a
+    valid query, the passages closest in meaning, saying so."""
+    note = ""
+    retrieval: dict[str, Any]
+    try:
+        found = rk.find(query, 0, SEARCH_HITS)
+    except RagkitError as exc:
+        found, note = None, f"not an exact query ({str(exc).splitlines()[0]}): closest passages by meaning"
+    if found is not None and found.total:
+        hits = [dict(h.as_dict(("", "")), n=n) for n, h in enumerate(found.hits, start=1)]
+        exact = {"total": found.total, "files": found.as_dict()["files"], "expansions": found.expansions}
+        return {
+            "answer": "",
+            "sources": hits,
+            "citations": [],
+            "search": True,
+            "retrieval": {"queries": [query], "exact": exact},
+        }
+    note = note or "no passage matches exactly: closest passages by meaning"
+    hits = [dict(h.as_dict(), n=n) for n, h in enumerate(rk.search(query), start=1)]
+    retrieval = {"queries": [query], "top_k": rk.settings.retrieve.top_k, "min_score": None, "note": note}
+    return {"answer": "", "sources": hits, "citations": [], "search": True, "retrieval": retrieval}
 
 
 @dataclass
@@ -214,7 +245,11 @@ class RagkitApp(App[None]):
     def _subtitle(self) -> None:
         mode = "search only" if self.search_only else f"model: {self.model_note} · answers: {self.answer_mode}"
         self.sub_title = mode
-        placeholder = "Search your documents…" if self.search_only else "Ask about your documents…"
+        placeholder = (
+            'Search: words, "a phrase", a OR b, -word, name~1, type:pdf after:2024…'
+            if self.search_only
+            else "Ask about your documents…"
+        )
         self.query_one("#ask", Input).placeholder = placeholder + "  (F1: help)"
 
     def post_message(self, message: Message) -> bool:
@@ -285,10 +320,15 @@ class RagkitApp(App[None]):
                 self.notify(
                     f"{failure['path']}: {failure['reason']}", title="Could not index a file", severity="warning"
                 )
+        before = {s["name"]: s["new"] for s in self.status.get("searches", [])}
+        for search in message.status.get("searches", []):
+            if self.status and search["new"] > before.get(search["name"], 0):
+                self.notify(
+                    f"{search['new']} new match(es) for {search['query']} (ragkit searches run {search['name']})",
+                    title=f"Saved search {search['name']}",
+                )
         self.status = message.status
-        sidebar = self._sidebar()
-        if sidebar is not None:
-            sidebar.show_status(message.status)
+        self._on_sidebar(lambda sidebar: sidebar.show_status(message.status))
 
     @work(thread=True, group="watch")
     def _watch(self, folders: list[str]) -> None:
@@ -318,13 +358,18 @@ class RagkitApp(App[None]):
         self.post_message(SyncProgress(progress.done, progress.total))
 
     def on_sync_progress(self, message: SyncProgress) -> None:
-        sidebar = self._sidebar()
-        if sidebar is not None:
-            sidebar.show_progress(message.done, message.total)
+        self._on_sidebar(lambda sidebar: sidebar.show_progress(message.done, message.total))
 
-    def _sidebar(self) -> Sidebar | None:
-        """The sidebar, or None while the app is shutting down (workers may still report)."""
-        return next(iter(self.query(Sidebar)), None)
+    def _on_sidebar(self, show: Callable[[Sidebar], None]) -> None:
+        """Show something in the sidebar, unless it (or a part of it) is already gone: the
+        app is shutting down and a worker's last report arrived late."""
+        sidebar = next(iter(self.query(Sidebar)), None)
+        if sidebar is None:
+            return
+        try:
+            show(sidebar)
+        except NoMatches:
+            return
 
     def action_resync(self) -> None:
         if self.facade is not None:
@@ -375,10 +420,7 @@ class RagkitApp(App[None]):
         rk = self.rk
         try:
             if search_only:
-                hits = [dict(h.as_dict(), n=n) for n, h in enumerate(rk.search(question), start=1)]
-                retrieval = {"queries": [question], "top_k": rk.settings.retrieve.top_k, "min_score": None}
-                result = {"answer": "", "sources": hits, "citations": [], "search": True, "retrieval": retrieval}
-                self.post_message(Done(turn, result))
+                self.post_message(Done(turn, search_result(rk, question)))
                 return
             stream = rk.ask_stream(question, model=self.model, conversation=self.conversation, mode=self.answer_mode)
             try:
@@ -493,7 +535,8 @@ class RagkitApp(App[None]):
         except Exception as exc:
             self.post_message(Failed("showing the passage", str(exc), severity="warning"))
             return
-        self.post_message(PassageLoaded(dict(passage, n=entry["n"], verified=entry.get("verified"))))
+        matches = [(a - entry["start"], b - entry["start"]) for a, b in entry.get("matches", [])]
+        self.post_message(PassageLoaded(dict(passage, n=entry["n"], verified=entry.get("verified"), matches=matches)))
 
     def on_passage_loaded(self, message: PassageLoaded) -> None:
         self.query_one(SourcesPane).show_passage(message.passage)
@@ -539,7 +582,12 @@ class RagkitApp(App[None]):
     def action_toggle_search(self) -> None:
         self.search_only = not self.search_only
         self._subtitle()
-        self.notify("Search-only mode: no model, instant results." if self.search_only else "Answers mode.")
+        self.notify(
+            "Search mode: every passage with these words (the query language of ragkit find --help);"
+            " closest passages by meaning when nothing matches exactly. No model."
+            if self.search_only
+            else "Answers mode."
+        )
 
     def action_new_chat(self) -> None:
         if self.facade is None:

@@ -15,6 +15,7 @@ from textual.markup import escape
 from textual.widgets import Collapsible, Label, ListItem, ListView, ProgressBar, Static
 
 _MARKER = re.compile(r"\\?\[(\d{1,3})\]")
+FILES_SHOWN = 20  # per-file counts listed in a search's retrieval section
 
 
 def short_path(path: str) -> str:
@@ -95,6 +96,19 @@ class TurnView(Vertical):
         retrieval = result.get("retrieval") or {}
         queries = retrieval.get("queries") or [result.get("question") or self.question]
         lines = [f"query: {escape(q)}" for q in queries]
+        exact = retrieval.get("exact")
+        if exact:  # search mode, exact: the total and the count per file, not scores
+            files = exact["files"]
+            lines.append(f"{exact['total']} passages in {len(files)} files (the first {len(result['sources'])} listed)")
+            for word, found in (exact.get("expansions") or {}).items():
+                lines.append(f"{escape(word)} matched: {escape(', '.join(found) or 'no word of the index')}")
+            lines += [f"{f['count']:6d}  {escape(Path(f['path']).name)}" for f in files[:FILES_SHOWN]]
+            if len(files) > FILES_SHOWN:
+                lines.append(f"        … and {len(files) - FILES_SHOWN} more files")
+            self.query_one(".retrieval", Static).update("\n".join(lines))
+            return
+        if retrieval.get("note"):
+            lines.append(escape(retrieval["note"]))
         if retrieval.get("min_score") is not None:
             wider = f" (quotes sought in the top {retrieval['evidence_k']})" if retrieval.get("evidence_k") else ""
             lines.append(f"filter: top {retrieval['top_k']}, score ≥ {retrieval['min_score']}{wider}")
@@ -123,8 +137,11 @@ class TurnView(Vertical):
                 self.query_one(".reasoning-box", Collapsible).display = False
         verified = sum(1 for c in result.get("citations", []) if c["verified"])
         total = len(result.get("citations", []))
-        if self.search_only:
-            state = f"{len(result.get('sources', []))} passages"
+        exact = (result.get("retrieval") or {}).get("exact")
+        if self.search_only and exact:
+            state = f"{exact['total']} passages in {len(exact['files'])} files"
+        elif self.search_only:
+            state = f"{len(result.get('sources', []))} passages (closest by meaning)"
         elif result.get("grounded"):
             state = f"{verified} of {total} citations verified · {result.get('model', '')}"
         elif not result.get("declined") and result.get("unsupported"):
@@ -165,7 +182,10 @@ class SourcesPane(Vertical):
         text.append(f"{where(passage)}\n\n", style="bold")
         text.append(passage["before"], style="dim")
         text.append("⟦", style="bold yellow")
-        text.append(passage["span"], style="bold black on yellow")
+        span = Text(passage["span"], style="bold black on yellow")
+        for start, end in passage.get("matches") or []:  # a search's matched words, within the span
+            span.stylize("bold white on red", start, end)
+        text.append_text(span)
         text.append("⟧", style="bold yellow")
         text.append(passage["after"], style="dim")
         self.query_one("#passage", Static).update(text)

@@ -27,12 +27,14 @@ def ragkit(
     cwd: Path | None = None,
     timeout: float = 600,
     env: dict[str, str] | None = None,
+    stdin: str | None = None,
 ) -> Result:
     env = dict(os.environ, **(env or {}))
     if home is not None:
         env["RAGKIT_HOME"] = str(home)
     proc = subprocess.run(
         [sys.executable, "-m", "ragkit", *map(str, args)],
+        input=stdin,
         capture_output=True,
         text=True,
         env=env,

@@ -24,6 +24,7 @@ def assert_consistent(rk: Ragkit) -> None:
         assert db.execute("SELECT count(*) FROM chunks WHERE doc = ?", (doc,)).fetchone()[0] == n_chunks
     # the keyword index holds exactly the chunks' text and the names of the files with content
     db.execute("INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('integrity-check', 1)")  # raises if not
+    db.execute("INSERT INTO stem_fts(stem_fts, rank) VALUES ('integrity-check', 1)")  # (the stemmed one too)
     names = db.execute("SELECT count(*) FROM name_fts").fetchone()[0]
     assert names == db.execute("SELECT count(*) FROM files WHERE doc IS NOT NULL").fetchone()[0]
     # each chunk's vector is recorded with it, and is the one the store holds

@@ -60,9 +60,9 @@ def test_a_follow_up_reuses_the_cached_prefix_and_never_sends_reasoning(rk: Ragk
     after_second = list(llm.llama.input_ids[: llm.llama.n_tokens])
     # the follow-up's prompt begins with turn one's whole prompt, token for token ...
     assert shared_prefix(after_first, after_second) >= first_prompt
-    # ... and llama.cpp says it reused that much of its cache and computed only the rest
+    # ... and llama.cpp says it reused that much of its cache (computing only the rest: the
+    # new sources, among them any that turn one quoted beyond its prompt, and the question)
     assert second.usage["prompt_cached"] >= first_prompt
-    assert second.usage["prompt_evaluated"] < second.usage["prompt_cached"]
     # the measurement tells a miss: with the cache dropped, nothing is reused
     llm.reset_cache()
     _, third = collect(rk, "Which program updates the database after that?", conversation)

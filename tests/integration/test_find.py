@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
 import unicodedata
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ from rapidfuzz.distance import Levenshtein
 from ragkit.facade import Ragkit, open_ragkit
 from ragkit.manifest import MIGRATIONS
 from ragkit.query import And, Near, Node, Not, Or, Phrase, Term, parse
+from ragkit.retrieve import Hit
+from tests.conftest import SAMPLES
 from tests.integration.cli import ragkit
 from tests.integration.helpers import assert_consistent
 
@@ -136,6 +140,15 @@ def test_hits_are_highlighted_paged_and_ranked(rk: Ragkit, tmp_path: Path) -> No
         assert "\x02tolsvik\x03" in hit.snippet.lower()
         text = Path(hit.path).read_text("utf-8")
         assert "tolsvik" in text[hit.start : hit.end].lower()  # the span holds the hit
+        # and the matched words' own spans hold exactly them, every one of them
+        span = text[hit.start : hit.end]
+        assert [text[a:b].lower() for a, b in hit.matches] == ["tolsvik"] * len(re.findall(r"\btolsvik\b", span, re.I))
+        assert hit.matches
+    accented = rk.find('"Zoë" OR cafe', limit=None)
+    assert accented.hits
+    for hit in accented.hits:
+        text = Path(hit.path).read_text("utf-8")
+        assert hit.matches and {fold(text[a:b]) for a, b in hit.matches} <= {"zoe", "cafe"}
 
 
 def test_filters_select_files_by_path_type_and_date(rk: Ragkit, tmp_path: Path) -> None:
@@ -221,16 +234,82 @@ def test_an_index_from_before_the_keyword_index_gets_one(tmp_path: Path, rk: Rag
             db.execute(f"DROP TRIGGER {trigger}")
         for trigger in ("files_fts_insert", "files_fts_delete", "files_fts_update"):
             db.execute(f"DROP TRIGGER {trigger}")
-        for table in ("chunk_vocab", "chunk_fts", "name_fts"):
+        for trigger in ("chunks_stem_insert", "chunks_stem_delete", "chunks_stem_update"):
+            db.execute(f"DROP TRIGGER {trigger}")
+        for table in ("chunk_vocab", "chunk_fts", "name_fts", "stem_fts"):
             db.execute(f"DROP TABLE {table}")
+        for column in ("date_ns", "date_source", "lang"):
+            db.execute(f"ALTER TABLE docs DROP COLUMN {column}")
         db.execute("PRAGMA user_version=3")
     rk.close()
     reopened = open_ragkit()
     try:
         assert reopened.library.manifest.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         assert reopened.find("tolsvik", limit=None).total == before > 0
+        # documents indexed before have no date or language of their own: their files' times count
+        assert reopened.find("tolsvik after:2000", limit=None).total == before
+        assert reopened.find("tolsvik lang:en", limit=None).total == 0
+        ranked = reopened.search("tolsvik", 100, mode="keyword")
+        assert ranked and all("tolsvik" in (h.text + h.title).lower() for h in ranked)
+        assert_consistent(reopened)
     finally:
         reopened.close()
+
+
+def test_ranked_keyword_search_is_stemmed_and_find_stays_exact(rk: Ragkit, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "genes.txt").write_text("Two mutations of the gene were observed in the cohort.\n")
+    (docs / "ships.txt").write_text("The vessel was mutated beyond recognition by the refit.\n")
+    (docs / "other.txt").write_text("Nothing about biology or ships here, only the weather.\n")
+    rk.index([docs])
+    ranked = {Path(h.path).name for h in rk.search("mutation", 10, mode="keyword")}
+    assert ranked == {"genes.txt", "ships.txt"}  # mutations, mutated: one stem
+    assert [Path(p).name for p, _ in rk.find("mutation", limit=None).files] == []
+    assert [Path(p).name for p, _ in rk.find("mutations", limit=None).files] == ["genes.txt"]
+    # the stemmed index follows changes as the exact one does
+    (docs / "genes.txt").write_text("The cohort showed no change at all.\n")
+    rk.index([docs])
+    assert {Path(h.path).name for h in rk.search("mutation", 10, mode="keyword")} == {"ships.txt"}
+    assert_consistent(rk)
+
+
+def test_dates_are_documents_own_where_they_have_one_and_lang_is_their_language(rk: Ragkit, tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SAMPLES / "shared-mime-info-spec.pdf", docs)  # created 2022-04-29 (its metadata)
+    mail = EmailMessage()
+    mail["Subject"], mail["From"], mail["Date"] = "Ledger", "ada@example.org", "Tue, 05 Mar 2019 08:30:00 +0000"
+    mail.set_content("The quarterly ledger for the harbour office is attached and was approved by the board.\n")
+    (docs / "ledger.eml").write_bytes(bytes(mail))
+    english = docs / "notes.txt"
+    english.write_text("The ledger of the harbour office was checked again and the totals were found to be right.\n")
+    old = datetime(2018, 6, 1).timestamp()
+    os.utime(english, (old, old))  # no date of its own: its file's time counts
+    (docs / "registre.txt").write_text(
+        "Le ledger du bureau du port a été vérifié par le conseil et les totaux sont justes pour le trimestre.\n"
+    )
+    rk.index([docs])
+
+    def names(query: str) -> dict[str, str]:
+        return {Path(h.path).name: h.date_source for h in rk.find(query, limit=None).hits}
+
+    assert names("ledger after:2019-03 before:2019-03") == {"ledger.eml": "e-mail Date header"}
+    assert names("ledger before:2018-12") == {"notes.txt": "file mtime"}
+    assert set(names("ledger after:2020")) == {"registre.txt"}  # written now
+    assert set(names("type:pdf after:2022-04-29 before:2022-04-29").values()) == {"pdf metadata"}
+    assert names("type:pdf after:2022-04-30") == {}  # the file is newer, the document is not
+    hit = rk.find("ledger type:eml", limit=None).hits[0]
+    assert hit.date.startswith("2019-03-05")
+    assert set(names("ledger lang:fr")) == {"registre.txt"}
+    assert set(names("ledger lang:en")) == {"ledger.eml", "notes.txt"}
+    assert {Path(h.path).name for h in rk.search("ledger lang:fr", 10, mode="hybrid")} == {"registre.txt"}
+    assert {Path(h.path).name for h in rk.search("ledger before:2019-12", 10, mode="dense")} == {
+        "ledger.eml",
+        "notes.txt",
+    }
 
 
 def test_find_on_the_command_line(tmp_path: Path) -> None:
@@ -259,24 +338,29 @@ def test_find_on_the_command_line(tmp_path: Path) -> None:
 
 
 def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    import fcntl
+
     home = tmp_path / "home"
     docs = tmp_path / "docs"
-    write_corpus(docs, files=8)
+    write_corpus(docs, files=30)
     assert ragkit("index", docs, home=home).code == 0
     env = dict(os.environ, RAGKIT_HOME=str(home))
+    # a pipe of one page, so the output cannot all fit in it before the reader goes away
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ragkit.cli", "find", "the", "--all"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
+        [sys.executable, "-m", "ragkit.cli", "find", "the", "--all"], stdout=write_end, stderr=subprocess.PIPE, env=env
     )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.read(10)
-    proc.stdout.close()  # as `| head` does
+    os.close(write_end)
+    assert proc.stderr is not None
+    with os.fdopen(read_end, "rb") as stdout:
+        stdout.read(10)  # then closed, as `| head` does
     stderr = proc.stderr.read().decode()
     proc.stderr.close()
     assert proc.wait(60) == 141, stderr
     assert "Traceback" not in stderr
+    full = ragkit("find", "the", "--all", home=home)
+    assert len(full.stdout.encode()) > 2 * 4096  # (the output is larger than the pipe)
 
 
 def test_eval_beir_reports_every_mode_on_a_beir_folder(tmp_path: Path) -> None:
@@ -311,3 +395,36 @@ def test_eval_beir_reports_every_mode_on_a_beir_folder(tmp_path: Path) -> None:
 
     missing = ragkit("eval", "beir", tmp_path, home=tmp_path / "home")
     assert missing.code == 1 and "corpus.jsonl" in missing.stderr
+
+
+def test_near_copies_are_one_hit_and_an_answer_gets_neighbouring_chunks_joined(rk: Ragkit, tmp_path: Path) -> None:
+    from difflib import SequenceMatcher
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    text = (SAMPLES / "users-and-groups.txt").read_text()
+    (docs / "groups.txt").write_text(text)
+    (docs / "groups-edited.txt").write_text(text.replace("superuser", "super-user"))  # a near copy
+    rk.index([docs])
+    for mode in ("dense", "keyword", "hybrid"):
+        hits = rk.search("which user id does root have", 6, mode=mode)  # type: ignore[arg-type]
+        assert len(hits) == 6
+        for i, a in enumerate(hits):
+            for b in hits[i + 1 :]:
+                assert SequenceMatcher(None, a.text, b.text).ratio() < 0.95, (mode, a.path, b.path)
+
+    def touching(hits: list[Hit]) -> int:
+        return sum(
+            1
+            for i, a in enumerate(hits)
+            for b in hits[i + 1 :]
+            if a.doc == b.doc and a.page == b.page and b.start <= a.end and a.start <= b.end
+        )
+
+    question = "Which groups let their members read the system logs or use sudo?"
+    retrieved = rk.answerer.retrieve_for(question, None, 8)
+    assert touching(retrieved) > 0  # neighbouring chunks were found: the joining below is tested
+    answer = rk.ask(question, mode="extract")
+    assert touching(answer.sources) == 0
+    for source in answer.sources:  # each joined source is the file's text at its span
+        assert Path(source.path).read_text()[source.start : source.end] == source.text

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -19,45 +16,23 @@ from ragkit.llm.openai_compat import OpenAICompatLLM
 from ragkit.models import packaged_chat_model
 from tests.conftest import README_QUESTION as QUESTION
 from tests.conftest import SAMPLES
+from tests.integration.servers import free_port, running
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     packaged = packaged_chat_model()
     assert packaged is not None
-    port = free_port()
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(packaged.path), "--model_alias", "smollm2",
+        "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1], "--n_ctx", "4096", "--verbose", "false",
+    ]  # fmt: skip
     log_path = tmp_path_factory.mktemp("server") / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(packaged.path), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--verbose", "false"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text(errors='replace')[-2000:]}")
-        try:
-            if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("llama_cpp.server did not start in 120 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
+    with running(command, lambda: httpx.get(f"{url}/v1/models", timeout=1).status_code == 200, log_path):
+        yield url
 
 
 def test_counts_tokens_with_the_servers_own_tokenizer(server: str) -> None:

@@ -191,3 +191,25 @@ def test_changes_while_not_watching_are_caught_up(embedder: SentenceTransformerE
     thread.join(30)
     assert rk.status()["watcher"]["live"] is False
     rk.close()
+
+
+def test_saved_searches_report_what_the_watcher_brings_in(running: Running, folder: Path) -> None:
+    rk = running.rk
+    saved = rk.save_search("crabs", "crabs OR granite")
+    assert (saved.total, saved.new) == (1, 0)  # inner.md: its match now is the baseline, not news
+    (folder / "sub" / "later.txt").write_text("Granite tors stand above the moor.\n")
+    wait_until(lambda: rk.saved_searches()[0].new == 1, what="the saved search's new match")
+    assert any(r.new_matches == {"crabs": 1} for r in running.reports)
+    assert [s["new"] for s in rk.status()["searches"]] == [1]
+    search, result, news = rk.run_search("crabs")
+    assert [Path(m.path).name for m in news] == ["later.txt"]
+    assert result.total == search.total == 2 and search.new == 0  # looked at: no longer new
+    # a renamed file brings nothing new; a new passage in an old file does
+    count = len(running.reports)
+    (folder / "sub" / "later.txt").rename(folder / "later-moved.txt")
+    wait_until(lambda: len(running.reports) > count and "later-moved.txt" in running.indexed())
+    assert rk.saved_searches()[0].new == 0
+    (folder / "first.txt").write_text("Kestrels hover over fields while hunting voles.\n\nFiddler crabs wave.\n")
+    wait_until(lambda: rk.saved_searches()[0].new == 1, what="the edited file's new match")
+    (news_match,) = rk.run_search("crabs")[2]
+    assert Path(news_match.path).name == "first.txt" and "\x02crabs\x03" in news_match.snippet.lower()

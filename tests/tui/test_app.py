@@ -20,7 +20,7 @@ from ragkit.llm import GenerationParams, Message
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
 from tests.tui.conftest import ask, until
-from tui.app import Cancelled, Done, FacadeReady, Failed, RagkitApp, SyncProgress
+from tui.app import Cancelled, Done, FacadeReady, Failed, PassageLoaded, RagkitApp, SyncProgress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, TurnView
 
@@ -44,6 +44,16 @@ class SlowLLM(ScriptedLLM):
                 yield piece
         finally:
             self.stopped.set()
+
+
+@pytest.fixture
+def viewer_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The file a stand-in viewer (RAGKIT_VIEWER) writes its arguments to when it is opened."""
+    record = tmp_path / "opened.txt"
+    script = tmp_path / "viewer.py"
+    script.write_text(f"import sys; open({str(record)!r}, 'w').write(' '.join(sys.argv[1:]))")
+    monkeypatch.setenv("RAGKIT_VIEWER", f"{sys.executable} {script} --page={{page}} {{path}}")
+    return record
 
 
 def citing_llm(app: RagkitApp) -> ScriptedLLM:
@@ -148,6 +158,28 @@ async def test_a_problem_file_appears_in_the_sidebar_while_the_app_runs(factory:
         assert any(isinstance(e, SyncProgress) for e in app.events)  # the sidebar's progress bar was fed
 
 
+async def test_a_saved_search_that_matches_a_new_file_is_a_notification(factory: Any, tmp_path: Path) -> None:
+    docs = tmp_path / "watched"
+    docs.mkdir()
+    (docs / "fine.txt").write_text("A perfectly readable note about the weather.\n")
+    update_config_file("watch", "folders", [str(docs)])
+    setup = factory()
+    setup.save_search("herons", "heron*")
+    app = RagkitApp(factory=factory, watch=True, status_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.status.get("watcher", {}).get("live"), what="the watcher")
+        assert not any("Saved search" in (n.title or "") for n in app._notifications)
+        (docs / "birds.txt").write_text("Grey herons stand still in the shallows.\n")
+        await until(
+            pilot,
+            lambda: any(n.title == "Saved search herons" for n in app._notifications),
+            timeout=60,
+            what="the saved search's notification",
+        )
+        (note,) = [n for n in app._notifications if n.title == "Saved search herons"]
+        assert "1 new match" in note.message and "ragkit searches run herons" in note.message
+
+
 async def test_search_only_mode_answers_from_the_index_without_the_model(factory: Any) -> None:
     app = RagkitApp(factory=factory, watch=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -162,6 +194,45 @@ async def test_search_only_mode_answers_from_the_index_without_the_model(factory
         assert done.result["search"] and Path(done.result["sources"][0]["path"]).name == "users-and-groups.txt"
         assert recorder.calls == []
         assert len(app.query_one("#sources", ListView).children) == len(done.result["sources"])
+
+
+async def test_search_mode_takes_the_query_language_counts_highlights_and_opens_the_page(
+    factory: Any, viewer_record: Path
+) -> None:
+    record = viewer_record
+    query = "glob* OR magic type:pdf"
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        expected = app.facade.find(query, 0, None)
+        assert expected.total > 1 and all(h.page for h in expected.hits)
+        await pilot.press("ctrl+s")
+        await ask(pilot, query)
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events))
+        done = next(e for e in app.events if isinstance(e, Done))
+        assert done.result["retrieval"]["exact"]["total"] == expected.total
+        assert [(f["path"], f["count"]) for f in done.result["retrieval"]["exact"]["files"]] == expected.files
+        turn = app.query_one(TurnView)
+        assert f"{expected.total} passages in 1 files" in turn.state
+        assert f"{expected.total} passages" in str(turn.query_one(".retrieval", Static).render())
+        assert len(app.query_one("#sources", ListView).children) == min(expected.total, 50)
+        # the first hit's passage shows with the matched words marked, each one a match
+        await until(pilot, lambda: any(isinstance(e, PassageLoaded) for e in app.events), what="the passage")
+        passage = next(e for e in app.events if isinstance(e, PassageLoaded)).passage
+        marked = [passage["span"][a:b].lower() for a, b in passage["matches"]]
+        assert marked and all(w == "magic" or w.startswith("glob") for w in marked)
+        rendered = app.query_one("#passage", Static).render()
+        styles = [str(span.style) for span in getattr(rendered, "spans", [])]
+        assert sum("on ansi_red" in style for style in styles) == len(passage["matches"]), styles
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: record.exists() and record.read_text(), timeout=30, what="the viewer")
+        first = expected.hits[0]
+        assert record.read_text() == f"--page={first.page} {first.path}"
+        # not a valid query, or no exact match: the closest passages by meaning, saying so
+        await ask(pilot, "how do I install it (offline)?")
+        await until(pilot, lambda: sum(isinstance(e, Done) for e in app.events) == 2)
+        fallback = [e for e in app.events if isinstance(e, Done)][1].result
+        assert "not an exact query" in fallback["retrieval"]["note"] and fallback["sources"]
 
 
 async def test_conversations_are_saved_and_reopened(factory: Any) -> None:
@@ -250,13 +321,8 @@ async def test_the_command_palette_runs_ragkit_commands(factory: Any) -> None:
         await until(pilot, lambda: app.search_only, what="search-only mode from the palette")
 
 
-async def test_a_key_opens_the_cited_file_in_the_viewer(
-    factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    record = tmp_path / "opened.txt"
-    script = tmp_path / "viewer.py"
-    script.write_text(f"import sys; open({str(record)!r}, 'w').write(' '.join(sys.argv[1:]))")
-    monkeypatch.setenv("RAGKIT_VIEWER", f"{sys.executable} {script} --page={{page}} {{path}}")
+async def test_a_key_opens_the_cited_file_in_the_viewer(factory: Any, viewer_record: Path) -> None:
+    record = viewer_record
     app = RagkitApp(factory=factory, watch=False)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.facade is not None)

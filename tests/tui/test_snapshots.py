@@ -64,7 +64,7 @@ def test_search_only_results(snap_compare: Any, factory: Any) -> None:
     async def run(pilot: Pilot[Any]) -> None:
         await ready(pilot)
         await pilot.press("ctrl+s")
-        await ask(pilot, "which user id does root have")
+        await ask(pilot, '"user id" OR uid*')
         await until(pilot, lambda: any(isinstance(e, Done) for e in pilot.app.events))
         await until(pilot, lambda: "⟦" in str(pilot.app.query_one("#passage").render()))
         pilot.app.clear_notifications()

@@ -83,12 +83,15 @@ def test_epub_chapters_in_spine_order(tmp_path: Path) -> None:
     assert sections[0].title == "Tiny Book"
 
 
-def make_message(subject: str, body: str, attachment: tuple[str, bytes] | None = None) -> EmailMessage:
+def make_message(
+    subject: str, body: str, attachment: tuple[str, bytes] | None = None, date: str = "Mon, 02 Nov 2026 10:00:00 +0000"
+) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = "Ada <ada@example.org>"
     msg["To"] = "bob@example.org"
-    msg["Date"] = "Mon, 02 Nov 2026 10:00:00 +0000"
+    if date:
+        msg["Date"] = date
     msg.set_content(body)
     if attachment:
         name, data = attachment
@@ -119,6 +122,50 @@ def test_mbox_every_message(tmp_path: Path) -> None:
     sections = load(path)
     assert [s.heading_path for s in sections] == [("Topic 0",), ("Topic 1",), ("Topic 2",)]
     assert [s.offset for s in sections] == sorted(s.offset for s in sections)
+
+
+def test_documents_carry_their_own_dates(tmp_path: Path) -> None:
+    """PDF metadata, an e-mail's Date header (a mailbox: its newest message), DOCX properties;
+    a format without one, or a header that makes no sense, gives none."""
+    pdf = load_document(SAMPLES / "shared-mime-info-spec.pdf")
+    assert (pdf.date, pdf.date_source) == ("2022-04-29T17:19:08+00:00", "pdf metadata")
+    mail = tmp_path / "mail.eml"
+    mail.write_bytes(bytes(make_message("Old", "An old note.\n", date="Tue, 05 Mar 2019 08:30:00 +0100")))
+    assert (load_document(mail).date, load_document(mail).date_source) == (
+        "2019-03-05T08:30:00+01:00",
+        "e-mail Date header",
+    )
+    box_path = tmp_path / "box.mbox"
+    box = mailbox.mbox(box_path)
+    for day in (
+        "Fri, 01 Jan 2021 09:00:00 +0000",
+        "Sun, 01 Aug 2021 09:00:00 +0000",
+        "Mon, 01 Mar 2021 09:00:00 +0000",
+    ):
+        box.add(make_message("Note", "Body.\n", date=day))
+    box.flush()
+    box.close()
+    assert load_document(box_path).date == "2021-08-01T09:00:00+00:00"
+    undated = tmp_path / "undated.eml"
+    undated.write_bytes(bytes(make_message("None", "No date.\n", date="")))
+    nonsense = tmp_path / "nonsense.eml"
+    nonsense.write_bytes(bytes(make_message("Bad", "Bad date.\n", date="sometime last spring")))
+    assert load_document(undated).date is None and load_document(nonsense).date is None
+    docx = make_docx(tmp_path / "memo.docx", [("", "A memo.")])
+    core = (
+        '<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
+        'metadata/core-properties" xmlns:dcterms="http://purl.org/dc/terms/"><dcterms:created>2020-06-15T12:00:00Z'
+        "</dcterms:created></cp:coreProperties>"
+    )
+    with zipfile.ZipFile(docx, "a") as z:
+        z.writestr("docProps/core.xml", core)
+    assert (load_document(docx).date, load_document(docx).date_source) == (
+        "2020-06-15T12:00:00+00:00",
+        "docx properties",
+    )
+    text = tmp_path / "plain.txt"
+    text.write_text("Plain text has no date of its own.\n")
+    assert load_document(text).date is None
 
 
 def test_csv_rows_keep_their_column_names(tmp_path: Path) -> None:

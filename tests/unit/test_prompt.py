@@ -69,5 +69,16 @@ def test_passages_quoted_beyond_the_prompt_are_numbered_after_its_own() -> None:
     prompt = build_prompt("second?", [b], words, 10_000, conversation)
     widened = with_sources(prompt, [c, a, c, b])  # a and b are numbered already; c once
     assert [h.text for h in widened.sources] == ["Alpha facts here.", "Beta facts here.", "Gamma facts here."]
-    assert widened.new_sources == [2, 3] and widened.messages == prompt.messages
+    assert widened.new_sources == [2] and widened.messages == prompt.messages  # [3] was not shown
     assert with_sources(widened, [a, b, c]) == widened
+    # the next turn shows [3] under its number, and sends the earlier turns exactly as they
+    # were sent (so the model's cache of them holds)
+    conversation.sources = widened.sources
+    conversation.turns.append(Turn("second?", "Gamma [3].", widened.new_sources or [], []))
+    third = build_prompt("third?", [a], words, 10_000, conversation)
+    assert third.messages[: len(prompt.messages)] == prompt.messages
+    assert third.new_sources == [3] and '<source n="3"' in third.messages[-1]["content"]
+    assert third.reused_sources == [1] and len(third.sources) == 3
+    conversation.turns.append(Turn("third?", "Gamma again [3].", third.new_sources or [], [1]))
+    fourth = build_prompt("fourth?", [], words, 10_000, conversation)
+    assert fourth.messages[: len(third.messages)] == third.messages and fourth.new_sources == []

@@ -78,6 +78,8 @@ def test_filters() -> None:
         paths=("*/2024 reports/*", "*.pdf"), types=("pdf",), after=date(2024, 1, 1), before=date(2024, 6, 30)
     )
     assert parse("after:2023 before:2023-02").filters == Filters(after=date(2023, 1, 1), before=date(2023, 2, 28))
+    assert parse("acme lang:FR lang:de").filters == Filters(langs=("fr", "de"))
+    assert split_filters("who paid lang:fr") == ("who paid", Filters(langs=("fr",)))
     assert parse("before:2024-02").filters.before == date(2024, 2, 29)
     assert parse("before:2024-12").filters.before == date(2024, 12, 31)
     only = parse("type:txt")
@@ -114,6 +116,7 @@ def test_terms_are_what_is_looked_for() -> None:
         ("owner:bob", "unknown filter owner:", 0),
         ("after:2024-13", "YYYY, YYYY-MM or YYYY-MM-DD", 0),
         ("after:2024-05 before:2024-01", "later than", 0),
+        ("acme lang:english", "two-letter language code", 5),
         ("NEAR(acme, 5)", "at least two words", 0),
         ("NEAR(acme tolsvik", "not closed", 0),
         ("tolsvik~3", "at most 2 edits", 0),

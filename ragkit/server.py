@@ -1,0 +1,346 @@
+"""``ragkit serve``: one shared index served to a team over HTTP (FastAPI, run by uvicorn).
+
+- ``POST /v1/chat/completions``: OpenAI-compatible, streamed (server-sent events) or not.
+  The reasoning streams in ``reasoning_content`` (as llama.cpp's server sends it). The
+  model's words stream as ``ragkit_draft`` while it writes; ``content`` is the answer once
+  checked (what verified, or the quoted passages that stand in for what did not), so a
+  client never shows words that did not verify as the answer (``ragkit_mode: "generate"``
+  streams the model's words as ``content``, as written). The last chunk, or the message,
+  carries the extension field ``ragkit``: the answer as ``ragkit ask --json`` gives it
+  (sources, citations with spans and whether each verified, grounded).
+- ``GET /v1/models``, ``POST /v1/search``, ``POST /v1/find``, ``GET /v1/status``,
+  ``GET /v1/passage`` (a cited span in its context), and the OpenAPI document at
+  ``/openapi.json``.
+
+Access: when any key exists (``ragkit keys create``), every request needs one (``Authorization:
+Bearer KEY``): none or an unknown or revoked one is 401; a collection outside the key's
+is 403, and a key limited to collections only ever sees their files. Without keys the
+server answers anyone who can reach it, so it refuses to listen beyond loopback. Every
+request is written to the audit log (never the key).
+"""
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ragkit.answering import Answer
+from ragkit.audit import AuditLog
+from ragkit.errors import RagkitError
+from ragkit.keys import KeyStore
+from ragkit.query import Filters
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str  # the key's name ("local" when the server has no keys)
+    collections: tuple[str, ...]  # empty: all
+    read_only: bool
+
+
+class SearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    query: str = Field(min_length=1, max_length=4000)
+    k: int = Field(5, ge=1, le=100)
+    mode: Literal["dense", "keyword", "hybrid"] | None = None
+    collection: str | None = None
+
+
+class FindRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    query: str = Field(min_length=1, max_length=4000)
+    offset: int = Field(0, ge=0)
+    limit: int = Field(20, ge=0, le=1000)
+    collection: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    """OpenAI's request; fields ragkit does not use (temperature, …) are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    ragkit_mode: Literal["auto", "generate", "extract"] | None = Field(
+        None, description="ragkit's answer mode (default: the server's answer.mode)"
+    )
+    collection: str | None = Field(None, description="search only this collection")
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "a request ragkit cannot serve (the message says why)"},
+    401: {"model": ErrorResponse, "description": "no key, or an unknown or revoked one"},
+    403: {"model": ErrorResponse, "description": "a collection outside the key's"},
+    404: {"model": ErrorResponse, "description": "no such collection (or, for a passage, no such indexed file)"},
+}
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    if isinstance(content, list):  # OpenAI's content parts: the text ones
+        return " ".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+    return content or ""
+
+
+def create_app(
+    rk: Any, keys: KeyStore, audit: AuditLog, collections_of: Callable[[], dict[str, list[Path]]]
+) -> FastAPI:
+    """The app over a facade (``rk``). The caller runs the watcher; the app only reads. Keys
+    and collections are read at each request (``collections_of``), so a key revoked or a
+    collection added takes effect at once."""
+    app = FastAPI(
+        title="ragkit",
+        version="1",
+        description="A private assistant over a shared set of documents: answers with verified citations.",
+        docs_url=None,  # FastAPI's pages load their scripts from a CDN: nothing may leave the machine
+        redoc_url=None,
+    )
+    generating = threading.Lock()  # one answer at a time on the model; searches run beside it
+
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's own, and Starlette's (a body that is not JSON)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "invalid_request")
+        return JSONResponse({"error": {"message": str(exc.detail), "type": kind}}, exc.status_code, exc.headers)
+
+    def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        if not keys.active():
+            return Principal("local", (), False)
+        token = ""
+        if authorization and authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+        if not token:
+            deny(request, "-", 401, "no API key: send Authorization: Bearer KEY (made by: ragkit keys create NAME)")
+        key = keys.check(token)
+        if key is None:
+            deny(request, "?", 401, "unknown or revoked API key")
+        assert key is not None
+        return Principal(key.name, tuple(key.collections), key.read_only)
+
+    Caller = Annotated[Principal, Depends(principal)]
+
+    def deny(request: Request, who: str, status: int, message: str) -> None:
+        audit.record(key=who, endpoint=request.url.path, status=status, error=message)
+        raise HTTPException(status, message, headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+    def scope(request: Request, who: Principal, collection: str | None) -> Filters | None:
+        collections = collections_of()
+        if collection is not None:
+            if collection not in collections:
+                known = ", ".join(sorted(collections)) or "none"
+                raise HTTPException(404, f"no collection is named {collection!r} (collections: {known})")
+            if who.collections and collection not in who.collections:
+                deny(request, who.name, 403, f"the key {who.name!r} may not read the collection {collection!r}")
+            return Filters(within=tuple(str(p) for p in collections[collection]))
+        if who.collections:
+            folders = [str(p) for name in who.collections for p in collections.get(name, [])]
+            return Filters(within=tuple(folders) or ("/nonexistent-collection",))
+        return None
+
+    def visible(path: str, limit: Filters | None) -> bool:
+        return limit is None or any(path.startswith(f.rstrip("/") + "/") for f in limit.within)
+
+    def failed(request: Request, who: Principal, exc: RagkitError, **entry: Any) -> HTTPException:
+        audit.record(key=who.name, endpoint=request.url.path, status=400, error=str(exc), **entry)
+        return HTTPException(400, str(exc))
+
+    @app.get("/v1/models", responses=ERRORS)
+    def models(who: Caller) -> dict[str, Any]:
+        rows = [m for m in rk.models() if m.get("installed")]
+        data = [{"id": m["name"], "object": "model", "created": 0, "owned_by": "ragkit"} for m in rows]
+        return {"object": "list", "data": data}
+
+    @app.post("/v1/search", responses=ERRORS)
+    def search(body: SearchRequest, request: Request, who: Caller) -> dict[str, Any]:
+        limit = scope(request, who, body.collection)
+        try:
+            hits = rk.search(body.query, body.k, body.mode, limit)
+        except RagkitError as exc:
+            raise failed(request, who, exc, query=body.query) from exc
+        audit.record(key=who.name, endpoint="/v1/search", status=200, query=body.query, files=_paths(hits))
+        return {"hits": [h.as_dict() for h in hits]}
+
+    @app.post("/v1/find", responses=ERRORS)
+    def find(body: FindRequest, request: Request, who: Caller) -> dict[str, Any]:
+        limit = scope(request, who, body.collection)
+        try:
+            result = rk.find(body.query, body.offset, body.limit, limit)
+        except RagkitError as exc:
+            raise failed(request, who, exc, query=body.query) from exc
+        audit.record(key=who.name, endpoint="/v1/find", status=200, query=body.query, total=result.total)
+        found: dict[str, Any] = result.as_dict()
+        return found
+
+    @app.get("/v1/status", responses=ERRORS)
+    def status(request: Request, who: Caller) -> dict[str, Any]:
+        state: dict[str, Any] = rk.status()
+        limit = scope(request, who, None)
+        if limit is not None:  # a limited key sees its collections' files only
+            state["failures"] = [f for f in state["failures"] if visible(f["path"], limit)]
+            state["warnings"] = [w for w in state["warnings"] if visible(w["path"], limit)]
+            state["folders"] = [f for f in state["folders"] if visible(f + "/x", limit)]
+            state["searches"] = []
+        state["collections"] = sorted(n for n in collections_of() if not who.collections or n in who.collections)
+        state["key"] = who.name
+        audit.record(key=who.name, endpoint="/v1/status", status=200)
+        return state
+
+    @app.get("/v1/passage", responses=ERRORS)
+    def passage(
+        request: Request,
+        path: Annotated[str, Query(min_length=1)],
+        start: Annotated[int, Query(ge=0)],
+        end: Annotated[int, Query(ge=0)],
+        who: Caller,
+        page: Annotated[int | None, Query(ge=1)] = None,
+    ) -> dict[str, Any]:
+        limit = scope(request, who, None)
+        row = rk.library.manifest.file(path)
+        if row is None or row.status != "ok" or not visible(path, limit):
+            audit.record(key=who.name, endpoint="/v1/passage", status=404, path=path)
+            raise HTTPException(404, f"{path} is not an indexed file")
+        try:
+            shown: dict[str, Any] = rk.passage(path, page, start, end)
+        except RagkitError as exc:
+            raise failed(request, who, exc, path=path) from exc
+        audit.record(key=who.name, endpoint="/v1/passage", status=200, path=path)
+        return shown
+
+    @app.post("/v1/chat/completions", responses=ERRORS)
+    def chat(body: ChatRequest, request: Request, who: Caller) -> Any:
+        from ragkit.conversation import Conversation, Turn
+
+        limit = scope(request, who, body.collection)
+        asked = [m for m in body.messages if m.role == "user"]
+        if not asked or not _text(asked[-1].content).strip():
+            raise HTTPException(400, "the last message must be the user's question")
+        question = _text(asked[-1].content).strip()
+        history, pending = [], ""
+        for m in body.messages[: body.messages.index(asked[-1])]:
+            if m.role == "user":
+                pending = _text(m.content)
+            elif m.role == "assistant" and pending:
+                history.append(Turn(pending, _text(m.content), []))
+                pending = ""
+        conversation = Conversation(turns=history) if history else None
+        model = body.model if body.model and body.model != "ragkit" else None
+        made, ident = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+        def events() -> Iterator[Any]:
+            with generating:
+                stream = rk.ask_stream(question, model=model, conversation=conversation, mode=body.ragkit_mode,
+                                       scope=limit)  # fmt: skip
+                try:
+                    yield from stream
+                finally:
+                    stream.close()
+
+        def done(answer: dict[str, Any], status: int = 200) -> None:
+            cited = sorted({c["path"] for c in answer.get("citations", [])})
+            audit.record(key=who.name, endpoint="/v1/chat/completions", status=status, question=question, cited=cited)
+
+        if not body.stream:
+            try:
+                items = list(events())
+            except RagkitError as exc:
+                raise failed(request, who, exc, question=question) from exc
+            answer = items[-1].as_dict()
+            done(answer)
+            usage = answer.get("usage") or {}
+            return {
+                "id": ident,
+                "object": "chat.completion",
+                "created": made,
+                "model": answer.get("model") or "ragkit",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {
+                            "role": "assistant",
+                            "content": answer["answer"],
+                            "reasoning_content": answer.get("reasoning") or None,
+                        },
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": usage.get("prompt_tokens", 0),
+                    "completion_tokens": usage.get("completion_tokens", 0),
+                    "total_tokens": usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0),
+                },
+                "ragkit": answer,
+            }
+
+        def sse() -> Iterator[str]:
+            def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+                body = {
+                    "id": ident,
+                    "object": "chat.completion.chunk",
+                    "created": made,
+                    "model": "ragkit",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    **extra,
+                }
+                return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+            yield chunk({"role": "assistant", "content": ""})
+            try:
+                for item in events():
+                    if isinstance(item, Answer):  # the checked answer, and all about it in `ragkit`
+                        answer = item.as_dict()
+                        done(answer)
+                        if body.ragkit_mode != "generate":
+                            yield chunk({"content": answer["answer"]})
+                        yield chunk({}, "stop", ragkit=answer)
+                    elif item.type == "reasoning":
+                        yield chunk({"reasoning_content": item.chunk})
+                    elif item.type == "text" and body.ragkit_mode == "generate":
+                        yield chunk({"content": item.chunk})
+                    elif item.type == "text":  # a draft until checked: the answer comes as content
+                        yield chunk({"ragkit_draft": item.chunk})
+            except RagkitError as exc:
+                audit.record(key=who.name, endpoint="/v1/chat/completions", status=400, question=question,
+                             error=str(exc))  # fmt: skip
+                yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'ragkit_error'}})}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(sse(), media_type="text/event-stream")
+
+    return app
+
+
+def _paths(hits: list[Any]) -> list[str]:
+    return sorted({h.path for h in hits})
+
+
+def check_bind(host: str, keys: KeyStore) -> None:
+    """Refuse to listen beyond loopback while no key guards the server."""
+    if host not in LOOPBACK and not keys.active():
+        raise RagkitError(
+            f"refusing to listen on {host} with no API keys: anyone who can reach it could read your documents;"
+            " create one first (ragkit keys create NAME), or listen on 127.0.0.1"
+        )
