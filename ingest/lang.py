@@ -29,6 +29,9 @@ _STOPWORDS = {
     "tr": "ve bir bu da de için ile olarak daha çok gibi en ama o ne var mı değil olan",
 }
 _WORDS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+# every language's function words: words that say little of what a passage is about (ranked
+# keyword search leaves them out of a query that has other words)
+FUNCTION_WORDS = frozenset().union(*_WORDS.values())
 _TOKEN = re.compile(r"[^\W\d_]+")
 MIN_WORDS = 12  # fewer words than this: not enough to tell
 

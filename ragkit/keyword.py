@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from ingest.lang import FUNCTION_WORDS
 from ragkit.manifest import Manifest, basename_sql
 from ragkit.query import Filters, Query, compile_fts, merge_filters, parse
 
@@ -256,7 +257,9 @@ class KeywordIndex:
         found = {fold(w) for w in re.findall(r"[^\W_]+", text) if len(w) > 1 or w.isdigit()}
         # "10-K" is also "10K", as a file name may write it
         found |= {fold(re.sub(r"[\W_]+", "", w)) for w in re.findall(r"\w+(?:[-.]\w+)+", text)}
-        words = sorted(found)
+        # function words match nearly every passage and weigh next to nothing in BM25, yet
+        # every passage they match must be scored: left out when other words remain
+        words = sorted(found - FUNCTION_WORDS) or sorted(found)
         if not words:
             return []
         expression = " OR ".join(f'"{w}"' for w in words)

@@ -374,15 +374,15 @@ class Library:
 
         recorded = self.manifest.vectors_of(order[: 3 * k])
         kept: list[str] = []
-        seen: list[Any] = []
+        seen = np.empty((0, 0), dtype=np.float32)  # the kept passages' unit vectors, one per row
         for chunk in order:
             blob = recorded.get(chunk)
             if blob is not None:
                 vector = np.frombuffer(blob, dtype=np.float32)
                 vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
-                if any(float(vector @ other) >= NEAR_DUPLICATE for other in seen):
+                if len(seen) and float((seen @ vector).max()) >= NEAR_DUPLICATE:
                     continue
-                seen.append(vector)
+                seen = vector[None, :] if not len(seen) else np.vstack([seen, vector])
             kept.append(chunk)
             if len(kept) == k:
                 break
