@@ -217,4 +217,8 @@ def warm(settings: Settings) -> None:
         except Exception:  # the search that follows meets it and reports it
             return
 
+    # numpy is imported here first: the command's own thread imports it too, and two threads
+    # initialising numpy's C extension at once fail ("partially initialized module")
+    import numpy  # noqa: F401
+
     threading.Thread(target=load, name="ragkit-warm-queries", daemon=False).start()
