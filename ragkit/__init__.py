@@ -41,6 +41,10 @@ _WHERE = {
     "Filters": "ragkit.query",
     "NewMatch": "ragkit.searches",
     "SavedSearch": "ragkit.searches",
+    "SqlAnswer": "ragkit.sqlask",
+    "QueryResult": "ragkit.databases",
+    "RemoteAssistant": "ragkit.remote",
+    "open_assistant": "ragkit.facade",
 }
 
 if TYPE_CHECKING:
@@ -49,8 +53,9 @@ if TYPE_CHECKING:
     from ragkit.attribution import Attribution, Citation
     from ragkit.config import Settings, load_settings
     from ragkit.conversation import Conversation, ConversationStore
+    from ragkit.databases import QueryResult
     from ragkit.errors import RagkitError
-    from ragkit.facade import Ragkit, open_ragkit
+    from ragkit.facade import Ragkit, open_assistant, open_ragkit
     from ragkit.indexer import IndexReport, Progress
     from ragkit.keyword import FindHit, FindResult
     from ragkit.library import Library
@@ -58,8 +63,10 @@ if TYPE_CHECKING:
     from ragkit.llm import LLM, GenerationParams, StreamEvent
     from ragkit.models import Catalog, ModelRef, Profile
     from ragkit.query import Filters
+    from ragkit.remote import RemoteAssistant
     from ragkit.retrieve import Hit
     from ragkit.searches import NewMatch, SavedSearch
+    from ragkit.sqlask import SqlAnswer
 
 
 def __getattr__(name: str) -> Any:
@@ -93,12 +100,16 @@ __all__ = [
     "NewMatch",
     "Profile",
     "Progress",
+    "QueryResult",
     "Ragkit",
     "RagkitError",
+    "RemoteAssistant",
     "SavedSearch",
     "Settings",
+    "SqlAnswer",
     "StreamEvent",
     "__version__",
     "load_settings",
+    "open_assistant",
     "open_ragkit",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ragkit.attribution import Attribution, attribute
+from ragkit.attribution import Attribution, Citation, SentenceSupport, attribute
 from ragkit.chat import ChatModels
 from ragkit.config import Settings
 from ragkit.conversation import Conversation, Turn, hit_key
@@ -79,6 +79,39 @@ class Answer:
             "unsupported": [s.text for s in self.attribution.unsupported],
             "declined": self.declined,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """An answer back from its :meth:`as_dict` (as a ragkit server sends it)."""
+        from ragkit.conversation import hit_from_dict
+
+        citations = [
+            Citation(c["n"], c["path"], c.get("page"), c["start"], c["end"], c.get("quote", ""),
+                     bool(c.get("verified")), c.get("by", "match"), float(c.get("support", 0.0)))
+            for c in data.get("citations", [])
+        ]  # fmt: skip
+        index = {c.n: i for i, c in enumerate(citations)}
+        sentences = []
+        for s in data.get("sentences", []):
+            cited = tuple(index[n] for n in s.get("citations", []) if n in index)
+            supported, factual = bool(s.get("supported")), bool(s.get("factual", True))
+            sentences.append(SentenceSupport(s["start"], s["end"], s["text"], cited, supported, factual))
+        return cls(
+            question=data.get("question", ""),
+            answer=data.get("answer", ""),
+            reasoning=data.get("reasoning", ""),
+            model=data.get("model", ""),
+            sources=[hit_from_dict(h) for h in data.get("sources", [])],
+            attribution=Attribution(data.get("by", "none"), citations, sentences),
+            grounded=bool(data.get("grounded")),
+            notice=data.get("notice", ""),
+            usage=dict(data.get("usage") or {}),
+            draft=data.get("draft", ""),
+            model_note=data.get("model_note", ""),
+            conversation=data.get("conversation", ""),
+            retrieval=dict(data.get("retrieval") or {}),
+            mode=data.get("mode", "generate"),
+        )
 
     @property
     def declined(self) -> bool:

@@ -1,7 +1,9 @@
 """The one interface user interfaces program against: :class:`Assistant`.
 
 The terminal UI types its backend as this Protocol, never as the concrete facade, so what
-the UI may call is written down in one place and checked by mypy (``Ragkit`` satisfies it).
+the UI may call is written down in one place and checked by mypy. Two classes satisfy it:
+the local engine (:class:`~ragkit.facade.Ragkit`) and a ragkit server used over HTTP
+(:class:`~ragkit.remote.RemoteAssistant`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ragkit.indexer import IndexReport, Progress
 from ragkit.keyword import FindResult
 from ragkit.library import SearchMode
 from ragkit.live import LiveSync
-from ragkit.llm import LLM, StreamEvent
+from ragkit.llm import StreamEvent
 from ragkit.models import ModelRef
 from ragkit.retrieve import Hit
 
@@ -61,9 +63,7 @@ class Assistant(Protocol):
         mode: Mode | None = ...,
     ) -> Generator[StreamEvent | Answer, None, None]: ...
 
-    def llm(self, model: str | None = ...) -> LLM: ...
-
-    def set_llm(self, llm: LLM | None) -> None: ...
+    def load_model(self, model: str | None = ...) -> None: ...
 
     def model_ref(self, model: str | None = ...) -> ModelRef: ...
 

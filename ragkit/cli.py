@@ -21,6 +21,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
+        if (args.server or args.collection) and args.command not in REMOTE_COMMANDS:
+            raise RagkitError(
+                f"--server and --collection apply to {', '.join(sorted(REMOTE_COMMANDS))} and the terminal UI;"
+                f" '{args.command}' works on this machine (run it on the server for the server's index)"
+            )
         return int(args.func(args))
     except RagkitError as exc:
         print(f"ragkit: error: {exc}", file=sys.stderr)
@@ -34,7 +39,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ragkit", description="A private, local assistant over your own documents.")
+    parser = argparse.ArgumentParser(
+        prog="ragkit",
+        description="A private, local assistant over your own documents. No COMMAND: the terminal UI.",
+    )
+    parser.add_argument(
+        "--server",
+        default=None,
+        metavar="URL",
+        help="use a ragkit server (ragkit serve) for ask, search, find, status and the terminal UI, e.g."
+        " http://10.0.0.5:8765; also RAGKIT_SERVER or client.server; its key: RAGKIT_API_KEY or client.api_key",
+    )
+    parser.add_argument(
+        "--collection", default=None, metavar="NAME", help="with --server: search only this collection of it"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("index", help="index files and folders (incremental)")
@@ -120,7 +138,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="how passages are ranked (default: retrieve.mode)",
     )
+    p.add_argument(
+        "--db",
+        default=None,
+        metavar="NAME",
+        help="answer from this database (ragkit db add): SQL, rows, a checked sentence",
+    )
     p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", action="store_true", help="with --db: the rows as CSV")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="measure retrieval quality")
@@ -205,18 +230,78 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_audit)
 
+    p = sub.add_parser(
+        "db",
+        help="databases: add, list, remove, schema, and guarded read-only SQL (query)",
+        description="Databases ragkit may read: SQLite (sqlite:////abs/path.db) or PostgreSQL. Every query,"
+        " yours or a model's, goes through the same guard: one read-only statement on the allowed tables, on a"
+        " read-only connection, with row, byte and time caps.",
+    )
+    dsub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    d = dsub.add_parser("add", help="add a database")
+    d.add_argument("name")
+    d.add_argument("url", help="sqlite:////abs/path.db or postgresql://USER@HOST:PORT/NAME (no password)")
+    d.add_argument("--tables", default="", metavar="A,B", help="only these tables may be read (default: all)")
+    d.add_argument("--text-columns", default="", metavar="T.COL,…", help="columns indexed as documents")
+    d.add_argument("--password-env", default=None, metavar="VAR", help="environment variable with the password")
+    d.set_defaults(func=cmd_db)
+    d = dsub.add_parser("list", help="the databases added")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_db)
+    d = dsub.add_parser("remove", help="forget a database (the database itself is not touched)")
+    d.add_argument("name")
+    d.set_defaults(func=cmd_db)
+    d = dsub.add_parser("schema", help="tables, columns, keys, row counts and sample values")
+    d.add_argument("name")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_db)
+    d = dsub.add_parser("sync", help="index the rows of the --text-columns tables as documents (db:NAME/TABLE/ID)")
+    d.add_argument("names", nargs="*", metavar="NAME", help="default: every database with text columns")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_db)
+    d = dsub.add_parser("query", help="run your own SQL through the guard")
+    d.add_argument("name")
+    d.add_argument("sql")
+    d.add_argument("--json", action="store_true")
+    d.add_argument("--csv", action="store_true")
+    d.set_defaults(func=cmd_db)
+
     p = sub.add_parser("status", help="what is indexed, and what failed")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
     return parser
 
 
-def _open(warm_queries: bool = False) -> Any:
+REMOTE_COMMANDS = {"ask", "search", "find", "searches", "status"}  # what --server (or RAGKIT_SERVER) sends to a server
+
+
+def _assistant(args: argparse.Namespace, warm_queries: bool = False) -> Any:
+    """For the commands a ragkit server can answer: that server, when one is named
+    (``--server``, RAGKIT_SERVER, ``client.server``), else the index here (:func:`_open`)."""
+    from ragkit.config import load_settings
+    from ragkit.remote import RemoteAssistant, server_of
+
+    settings = load_settings()
+    url = server_of(settings, args.server)
+    if url:
+        return RemoteAssistant(settings, url, collection=args.collection)
+    if args.collection:
+        raise RagkitError("--collection names a collection of a ragkit server: give --server URL with it")
+    return _open(warm_queries, settings)
+
+
+def _remote(rk: Any) -> bool:
+    from ragkit.remote import RemoteAssistant
+
+    return isinstance(rk, RemoteAssistant)
+
+
+def _open(warm_queries: bool = False, settings: Any = None) -> Any:
     """The facade. ``warm_queries``: start loading the query embedder first, so a cold
     search or question loads it while the rest of ragkit imports."""
     from ragkit.config import load_settings
 
-    settings = load_settings()
+    settings = settings or load_settings()
     if warm_queries:
         from ragkit.onnxembed import warm
 
@@ -231,6 +316,13 @@ def _emit_json(data: object) -> None:
 
 
 def _display(path: str) -> str:
+    if "db-rows" in path:  # a database row's document: cited as db:NAME/TABLE/ID
+        from ragkit import paths
+        from ragkit.rowdocs import source_name
+
+        named = source_name(path, paths.home())
+        if named:
+            return named
     try:
         rel = os.path.relpath(path)
     except ValueError:
@@ -300,10 +392,12 @@ def _print_new_matches(found: dict[str, int], stamp: str = "") -> None:
 def cmd_index(args: argparse.Namespace) -> int:
     rk = _open()
     report = _index(rk, args.paths, args.rebuild, quiet=args.json)
+    if not args.json:
+        _print_report(report)
+    if any(d.text_columns for d in rk.settings.databases.values()):  # rows as documents, kept in step too
+        report["rows"] = _sync_rows(rk.settings, None, quiet=args.json, rk=rk)
     if args.json:
         _emit_json(report)
-    else:
-        _print_report(report)
     return 0
 
 
@@ -311,7 +405,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    rk = _open(warm_queries=True)
+    rk = _assistant(args, warm_queries=True)
     hits = rk.search(_with_filters(args), args.k, args.mode)
     if args.json:
         _emit_json({"hits": [h.as_dict() for h in hits]})
@@ -386,7 +480,7 @@ def cmd_find(args: argparse.Namespace) -> int:
         return _find_batch(args)
     if args.query is None:
         raise RagkitError("give a query (ragkit find '\"exact phrase\" OR name') or a file of them: --batch FILE")
-    rk = _open()
+    rk = _assistant(args)
     query = _with_filters(args)
     saved = rk.save_search(args.save, query) if args.save else None
     per_page = max(1, args.per_page)
@@ -464,7 +558,7 @@ def _find_batch(args: argparse.Namespace) -> int:
     then the lines that matched nothing, and the lines that are not valid queries."""
     import csv
 
-    rk = _open()
+    rk = _assistant(args)
     queries = _read_batch(args.batch)
     first = max(0, args.first)
     rows: list[dict[str, Any]] = []
@@ -522,7 +616,7 @@ def _find_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_searches(args: argparse.Namespace) -> int:
-    rk = _open()
+    rk = _assistant(args)
     if args.action == "list":
         saved = rk.saved_searches()
         if args.json:
@@ -598,7 +692,13 @@ def cmd_eval_beir(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from ragkit.facade import Answer
 
-    rk = _open(warm_queries=True)
+    if args.db:
+        return _ask_database(args)
+    if args.csv:
+        raise RagkitError("--csv gives a database answer's rows: use it with --db NAME")
+    rk = _assistant(args, warm_queries=True)
+    if args.search_mode and _remote(rk):
+        raise RagkitError(f"the server ({rk.url}) ranks passages its own way (its retrieve.mode): drop --search-mode")
     if args.search_mode:
         rk.settings.retrieve.mode = args.search_mode
     if args.docs:
@@ -640,6 +740,41 @@ def cmd_ask(args: argparse.Namespace) -> int:
     _print_sources(result)
     if conversation is not None:
         print(f"Conversation: {conversation.id} (follow up with: ragkit ask --chat {conversation.id} QUESTION)")
+    return 0
+
+
+def _ask_database(args: argparse.Namespace) -> int:
+    if args.docs or args.chat or args.mode or args.search_mode:
+        raise RagkitError("--db answers from a database: --docs, --chat, --mode and --search-mode do not apply")
+    rk = _assistant(args)
+    if _remote(rk):
+        raise RagkitError("ask --db runs where the database is added (ragkit db add), not through --server")
+    answer = rk.ask_database(args.question, args.db, args.model)
+    if args.json:
+        _emit_json(answer.as_dict())
+        return 0 if answer.result is not None else 1
+    if args.csv:
+        if answer.result is None:
+            raise RagkitError(answer.answer)
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(answer.result.columns)
+        writer.writerows(answer.result.rows)
+        return 0
+    print(answer.answer)
+    for n, attempt in enumerate(answer.attempts, start=1):
+        if attempt.error:
+            print(f"\nattempt {n} failed: {attempt.error}\n  {attempt.sql}")
+    if answer.result is None:
+        return 1
+    print(f"\nSQL ({answer.source}): {answer.result.sql}")
+    print(f"{len(answer.result.rows)} row(s){' (the first ones)' if answer.result.truncated else ''}:\n")
+    _print_table(answer.result.columns, answer.result.rows[:50])
+    if len(answer.result.rows) > 50:
+        print(f"… and {len(answer.result.rows) - 50} more (--json for all)")
+    how = "the model's, its numbers checked against the rows" if answer.by == "model" else "written from the rows"
+    print(f"\nModel: {answer.model}; the sentence is {how}")
     return 0
 
 
@@ -789,7 +924,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "another ragkit process is writing to this index (a watcher?): stop it, since the server keeps the"
                 " index in step itself, or serve without watching (--no-watch)"
             )
+        # the document embedder loads now, not at the first change under the watcher: loading
+        # torch holds the interpreter for seconds, and every request would wait behind it
+        rk.library.embedder.embed(["warm-up"])
         rk.live_sync(folders).start()
+    try:  # the model too, so the first question does not wait for it
+        rk.load_model()
+    except RagkitError as exc:
+        print(f"ragkit: warning: no chat model ({exc}); search and find work, questions will say so", file=sys.stderr)
     from ragkit import paths
     from ragkit.config import load_settings
 
@@ -825,6 +967,111 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rk.close()
     print("stopped", flush=True)
     return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from ragkit import databases
+    from ragkit.config import load_settings, remove_config_key, update_config_file
+
+    settings = load_settings()
+    action = args.db_command
+    if action == "add":
+        url = databases.check_url(args.url)
+        tables = [t.strip() for t in args.tables.split(",") if t.strip()]
+        text_columns = [c.strip() for c in args.text_columns.split(",") if c.strip()]
+        bad = [c for c in text_columns if c.count(".") != 1]
+        if bad:
+            raise RagkitError(f"--text-columns takes table.column names: {', '.join(bad)}")
+        opened = databases.open_database(args.name, url, tables, args.password_env)  # it opens, or says why
+        entry: dict[str, Any] = {"url": url, "tables": tables, "text_columns": text_columns}
+        if args.password_env:
+            entry["password_env"] = args.password_env
+        path = update_config_file("databases", args.name, entry)
+        print(f"added database {args.name!r} ({len(opened.tables)} readable tables) to {path}")
+        return 0
+    if action == "list":
+        rows = [{"name": n, **d.model_dump()} for n, d in sorted(settings.databases.items())]
+        if args.json:
+            _emit_json({"databases": rows})
+        elif not rows:
+            print("no databases; add one with: ragkit db add NAME sqlite:////path/to/file.db")
+        for r in [] if args.json else rows:
+            print(f"{r['name']}: {r['url']}  tables: {', '.join(r['tables']) or 'all'}")
+        return 0
+    if action == "remove":
+        if args.name not in settings.databases:
+            raise RagkitError(f"no database is named {args.name!r} (see: ragkit db list)")
+        remove_config_key("databases", args.name)
+        print(f"removed database {args.name!r} (the database itself is untouched)")
+        return 0
+    if action == "sync":
+        report = _sync_rows(settings, args.names or None, quiet=args.json)
+        if args.json:
+            _emit_json(report)
+        return 0
+    db = databases.configured(settings, args.name)
+    if action == "schema":
+        tables = db.schema()
+        if args.json:
+            _emit_json({"database": args.name, "tables": [t.as_dict() for t in tables]})
+            return 0
+        for t in tables:
+            print(f"{t.name} ({t.rows} rows)")
+            for c in t.columns:
+                key = " primary key" if c.primary_key else ""
+                ref = f" -> {c.references}" if c.references else ""
+                sample = f"  e.g. {', '.join(t.samples[c.name])}" if t.samples.get(c.name) else ""
+                print(f"  {c.name} {c.type}{key}{ref}{sample}")
+        return 0
+    result = db.run(args.sql)
+    if args.json:
+        _emit_json(result.as_dict())
+    elif args.csv:
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(result.columns)
+        writer.writerows(result.rows)
+    else:
+        _print_table(result.columns, result.rows)
+        more = " (the first ones: more than the caps allow)" if result.truncated else ""
+        print(f"\n{len(result.rows)} row(s){more}; ran: {result.sql}")
+    return 0
+
+
+def _sync_rows(settings: Any, names: list[str] | None, quiet: bool = False, rk: Any = None) -> dict[str, Any]:
+    """Rows as documents: mirror the text columns of ``names`` (default: every database that
+    has some) into the data directory, then index that folder like any other."""
+    from ragkit import rowdocs
+
+    wanted = names or [n for n, d in sorted(settings.databases.items()) if d.text_columns]
+    for name in wanted:
+        if name not in settings.databases:
+            raise RagkitError(f"no database is named {name!r} (see: ragkit db list)")
+        if not settings.databases[name].text_columns:
+            raise RagkitError(
+                f"database {name!r} has no --text-columns to index (ragkit db add NAME URL --text-columns T.COL)"
+            )
+    mirrored = [rowdocs.mirror(settings, name).as_dict() for name in wanted]
+    root = rowdocs.rows_root(settings.home)
+    if not root.exists():
+        return {"databases": mirrored, "index": None}
+    rk = rk or _open(settings=settings)
+    report = _index(rk, [root], rebuild=False, quiet=quiet)
+    if not quiet:
+        for m in mirrored:
+            print(f"database {m['database']}: {m['rows']} rows, {m['written']} written, {m['removed']} removed")
+        _print_report(report)
+    return {"databases": mirrored, "index": report}
+
+
+def _print_table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    shown = [[("" if v is None else str(v))[:60] for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in shown]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in shown:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
@@ -918,11 +1165,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    rk = _open()
+    rk = _assistant(args)
     status = rk.status()
     if args.json:
         _emit_json(status)
         return 0
+    if status.get("server"):
+        collections = ", ".join(status.get("collections") or []) or "none"
+        print(f"server:   {status['server']} (key {status.get('key')}; collections: {collections})")
+        print(f"model:    {status.get('model')}")
     print(f"index:    {status['index_path']}")
     plan = status["embedding"]
     print(f"embedder: {status['embedder']} (documents: {plan['documents']}; queries: {plan['queries']})")

@@ -149,6 +149,26 @@ class ServeSettings(_Section):
     audit_max_mb: float = Field(10.0, gt=0, description="Size at which the audit log is rotated (5 kept).")
 
 
+class DatabaseSettings(_Section):
+    url: str = Field(description="sqlite:////abs/path.db or postgresql://USER@HOST:PORT/NAME (no password in it).")
+    tables: list[str] = Field(default_factory=list, description="Tables that may be read (empty: all).")
+    text_columns: list[str] = Field(
+        default_factory=list, description="table.column values indexed as documents (rows as documents)."
+    )
+    password_env: str | None = Field(None, description="Environment variable holding the password, if one is needed.")
+
+
+class ClientSettings(_Section):
+    server: str | None = Field(
+        None,
+        description="A ragkit server (ragkit serve) that ask, search, find, status and the terminal UI use"
+        " instead of the index here, e.g. http://10.0.0.5:8765 (also: --server, RAGKIT_SERVER).",
+    )
+    api_key: str | None = Field(
+        None, description="The key that server gave you (ragkit keys create on it; also: RAGKIT_API_KEY)."
+    )
+
+
 class Settings(BaseSettings):
     """All of ragkit's settings."""
 
@@ -167,8 +187,12 @@ class Settings(BaseSettings):
     models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
     store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
     serve: ServeSettings = Field(default_factory=ServeSettings)  # type: ignore[arg-type]
+    client: ClientSettings = Field(default_factory=ClientSettings)  # type: ignore[arg-type]
     collections: dict[str, list[Path]] = Field(
         default_factory=dict, description="Named groups of folders a server's keys may be limited to."
+    )
+    databases: dict[str, DatabaseSettings] = Field(
+        default_factory=dict, description="Databases questions may be asked of (ragkit db add)."
     )
 
     @classmethod

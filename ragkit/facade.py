@@ -18,10 +18,12 @@ from typing import Any
 
 from ragkit import viewer
 from ragkit.answering import NOT_FOUND, UNVERIFIED, Answer, Answerer, Mode
+from ragkit.api import Assistant
 from ragkit.chat import ChatModels
 from ragkit.config import Settings, load_settings
 from ragkit.conversation import Conversation, ConversationStore
 from ragkit.embed import Embedder
+from ragkit.errors import RagkitError
 from ragkit.indexer import IndexReport, Progress
 from ragkit.keyword import FindResult
 from ragkit.library import Library, SearchMode
@@ -31,8 +33,9 @@ from ragkit.models import Catalog, ModelRef, Profile
 from ragkit.query import Filters
 from ragkit.retrieve import Hit
 from ragkit.searches import NewMatch, SavedSearch
+from ragkit.sqlask import SqlAnswer
 
-__all__ = ["NOT_FOUND", "UNVERIFIED", "Answer", "Ragkit", "open_ragkit"]
+__all__ = ["NOT_FOUND", "UNVERIFIED", "Answer", "Ragkit", "open_assistant", "open_ragkit"]
 
 
 class Ragkit:
@@ -158,6 +161,10 @@ class Ragkit:
         """The chat model, loaded once and kept (its prompt cache with it)."""
         return self.chat.load(model)
 
+    def load_model(self, model: str | None = None) -> None:
+        """Load the chat model now, so the first question does not wait for it."""
+        self.chat.load(model)
+
     # --- questions ------------------------------------------------------------------
 
     def ask_stream(
@@ -189,6 +196,18 @@ class Ragkit:
         mode: Mode | None = None,
     ) -> Answer:
         return self.answerer.ask(question, model, conversation, mode)
+
+    def ask_database(self, question: str, name: str, model: str | None = None) -> SqlAnswer:
+        """Answer ``question`` from the database ``name`` (``ragkit db add``): the model writes
+        SQL, the guard and a read-only connection run it (see :mod:`ragkit.sqlask`)."""
+        from ragkit import databases
+        from ragkit.sqlask import SqlAsker
+
+        database = databases.configured(self.settings, name)
+        llm = self.chat.load(model)
+        library = self.library
+        asker = SqlAsker(llm, self.chat.params(llm), lambda texts: library.query_embedder.embed(texts))
+        return asker.ask(question, database)
 
     def passage(self, path: str, page: int | None, start: int, end: int, context: int = 400) -> dict[str, Any]:
         """The cited span in its context, read from the file itself; refused if the file
@@ -224,6 +243,21 @@ class Ragkit:
             self._live.close()
         self.chat.close()
         self.library.close()
+
+
+def open_assistant(server: str | None = None, collection: str | None = None, **overrides: Any) -> Assistant:
+    """What the CLI's ask/search/find/status and the terminal UI work over: the ragkit server
+    named by ``server`` (else ``RAGKIT_SERVER``, else the config's ``client.server``) used over
+    HTTP, or, with none named, the index on this machine."""
+    from ragkit.remote import RemoteAssistant, server_of
+
+    settings = load_settings(**overrides)
+    url = server_of(settings, server)
+    if url:
+        return RemoteAssistant(settings, url, collection=collection)
+    if collection:
+        raise RagkitError("--collection names a collection of a ragkit server: give --server URL with it")
+    return open_ragkit(settings)
 
 
 def open_ragkit(

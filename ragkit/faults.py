@@ -17,6 +17,7 @@ POINTS = {
     "rename": "inside the transaction that re-points a renamed file",
     "after-vector-delete": "an orphan document's vectors are deleted; its manifest rows are not",
     "rebuild": "a rebuild has cleared the manifest but not yet the vector store",
+    "row-written": "a database row's file is written (rows as documents); the index has not synced it yet",
 }
 
 _name, _, _nth = (os.environ.get("RAGKIT_KILL_AT") or "").partition(":")

@@ -4,6 +4,7 @@ query language of :mod:`ragkit.query`) and a ranked keyword list for hybrid retr
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 import time
@@ -45,13 +46,24 @@ class FindHit:
             "page": self.page,
             "start": self.start,
             "end": self.end,
-            "snippet": self.snippet.replace(MARK_START, marks[0]).replace(MARK_END, marks[1]),
+            **snippet_fields(self.snippet, marks),
             "score": round(self.score, 4),
             "date": self.date,
             "date_source": self.date_source,
             "also": list(self.also),
             "matches": [list(m) for m in self.matches],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FindHit:
+        """A hit back from :meth:`as_dict` (as a ragkit server sends it)."""
+        snippet = snippet_of(data)
+        return cls(
+            id=data.get("id", ""), path=data["path"], page=data.get("page"), start=data["start"], end=data["end"],
+            score=float(data.get("score", 0.0)), snippet=snippet, date=data.get("date", ""),
+            date_source=data.get("date_source", "file mtime"), also=tuple(data.get("also", ())),
+            matches=tuple((int(a), int(b)) for a, b in data.get("matches", ())),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,36 @@ class FindResult:
             "offset": self.offset,
             "expansions": self.expansions,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FindResult:
+        return cls(
+            query=data.get("query", ""),
+            total=int(data["total"]),
+            files=[(f["path"], int(f["count"])) for f in data.get("files", [])],
+            hits=[FindHit.from_dict(h) for h in data.get("hits", [])],
+            offset=int(data.get("offset", 0)),
+            expansions={k: list(v) for k, v in (data.get("expansions") or {}).items()},
+        )
+
+
+def snippet_fields(snippet: str, marks: tuple[str, str] = ("**", "**")) -> dict[str, Any]:
+    """A marked snippet as JSON: ``snippet`` with ``marks`` around the matches, and the same
+    without marks (``snippet_text``) with where they were (``snippet_marks``): unambiguous
+    when the text itself holds a mark such as "**"."""
+    return {
+        "snippet": snippet.replace(MARK_START, marks[0]).replace(MARK_END, marks[1]),
+        "snippet_text": snippet.replace(MARK_START, "").replace(MARK_END, ""),
+        "snippet_marks": [list(span) for span in marked_spans(snippet)],
+    }
+
+
+def snippet_of(data: dict[str, Any]) -> str:
+    """The marked snippet back from :func:`snippet_fields`."""
+    snippet = str(data.get("snippet_text", ""))
+    for start, end in reversed(data.get("snippet_marks", [])):
+        snippet = snippet[:start] + MARK_START + snippet[start:end] + MARK_END + snippet[end:]
+    return snippet
 
 
 def passage_key(text: str) -> str:
@@ -242,6 +284,8 @@ class KeywordIndex:
             (text,) = self.manifest.db.execute("SELECT text FROM chunks WHERE rowid = ?", (rowid,)).fetchone()
             words = text.split()
             snippet = " ".join(words[:SNIPPET_WORDS]) + (" …" if len(words) > SNIPPET_WORDS else "")
+        if len(paths) > 1:  # the places still on disk first (a copy may be gone, not yet synced)
+            paths = sorted(paths, key=lambda p: not os.path.exists(p.path))
         place = paths[0]
         when = datetime.fromtimestamp((place.date_ns or place.mtime_ns) / 1e9).isoformat(timespec="seconds")
         source = (place.date_source or "document") if place.date_ns else "file mtime"

@@ -411,6 +411,13 @@ class Manifest:
             found.update(dict(rows.fetchall()))
         return found
 
+    def searchable_ids(self) -> list[str]:
+        """The ids of the chunks :meth:`searchable_vectors` gives, without their vectors."""
+        rows = self.db.execute(
+            "SELECT id FROM chunks WHERE vec IS NOT NULL AND EXISTS (SELECT 1 FROM files WHERE files.doc = chunks.doc)"
+        )
+        return [r[0] for r in rows]
+
     def searchable_vectors(self) -> Iterator[tuple[str, bytes]]:
         """Each chunk's id and vector, for chunks some file points to (one read transaction)."""
         yield from self.db.execute(

@@ -151,6 +151,9 @@ class OnnxEmbedder:
                 options = ort.SessionOptions()
                 options.intra_op_num_threads = self.threads
                 options.inter_op_num_threads = 1
+                # no busy-waiting between runs: a server's searches and its indexing share the
+                # cores, and spinning threads slowed searches several-fold under load (measured)
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 options.log_severity_level = 3
                 session = ort.InferenceSession(
                     str(self.target / "model.onnx"), options, providers=["CPUExecutionProvider"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -64,7 +65,7 @@ class Retriever:
             row = rows.get(vector_hit.id)
             if row is None:  # written to the store by a run that has not committed yet
                 continue
-            paths = self.manifest.paths_for_doc(row.doc)
+            paths = present_first(self.manifest.paths_for_doc(row.doc))
             if not paths:
                 continue
             file = self.manifest.file(paths[0])
@@ -85,6 +86,12 @@ class Retriever:
                 )
             )
         return hits
+
+
+def present_first(paths: list[str]) -> list[str]:
+    """Paths of one content, those still on disk first: a hit names a file that is there
+    even when a copy was deleted and no sync has run since."""
+    return sorted(paths, key=lambda p: not os.path.exists(p)) if len(paths) > 1 else paths
 
 
 def merge_adjacent(hits: Sequence[Hit]) -> list[Hit]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ragkit.errors import RagkitError
-from ragkit.keyword import KeywordIndex
+from ragkit.keyword import KeywordIndex, snippet_fields, snippet_of
 from ragkit.manifest import _use_wal
 from ragkit.query import parse
 
@@ -67,6 +67,10 @@ class SavedSearch:
             "new": self.new,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SavedSearch:
+        return cls(data["name"], data["query"], data["created"], data.get("checked"), data["total"], data["new"])
+
 
 @dataclass(frozen=True)
 class NewMatch:
@@ -79,17 +83,21 @@ class NewMatch:
     found: float
 
     def as_dict(self, marks: tuple[str, str] = ("**", "**")) -> dict[str, Any]:
-        from ragkit.keyword import MARK_END, MARK_START
-
         return {
             "search": self.search,
             "path": self.path,
             "page": self.page,
             "start": self.start,
             "end": self.end,
-            "snippet": self.snippet.replace(MARK_START, marks[0]).replace(MARK_END, marks[1]),
+            **snippet_fields(self.snippet, marks),
             "found": self.found,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NewMatch:
+        return cls(
+            data["search"], data["path"], data.get("page"), data["start"], data["end"], snippet_of(data), data["found"]
+        )
 
 
 class SavedSearches:

@@ -8,13 +8,17 @@
   streams the model's words as ``content``, as written). The last chunk, or the message,
   carries the extension field ``ragkit``: the answer as ``ragkit ask --json`` gives it
   (sources, citations with spans and whether each verified, grounded).
-- ``GET /v1/models``, ``POST /v1/search``, ``POST /v1/find``, ``GET /v1/status``,
+- ``GET|POST /v1/searches``, ``DELETE /v1/searches/NAME``, ``POST /v1/searches/NAME/run``:
+  saved searches (changing them needs a key that is not read-only).
+- ``GET /v1/models`` (each with ``ragkit``: whether it is the default, its profile),
+  ``POST /v1/search``, ``POST /v1/find``, ``GET /v1/status``,
   ``GET /v1/passage`` (a cited span in its context), and the OpenAPI document at
   ``/openapi.json``.
 
 Access: when any key exists (``ragkit keys create``), every request needs one (``Authorization:
 Bearer KEY``): none or an unknown or revoked one is 401; a collection outside the key's
-is 403, and a key limited to collections only ever sees their files. Without keys the
+is 403, and a key limited to collections only ever sees their files; a read-only key may
+search and ask but not change anything (403). Without keys the
 server answers anyone who can reach it, so it refuses to listen beyond loopback. Every
 request is written to the audit log (never the key).
 """
@@ -30,6 +34,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -65,6 +70,17 @@ class FindRequest(BaseModel):
     collection: str | None = None
 
 
+class SaveSearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    name: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1, max_length=4000)
+
+
+class RunSearchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    limit: int = Field(20, ge=0, le=1000)
+
+
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
     role: Literal["system", "user", "assistant", "tool", "developer"]
@@ -96,8 +112,8 @@ class ErrorResponse(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "a request ragkit cannot serve (the message says why)"},
     401: {"model": ErrorResponse, "description": "no key, or an unknown or revoked one"},
-    403: {"model": ErrorResponse, "description": "a collection outside the key's"},
-    404: {"model": ErrorResponse, "description": "no such collection (or, for a passage, no such indexed file)"},
+    403: {"model": ErrorResponse, "description": "a collection outside the key's, or a change with a read-only key"},
+    404: {"model": ErrorResponse, "description": "no such collection, indexed file (passage) or saved search"},
 }
 
 
@@ -125,7 +141,12 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)  # FastAPI's own, and Starlette's (a body that is not JSON)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = {401: "unauthorized", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "invalid_request")
-        return JSONResponse({"error": {"message": str(exc.detail), "type": kind}}, exc.status_code, exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names only the first route's methods; a path may have several
+            methods = {m for r in app.routes if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+                       for m in r.methods or ()}  # fmt: skip
+            headers["Allow"] = ", ".join(sorted(methods))
+        return JSONResponse({"error": {"message": str(exc.detail), "type": kind}}, exc.status_code, headers or None)
 
     def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
         if not keys.active():
@@ -171,7 +192,11 @@ def create_app(
     @app.get("/v1/models", responses=ERRORS)
     def models(who: Caller) -> dict[str, Any]:
         rows = [m for m in rk.models() if m.get("installed")]
-        data = [{"id": m["name"], "object": "model", "created": 0, "owned_by": "ragkit"} for m in rows]
+        data = [
+            {"id": m["name"], "object": "model", "created": 0, "owned_by": "ragkit",
+             "ragkit": {"default": m["default"], "profile": m["profile"]}}
+            for m in rows
+        ]  # fmt: skip
         return {"object": "list", "data": data}
 
     @app.post("/v1/search", responses=ERRORS)
@@ -206,6 +231,10 @@ def create_app(
             state["searches"] = []
         state["collections"] = sorted(n for n in collections_of() if not who.collections or n in who.collections)
         state["key"] = who.name
+        try:
+            state["model"] = rk.model_note()
+        except RagkitError as exc:
+            state["model"] = f"none ({exc})"
         audit.record(key=who.name, endpoint="/v1/status", status=200)
         return state
 
@@ -229,6 +258,62 @@ def create_app(
             raise failed(request, who, exc, path=path) from exc
         audit.record(key=who.name, endpoint="/v1/passage", status=200, path=path)
         return shown
+
+    # --- saved searches: the whole index's, so only for keys not limited to collections ---
+
+    def searcher(request: Request, who: Principal, write: bool) -> None:
+        if who.collections:
+            deny(request, who.name, 403, f"saved searches cover the whole index; the key {who.name!r} is limited"
+                 f" to collections ({', '.join(who.collections)})")  # fmt: skip
+        if write and who.read_only:
+            deny(request, who.name, 403, f"the key {who.name!r} is read-only: it may search and ask, not change"
+                 " saved searches")  # fmt: skip
+
+    def search_failed(request: Request, who: Principal, exc: RagkitError, name: str) -> HTTPException:
+        from ragkit.searches import SearchNotFound
+
+        if isinstance(exc, SearchNotFound):
+            audit.record(key=who.name, endpoint=request.url.path, status=404, search=name)
+            return HTTPException(404, str(exc))
+        return failed(request, who, exc, search=name)
+
+    @app.get("/v1/searches", responses=ERRORS)
+    def saved_searches(request: Request, who: Caller) -> dict[str, Any]:
+        searcher(request, who, write=False)
+        audit.record(key=who.name, endpoint="/v1/searches", status=200)
+        return {"searches": [s.as_dict() for s in rk.saved_searches()]}
+
+    @app.post("/v1/searches", responses=ERRORS)
+    def save_search(body: SaveSearchRequest, request: Request, who: Caller) -> dict[str, Any]:
+        searcher(request, who, write=True)
+        try:
+            saved = rk.save_search(body.name, body.query)
+        except RagkitError as exc:
+            raise search_failed(request, who, exc, body.name) from exc
+        audit.record(key=who.name, endpoint="/v1/searches", status=200, search=body.name, query=body.query)
+        return {"search": saved.as_dict()}
+
+    @app.delete("/v1/searches/{name}", responses=ERRORS)
+    def remove_search(name: str, request: Request, who: Caller) -> dict[str, Any]:
+        searcher(request, who, write=True)
+        try:
+            rk.remove_search(name)
+        except RagkitError as exc:
+            raise search_failed(request, who, exc, name) from exc
+        audit.record(key=who.name, endpoint="/v1/searches", status=200, removed=name)
+        return {"removed": name}
+
+    @app.post("/v1/searches/{name}/run", responses=ERRORS)
+    def run_search(name: str, body: RunSearchRequest, request: Request, who: Caller) -> dict[str, Any]:
+        """Its hits now and the matches new since last looked, which are then no longer new
+        (a change: read-only keys may list saved searches, not run them)."""
+        searcher(request, who, write=True)
+        try:
+            search, result, news = rk.run_search(name, body.limit)
+        except RagkitError as exc:
+            raise search_failed(request, who, exc, name) from exc
+        audit.record(key=who.name, endpoint="/v1/searches/run", status=200, search=name, new=len(news))
+        return {"search": search.as_dict(), "new": [m.as_dict() for m in news], "result": result.as_dict()}
 
     @app.post("/v1/chat/completions", responses=ERRORS)
     def chat(body: ChatRequest, request: Request, who: Caller) -> Any:

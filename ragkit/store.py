@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +68,28 @@ class ExactStore(VectorStore):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def updated(self, ids: Sequence[str], vectors_of: Callable[[Sequence[str]], dict[str, bytes]]) -> ExactStore:
+        """A new store holding exactly ``ids``: the vectors this one has are kept, only the
+        others are read (``vectors_of``), so a write of a few files costs a few rows, not the
+        whole index again. This one is left as it is for searches still using it."""
+        import numpy as np
+
+        position = {chunk: i for i, chunk in enumerate(self._ids)}
+        kept = [position[c] for c in ids if c in position]
+        added = [c for c in ids if c not in position]
+        fresh = ExactStore.from_records(vectors_of(added).items()) if added else None
+        if fresh is not None and len(fresh) and len(self._ids) and fresh._unit.shape[1] != self._unit.shape[1]:
+            raise RagkitError(
+                f"new vectors have {fresh._unit.shape[1]} dimensions, the index's {self._unit.shape[1]};"
+                " rebuild the index with: ragkit index --rebuild PATH..."
+            )
+        store = ExactStore([], np.empty((0, 0), dtype=np.float32))
+        store._ids = [self._ids[i] for i in kept] + (fresh._ids if fresh is not None else [])
+        parts = [self._unit[kept]] if kept else []
+        parts += [fresh._unit] if fresh is not None and len(fresh) else []
+        store._unit = np.vstack(parts) if parts else np.empty((0, 0), dtype=np.float32)
+        return store
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, docs: Sequence[str]) -> None:
         raise RagkitError("internal: the exact store is read-only")

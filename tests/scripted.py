@@ -9,7 +9,7 @@ The hand-written R1-style streams (tests/data/r1_streams.json) replay through th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ragkit.llm import LLM, GenerationParams, Message, StreamEvent
 
@@ -55,3 +55,23 @@ def stream_parts(llm: LLM, params: GenerationParams, question: str = "q") -> tup
         else:
             usage = event.usage
     return "".join(reasoning), "".join(text), usage
+
+
+class FunctionLLM(LLM):
+    """A chat model whose reply is computed from the conversation (``reply(messages)``), for
+    scripted SQL writers: one that knows the gold SQL, one that only writes broken SQL."""
+
+    def __init__(self, reply: Callable[[list[Message]], str], name: str = "function") -> None:
+        self.reply = reply
+        self.name = name
+        self.n_ctx = 8192
+        self.calls: list[list[Message]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(tokens(text))
+
+    def _pieces(
+        self, messages: Sequence[Message], params: GenerationParams, prefix: str, max_tokens: int
+    ) -> Iterator[str]:
+        self.calls.append(list(messages))
+        yield from tokens(self.reply(list(messages)))[:max_tokens]

@@ -31,9 +31,19 @@ Factory = Callable[[], Assistant]
 
 
 def default_factory() -> Assistant:
-    from ragkit.facade import open_ragkit
+    """The index on this machine, or the ragkit server that RAGKIT_SERVER or the config names."""
+    from ragkit.facade import open_assistant
 
-    return open_ragkit()
+    return open_assistant()
+
+
+def remote_factory(server: str | None, collection: str | None = None) -> Factory:
+    def factory() -> Assistant:
+        from ragkit.facade import open_assistant
+
+        return open_assistant(server, collection)
+
+    return factory
 
 
 # --- messages from workers -----------------------------------------------------------
@@ -289,7 +299,7 @@ class RagkitApp(App[None]):
         try:
             note = self.rk.model_note(name)
             self.post_message(ModelLoaded(f"loading {note.split(',')[0]}…"))
-            self.rk.llm(name)
+            self.rk.load_model(name)
         except Exception as exc:
             self.post_message(Failed("loading the model", str(exc), severity="warning"))
             self.post_message(ModelLoaded("none (search only works)"))
@@ -670,8 +680,9 @@ class RagkitApp(App[None]):
         self.push_screen(HelpScreen(rows))
 
 
-def run() -> int:
-    app = RagkitApp()
+def run(server: str | None = None, collection: str | None = None) -> int:
+    """The terminal UI, over this machine's index or (``server``) a ragkit server's."""
+    app = RagkitApp(remote_factory(server, collection) if server or collection else None)
     try:
         app.run()
     finally:

@@ -219,12 +219,16 @@ class Sidebar(Vertical):
         self.query_one("#folders", Static).update(
             "\n".join(escape(short_path(f)) for f in folders) or "none (ragkit folders add PATH)"
         )
-        self.query_one("#index", Static).update(f"{status['files']} files · {status['chunks']} chunks")
+        index = f"{status['files']} files · {status['chunks']} chunks"
+        if status.get("server"):  # a ragkit server's index, used over HTTP
+            index += f"\non {escape(status['server'])}"
+        self.query_one("#index", Static).update(index)
         watcher = status.get("watcher") or {}
         if watcher.get("live"):
             last = watcher.get("last_sync")
             ago = f"{int((now or time.time()) - last)} s ago" if last else "never"
             where_ = "here" if watcher.get("here") else f"pid {watcher.get('pid')}"
+            where_ = "on the server" if status.get("server") else where_
             sync = f"live ({where_}) · queue {watcher.get('queue', 0)}\nlast sync {ago}"
         else:
             sync = "not watching"

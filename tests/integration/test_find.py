@@ -312,6 +312,22 @@ def test_dates_are_documents_own_where_they_have_one_and_lang_is_their_language(
     }
 
 
+def test_a_hit_names_the_copy_still_on_disk(rk: Ragkit, tmp_path: Path) -> None:
+    """Two copies of one file, the first by name deleted with no sync since (no watcher
+    running): searches and finds name the copy that is there, and list the other."""
+    text = "The Oslo depot stores the quarterly ledgers of the Tolsvik account in room four.\n"
+    for folder in ("a-old-checkout", "b-current"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "ledger.txt").write_text(text)
+    rk.index([tmp_path])
+    (tmp_path / "a-old-checkout" / "ledger.txt").unlink()
+    current = str(tmp_path / "b-current" / "ledger.txt")
+    for mode in ("dense", "keyword", "hybrid"):
+        assert rk.search("where are the Tolsvik ledgers stored", 1, mode)[0].path == current, mode
+    (hit,) = rk.find("tolsvik").hits
+    assert hit.path == current and hit.also == (str(tmp_path / "a-old-checkout" / "ledger.txt"),)
+
+
 def test_find_on_the_command_line(tmp_path: Path) -> None:
     home = tmp_path / "home"
     docs = tmp_path / "docs"

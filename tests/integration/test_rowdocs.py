@@ -1,0 +1,106 @@
+"""Rows as documents: a database's text columns indexed like files, cited as db:NAME/TABLE/ID,
+kept in step as rows are added, changed and deleted, and consistent after a kill -9."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ragkit.facade import open_ragkit
+from tests.integration.cli import ragkit
+from tests.integration.helpers import assert_consistent
+
+pytestmark = pytest.mark.slow
+
+
+def office_db(path: Path) -> None:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE tickets (id INTEGER PRIMARY KEY, subject TEXT, body TEXT, status TEXT)")
+    db.execute("CREATE TABLE notes (note TEXT)")  # no primary key: its rows are known by rowid
+    db.executemany(
+        "INSERT INTO tickets VALUES (?, ?, ?, ?)",
+        [(1, "Printer jam", "The Tolsvik printer on floor 2 jams every morning.", "open"),
+         (2, "VPN", "Cannot reach the VPN from the Oslo office.", "closed"),
+         (3, "Keys", "Lost keys to the Bergen archive room.", "open")],
+    )  # fmt: skip
+    db.executemany("INSERT INTO notes VALUES (?)", [("Remember the Acme renewal in June.",), ("Zanzibar opens.",)])
+    db.commit()
+    db.close()
+
+
+def found(home: Path, query: str) -> list[str]:
+    return [f["path"] for f in ragkit("find", query, "--json", home=home).json()["files"]]
+
+
+def test_rows_are_indexed_kept_in_step_and_cited_by_their_source(tmp_path: Path) -> None:
+    path, home = tmp_path / "office.db", tmp_path / "home"
+    office_db(path)
+    added = ragkit(
+        "db",
+        "add",
+        "office",
+        f"sqlite:///{path}",
+        "--text-columns",
+        "tickets.subject,tickets.body,notes.note",
+        home=home,
+    )
+    assert added.code == 0, added.stderr
+    synced = ragkit("db", "sync", "--json", home=home).json()
+    assert synced["databases"] == [{"database": "office", "rows": 5, "written": 5, "removed": 0}]
+    assert synced["index"]["added"] == 5
+    shown = ragkit("find", "tolsvik", home=home).stdout
+    assert "db:office/tickets/1" in shown  # cited by its source, not the file that carries it
+    assert len(found(home, "zanzibar")) == 1
+    searched = ragkit("search", "which printer jams in the morning", "-k", "1", home=home).stdout
+    assert "db:office/tickets/1" in searched
+    # the database changes: a row edited, one deleted, one added
+    db = sqlite3.connect(path)
+    db.execute("UPDATE tickets SET body = 'The Hamar printer jams now.' WHERE id = 1")
+    db.execute("DELETE FROM tickets WHERE id = 3")
+    db.execute("INSERT INTO notes VALUES ('Quarterly Quokka review on Friday.')")
+    db.commit()
+    db.close()
+    again = ragkit("db", "sync", "--json", home=home).json()
+    assert again["databases"][0] == {"database": "office", "rows": 5, "written": 2, "removed": 1}
+    assert found(home, "tolsvik") == [] and len(found(home, "hamar")) == 1
+    assert found(home, "bergen") == [] and len(found(home, "quokka")) == 1
+    unchanged = ragkit("db", "sync", "--json", home=home).json()
+    assert unchanged["databases"][0]["written"] == 0 and unchanged["index"]["unchanged"] == 5
+    # ragkit index keeps the rows in step too
+    db = sqlite3.connect(path)
+    db.execute("UPDATE notes SET note = 'Remember the Fjord renewal in July.' WHERE note LIKE '%Acme%'")
+    db.commit()
+    db.close()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "memo.txt").write_text("A memo about the Oslo office.\n")
+    indexed = ragkit("index", docs, "--json", home=home)
+    assert indexed.code == 0, indexed.stderr
+    assert indexed.json()["rows"]["databases"][0]["written"] == 1
+    assert found(home, "acme") == [] and len(found(home, "fjord")) == 1
+    rk = open_ragkit(home=home)
+    try:
+        assert_consistent(rk)
+        assert rk.status()["files"] == 6  # five rows and the memo
+    finally:
+        rk.close()
+
+
+@pytest.mark.parametrize("point", ["row-written:2", "before-manifest-commit:2"])
+def test_a_kill_during_a_sync_leaves_the_index_consistent(tmp_path: Path, point: str) -> None:
+    path, home = tmp_path / "office.db", tmp_path / "home"
+    office_db(path)
+    spec = "tickets.subject,tickets.body,notes.note"
+    assert ragkit("db", "add", "office", f"sqlite:///{path}", "--text-columns", spec, home=home).code == 0
+    killed = ragkit("db", "sync", home=home, env={"RAGKIT_KILL_AT": point})
+    assert killed.code == -9, killed.stderr
+    assert ragkit("db", "sync", home=home).code == 0
+    rk = open_ragkit(home=home)
+    try:
+        assert_consistent(rk)
+        assert rk.status()["files"] == 5
+    finally:
+        rk.close()
+    assert len(found(home, "tolsvik")) == 1 and len(found(home, "acme")) == 1

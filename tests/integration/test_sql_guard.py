@@ -1,0 +1,192 @@
+"""Guarded SQL on the real Chinook database (read in place): hostile statements are refused
+or stopped, each layer holds on its own, honest queries run with their caps, and the
+database file is byte for byte the same afterwards."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ragkit import sqlguard
+from ragkit.databases import DatabaseError, QueryTimeout, SqliteDatabase, check_url
+from ragkit.sqlguard import SqlRefused
+from tests.conftest import shared_data
+from tests.integration.cli import ragkit
+
+HOSTILE = [
+    # writes and schema changes
+    "DELETE FROM Invoice",
+    "UPDATE Customer SET Email = 'x@evil.test'",
+    "INSERT INTO Artist (Name) VALUES ('x')",
+    "INSERT INTO Artist SELECT * FROM Artist",
+    "REPLACE INTO Artist VALUES (1, 'x')",
+    "DROP TABLE Track",
+    "CREATE TABLE stolen AS SELECT * FROM Customer",
+    "ALTER TABLE Track ADD COLUMN x",
+    "CREATE INDEX i ON Track(Name)",
+    "CREATE TRIGGER t AFTER INSERT ON Track BEGIN DELETE FROM Track; END",
+    "CREATE VIEW v AS SELECT * FROM Track",
+    "CREATE TEMP TABLE t (x)",
+    # reads that write or lock
+    "SELECT * INTO stolen FROM Customer",
+    "SELECT * FROM Track FOR UPDATE",
+    "WITH gone AS (DELETE FROM Track RETURNING *) SELECT * FROM gone",
+    # stacked statements, and comments hiding a second one
+    "SELECT 1; DROP TABLE Track",
+    "SELECT 1; DELETE FROM Invoice;",
+    "SELECT 1 -- harmless\n; DELETE FROM Invoice",
+    "SELECT 1 /* ; */ ; DELETE FROM Invoice",
+    "SELECT count(*) FROM Track;; UPDATE Track SET Name = ''",
+    # files, extensions, other databases
+    "ATTACH DATABASE '/tmp/ragkit-stolen.db' AS stolen",
+    "ATTACH '/tmp/x.db' AS x; SELECT 1",
+    "DETACH DATABASE main",
+    "SELECT load_extension('/tmp/evil.so')",
+    "SELECT readfile('/etc/passwd')",
+    "SELECT writefile('/tmp/x', 'y')",
+    "SELECT edit('x')",
+    "SELECT fts3_tokenizer('simple')",
+    "VACUUM INTO '/tmp/ragkit-copy.db'",
+    "VACUUM",
+    "SELECT * FROM other.Track",
+    "SELECT * FROM temp.sqlite_master",
+    "SELECT pg_read_file('/etc/passwd')",
+    "SELECT * FROM dblink('host=evil', 'select 1') AS t(x int)",
+    "SELECT lo_import('/etc/passwd')",
+    "COPY Track TO '/tmp/x'",
+    "SELECT * FROM generate_series(1, 1000000000)",
+    # the engine's own settings and catalogue
+    "PRAGMA writable_schema = ON",
+    "PRAGMA query_only = OFF",
+    "PRAGMA journal_mode = DELETE",
+    "SELECT * FROM sqlite_master",
+    "SELECT sql FROM sqlite_schema",
+    "SELECT * FROM sqlite_temp_master",
+    "BEGIN; DELETE FROM Track; COMMIT",
+    "SAVEPOINT s",
+    "REINDEX",
+    "ANALYZE",
+    "EXPLAIN SELECT * FROM Track",
+    # not SQL at all, or nothing
+    "",
+    "   ;  ",
+    "DROP",
+    "SELEKT * FROM Track",
+    "SELECT * FROM Track WHERE",
+]
+TOO_COSTLY = [  # valid reads, stopped by the time limit
+    "SELECT count(*) FROM Track a, Track b, Track c",
+    "SELECT count(*) FROM InvoiceLine a CROSS JOIN InvoiceLine b CROSS JOIN Genre c"
+    " WHERE a.Quantity + b.Quantity > c.GenreId",
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
+]
+
+
+@pytest.fixture(scope="module")
+def chinook() -> Iterator[SqliteDatabase]:
+    path = shared_data("chinook", "Chinook_Sqlite.sqlite")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    yield SqliteDatabase("chinook", f"sqlite:///{path}")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before, "the database file changed"
+    assert not Path(str(path) + "-journal").exists() and not Path(str(path) + "-wal").exists()
+
+
+@pytest.mark.parametrize("sql", HOSTILE)
+def test_hostile_statements_are_refused(chinook: SqliteDatabase, sql: str) -> None:
+    with pytest.raises(SqlRefused) as refused:
+        chinook.run(sql)
+    assert str(refused.value)  # a reason, not an empty error
+
+
+@pytest.mark.parametrize("sql", TOO_COSTLY)
+def test_costly_reads_are_stopped_by_the_time_limit(chinook: SqliteDatabase, sql: str) -> None:
+    with pytest.raises(QueryTimeout, match="was stopped"):
+        chinook.run(sql, timeout_s=0.5)
+
+
+def test_the_read_only_connection_holds_without_the_guard(
+    chinook: SqliteDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Layer 1 alone: with the parse check turned off, writes, ATTACH, PRAGMA and other
+    tables still fail on the connection itself."""
+    monkeypatch.setattr(sqlguard, "check", lambda sql, *_: sql)
+    limited = SqliteDatabase("chinook", f"sqlite:///{chinook.path}", ["Track"])
+    monkeypatch.setattr(limited, "tables", {"track"})
+    for sql in [
+        "DELETE FROM Invoice", "UPDATE Track SET Name = 'x'", "DROP TABLE Track", "CREATE TABLE x (y)",
+        f"ATTACH DATABASE '{tmp_path}/stolen.db' AS stolen", "PRAGMA query_only = OFF", "SELECT * FROM Customer",
+        "SELECT * FROM sqlite_master", f"VACUUM INTO '{tmp_path}/copy.db'",
+    ]:  # fmt: skip
+        with pytest.raises(DatabaseError):
+            limited.run(sql)
+    assert not (tmp_path / "stolen.db").exists() and not (tmp_path / "copy.db").exists()  # no file made
+    assert limited.run("SELECT count(*) FROM Track").rows == [(3503,)]
+
+
+def test_honest_queries_run_with_their_caps(chinook: SqliteDatabase) -> None:
+    top = chinook.run(
+        "SELECT BillingCountry, count(*) AS n FROM Invoice GROUP BY BillingCountry ORDER BY n DESC, 1 LIMIT 3"
+    )
+    assert top.columns == ["BillingCountry", "n"] and top.rows == [("USA", 91), ("Canada", 56), ("Brazil", 35)]
+    assert not top.truncated
+    capped = chinook.run("SELECT TrackId FROM Track", max_rows=50)
+    assert len(capped.rows) == 50 and capped.truncated and "LIMIT 51" in capped.sql  # 51: were there more?
+    assert not chinook.run("SELECT TrackId FROM Track LIMIT 50", max_rows=50).truncated
+    lowered = chinook.run("SELECT TrackId FROM Track LIMIT 100000", max_rows=10)
+    assert len(lowered.rows) == 10
+    small = chinook.run("SELECT Name FROM Track", max_bytes=200)
+    assert small.truncated and sum(len(r[0]) for r in small.rows) <= 200
+    joined = chinook.run(
+        "WITH a AS (SELECT ArtistId FROM Artist WHERE Name = 'AC/DC')"
+        " SELECT count(*) FROM Album JOIN a USING (ArtistId)"
+    )
+    assert joined.rows == [(2,)]
+    assert chinook.run("SELECT 1 UNION SELECT 2").rows == [(1,), (2,)]
+
+
+def test_only_the_allowed_tables_are_read(chinook: SqliteDatabase) -> None:
+    limited = SqliteDatabase("chinook", f"sqlite:///{chinook.path}", ["Album", "artist"])
+    assert limited.run("SELECT count(*) FROM Album JOIN Artist USING (ArtistId)").rows == [(347,)]
+    with pytest.raises(SqlRefused, match="Customer"):
+        limited.run("SELECT Email FROM Customer")
+    with pytest.raises(SqlRefused, match="customer"):  # a WITH query named like a forbidden table
+        limited.run("WITH Customer AS (SELECT * FROM Customer) SELECT Email FROM Customer")
+    assert limited.run("WITH a AS (SELECT ArtistId FROM Album) SELECT count(*) FROM a").rows == [(347,)]
+    assert {t.name for t in limited.schema()} == {"Album", "Artist"}
+    with pytest.raises(DatabaseError, match="no table Nope"):
+        SqliteDatabase("chinook", f"sqlite:///{chinook.path}", ["Nope"])
+
+
+def test_urls_that_would_leak_or_mislead_are_refused() -> None:
+    with pytest.raises(DatabaseError, match="--password-env"):
+        check_url("postgresql://me:secret@127.0.0.1:5432/office")
+    with pytest.raises(DatabaseError, match="absolute path"):
+        check_url("sqlite:///relative.db")
+    with pytest.raises(DatabaseError, match="sqlite"):
+        check_url("mysql://me@host/db")
+
+
+def test_the_db_commands(tmp_path: Path) -> None:
+    path = shared_data("chinook", "Chinook_Sqlite.sqlite")
+    home = tmp_path / "home"
+    added = ragkit("db", "add", "chinook", f"sqlite:///{path}", "--tables", "Invoice,Customer", home=home)
+    assert added.code == 0, added.stderr
+    assert ragkit("db", "list", "--json", home=home).json()["databases"][0]["tables"] == ["Invoice", "Customer"]
+    schema = ragkit("db", "schema", "chinook", "--json", home=home).json()
+    invoice = next(t for t in schema["tables"] if t["name"] == "Invoice")
+    assert invoice["rows"] == 412
+    assert {"name": "CustomerId", "type": "INTEGER", "primary_key": False, "references": "Customer.CustomerId"} in (
+        invoice["columns"]
+    )
+    ran = ragkit("db", "query", "chinook", "SELECT count(*) AS n FROM Invoice WHERE Total > 10", "--json", home=home)
+    assert ran.json()["rows"] == [[64]] and ran.json()["columns"] == ["n"]
+    refused = ragkit("db", "query", "chinook", "DELETE FROM Invoice", home=home)
+    assert refused.code == 1 and "only queries may run" in refused.stderr and "Traceback" not in refused.stderr
+    csv = ragkit("db", "query", "chinook", "SELECT FirstName, LastName FROM Customer LIMIT 2", "--csv", home=home)
+    assert csv.stdout.splitlines()[0] == "FirstName,LastName" and len(csv.stdout.splitlines()) == 3
+    assert ragkit("db", "remove", "chinook", home=home).code == 0
+    missing = ragkit("db", "schema", "chinook", home=home)
+    assert missing.code == 1 and "ragkit db add" in missing.stderr
