@@ -4,7 +4,6 @@ query language of :mod:`ragkit.query`) and a ranked keyword list for hybrid retr
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import Any
 from ingest.lang import FUNCTION_WORDS
 from ragkit.manifest import Manifest, basename_sql
 from ragkit.query import Filters, Query, compile_fts, merge_filters, parse
+from ragkit.retrieve import present_first
 
 MARK_START, MARK_END = "\x02", "\x03"  # around each matched word of a snippet
 SNIPPET_WORDS = 24
@@ -160,6 +160,7 @@ def fold(word: str) -> str:
 class KeywordIndex:
     def __init__(self, manifest: Manifest) -> None:
         self.manifest = manifest
+        self.prefer: tuple[str, ...] = ()  # folders whose copy of a content a hit names first
         self._vocab: tuple[int, list[str]] | None = None  # generation, words
         self._lock = threading.Lock()
 
@@ -284,8 +285,9 @@ class KeywordIndex:
             (text,) = self.manifest.db.execute("SELECT text FROM chunks WHERE rowid = ?", (rowid,)).fetchone()
             words = text.split()
             snippet = " ".join(words[:SNIPPET_WORDS]) + (" …" if len(words) > SNIPPET_WORDS else "")
-        if len(paths) > 1:  # the places still on disk first (a copy may be gone, not yet synced)
-            paths = sorted(paths, key=lambda p: not os.path.exists(p.path))
+        if len(paths) > 1:  # the folders indexed last, then the places still on disk
+            by_path = {p.path: p for p in paths}
+            paths = [by_path[p] for p in present_first(list(by_path), self.prefer)]
         place = paths[0]
         when = datetime.fromtimestamp((place.date_ns or place.mtime_ns) / 1e9).isoformat(timespec="seconds")
         source = (place.date_source or "document") if place.date_ns else "file mtime"

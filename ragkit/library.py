@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -324,6 +325,8 @@ class Library:
         stop: threading.Event | None = None,
         within: Sequence[Path] = (),
     ) -> IndexReport:
+        # hits name the copy of a content under these folders first (the checkout in use)
+        self.keywords.prefer = tuple(str(Path(r).resolve()).rstrip(os.sep) + os.sep for r in roots)
         with self._index_lock, self.writer():  # searches never wait on these locks
             self.store  # noqa: B018  (opened before the run, so its own writes are not "news")
             self.check_identity(rebuild)
@@ -369,7 +372,7 @@ class Library:
         if mode != "keyword":
             dense = self._dense(future, 2 * k if mode == "dense" else max(FUSE_DEPTH, 2 * k), allowed)
         vector = future.result()
-        retriever = Retriever(self.manifest, _NoStore(), self.query_embedder.embed)
+        retriever = Retriever(self.manifest, _NoStore(), self.query_embedder.embed, self.keywords.prefer)
         if mode == "dense":
             return retriever.hits(self._cosines(self._distinct([h.id for h in dense], k), vector, dense))
         keyword = self.keywords.ranked(query, max(FUSE_DEPTH, 2 * k) if mode == "hybrid" else 2 * k, filters)

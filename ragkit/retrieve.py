@@ -43,10 +43,17 @@ class Hit:
 
 
 class Retriever:
-    def __init__(self, manifest: Manifest, store: VectorStore, embed: Callable[[Sequence[str]], Any]) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        store: VectorStore,
+        embed: Callable[[Sequence[str]], Any],
+        prefer: Sequence[str] = (),
+    ) -> None:
         self.manifest = manifest
         self.store = store
         self.embed = embed
+        self.prefer = prefer  # folders whose copy of a content a hit names first
 
     def search(self, query: str, k: int, vector: Any = None) -> list[Hit]:
         """The ``k`` passages closest to ``query`` (whose ``vector`` may be given, already embedded)."""
@@ -65,7 +72,7 @@ class Retriever:
             row = rows.get(vector_hit.id)
             if row is None:  # written to the store by a run that has not committed yet
                 continue
-            paths = present_first(self.manifest.paths_for_doc(row.doc))
+            paths = present_first(self.manifest.paths_for_doc(row.doc), self.prefer)
             if not paths:
                 continue
             file = self.manifest.file(paths[0])
@@ -88,10 +95,13 @@ class Retriever:
         return hits
 
 
-def present_first(paths: list[str]) -> list[str]:
-    """Paths of one content, those still on disk first: a hit names a file that is there
-    even when a copy was deleted and no sync has run since."""
-    return sorted(paths, key=lambda p: not os.path.exists(p)) if len(paths) > 1 else paths
+def present_first(paths: list[str], prefer: Sequence[str] = ()) -> list[str]:
+    """Paths of one content in the order a hit should name them: under the folders this
+    process indexed last (``prefer``: the checkout the user is in, not another with the same
+    files), then those still on disk (a copy may be deleted with no sync since)."""
+    if len(paths) < 2:
+        return paths
+    return sorted(paths, key=lambda p: (not any(p.startswith(r) for r in prefer), not os.path.exists(p)))
 
 
 def merge_adjacent(hits: Sequence[Hit]) -> list[Hit]:

@@ -328,6 +328,22 @@ def test_a_hit_names_the_copy_still_on_disk(rk: Ragkit, tmp_path: Path) -> None:
     assert hit.path == current and hit.also == (str(tmp_path / "a-old-checkout" / "ledger.txt"),)
 
 
+def test_a_hit_names_the_copy_in_the_folder_indexed_last(rk: Ragkit, tmp_path: Path) -> None:
+    """Two checkouts of the same files, both on disk, in one index (a shared data directory):
+    hits name the copy in the folder this process indexed last (ask --docs, the watcher's
+    folders), not the first by name."""
+    text = "The Oslo depot stores the quarterly ledgers of the Tolsvik account in room four.\n"
+    for folder in ("a-other-checkout", "b-this-checkout"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "ledger.txt").write_text(text)
+    rk.index([tmp_path / "a-other-checkout"])
+    for chosen in ("b-this-checkout", "a-other-checkout", "b-this-checkout"):
+        rk.index([tmp_path / chosen])
+        wanted = str(tmp_path / chosen / "ledger.txt")
+        assert rk.search("where are the Tolsvik ledgers stored", 1)[0].path == wanted
+        assert rk.find("tolsvik").hits[0].path == wanted
+
+
 def test_find_on_the_command_line(tmp_path: Path) -> None:
     home = tmp_path / "home"
     docs = tmp_path / "docs"
