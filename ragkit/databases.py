@@ -130,7 +130,31 @@ def _fetch(cursor: Any, max_rows: int, max_bytes: int) -> tuple[list[str], list[
     return columns, rows, False
 
 
-class SqliteDatabase:
+class _Database:
+    """What both kinds share: the tables that may be read, and how a stopped query is said."""
+
+    name: str
+    all_tables: set[str]  # every table of the database (lower case)
+    tables: set[str]  # those that may be read
+
+    def _table_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def _allow(self, tables: Sequence[str]) -> None:
+        found = {t.lower(): t for t in self._table_names()}
+        unknown = sorted(t for t in tables if t.lower() not in found)
+        if unknown:
+            raise DatabaseError(
+                f"database {self.name}: no table {', '.join(unknown)} (it has: {', '.join(sorted(found))})"
+            )
+        self.all_tables = set(found)
+        self.tables = {t.lower() for t in tables} or set(found)
+
+    def _timed_out(self, timeout_s: float) -> QueryTimeout:
+        return QueryTimeout(f"database {self.name}: the query ran past {timeout_s:g} s and was stopped; narrow it down")
+
+
+class SqliteDatabase(_Database):
     """A SQLite file opened read-only. ``tables``: those that may be read (lower case; empty:
     every table of the file)."""
 
@@ -141,12 +165,7 @@ class SqliteDatabase:
         self.path = sqlite_path(url)
         if not self.path.is_file():
             raise DatabaseError(f"database {name}: no SQLite file at {self.path}")
-        found = {t.lower(): t for t in self._table_names()}
-        self.all_tables = set(found)
-        unknown = sorted(t for t in tables if t.lower() not in found)
-        if unknown:
-            raise DatabaseError(f"database {name}: no table {', '.join(unknown)} (it has: {', '.join(sorted(found))})")
-        self.tables = {t.lower() for t in tables} or set(found)
+        self._allow(tables)
 
     def _connect(self) -> sqlite3.Connection:
         try:
@@ -219,9 +238,7 @@ class SqliteDatabase:
             columns, rows, truncated = _fetch(db.execute(checked), max_rows, max_bytes)
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
-                raise QueryTimeout(
-                    f"database {self.name}: the query ran past {timeout_s:g} s and was stopped; narrow it down"
-                ) from None
+                raise self._timed_out(timeout_s) from None
             raise DatabaseError(f"database {self.name}: {exc}") from None
         except sqlite3.DatabaseError as exc:
             raise DatabaseError(f"database {self.name}: {exc}") from None
@@ -230,7 +247,7 @@ class SqliteDatabase:
         return QueryResult(checked, columns, rows, truncated, time.perf_counter() - started)
 
 
-class PostgresDatabase:
+class PostgresDatabase(_Database):
     """A PostgreSQL database read through psycopg 3: every query in a READ ONLY transaction
     with a ``statement_timeout``, rolled back. ``tables``: those of the ``public`` schema
     that may be read (lower case; empty: all of them). For a barrier the server enforces
@@ -251,12 +268,7 @@ class PostgresDatabase:
                 raise DatabaseError(
                     f"database {name}: the environment variable {password_env} (its password) is not set"
                 )
-        found = {t.lower(): t for t in self._table_names()}
-        unknown = sorted(t for t in tables if t.lower() not in found)
-        if unknown:
-            raise DatabaseError(f"database {name}: no table {', '.join(unknown)} (it has: {', '.join(sorted(found))})")
-        self.all_tables = set(found)
-        self.tables = {t.lower() for t in tables} or set(found)
+        self._allow(tables)
 
     def _connect(self) -> Any:
         import psycopg
@@ -341,9 +353,7 @@ class PostgresDatabase:
             db.execute("SET LOCAL search_path = public")
             columns, rows, truncated = _fetch(db.execute(checked), max_rows, max_bytes)
         except psycopg.errors.QueryCanceled:
-            raise QueryTimeout(
-                f"database {self.name}: the query ran past {timeout_s:g} s and was stopped; narrow it down"
-            ) from None
+            raise self._timed_out(timeout_s) from None
         except psycopg.Error as exc:
             raise DatabaseError(f"database {self.name}: {str(exc).strip()}") from None
         finally:

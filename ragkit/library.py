@@ -115,6 +115,7 @@ class Library:
         self._fingerprint: tuple[Path, str] | None = None  # the embedding model's, for the identity
         self._query_threads: ThreadPoolExecutor | None = None  # embed queries beside the vector search
         self._keywords: KeywordIndex | None = None
+        self.prefer: tuple[str, ...] = ()  # the folders this process indexed last (see present_first)
         self.searches = SavedSearches(settings.home / "searches.db")  # outside the index: a rebuild keeps them
         self.writer_lock = WriterLock(self.path / "writer.lock")
         self._writer_depth = 0
@@ -325,8 +326,8 @@ class Library:
         stop: threading.Event | None = None,
         within: Sequence[Path] = (),
     ) -> IndexReport:
-        # hits name the copy of a content under these folders first (the checkout in use)
-        self.keywords.prefer = tuple(str(Path(r).resolve()).rstrip(os.sep) + os.sep for r in roots)
+        # hits (ranked and found) name the copy of a content under these folders first: the checkout in use
+        self.keywords.prefer = self.prefer = tuple(str(Path(r).resolve()).rstrip(os.sep) + os.sep for r in roots)
         with self._index_lock, self.writer():  # searches never wait on these locks
             self.store  # noqa: B018  (opened before the run, so its own writes are not "news")
             self.check_identity(rebuild)
@@ -372,7 +373,7 @@ class Library:
         if mode != "keyword":
             dense = self._dense(future, 2 * k if mode == "dense" else max(FUSE_DEPTH, 2 * k), allowed)
         vector = future.result()
-        retriever = Retriever(self.manifest, _NoStore(), self.query_embedder.embed, self.keywords.prefer)
+        retriever = Retriever(self.manifest, _NoStore(), self.query_embedder.embed, self.prefer)
         if mode == "dense":
             return retriever.hits(self._cosines(self._distinct([h.id for h in dense], k), vector, dense))
         keyword = self.keywords.ranked(query, max(FUSE_DEPTH, 2 * k) if mode == "hybrid" else 2 * k, filters)

@@ -190,7 +190,9 @@ class SqlAsker:
 
     def __init__(self, llm: LLM, params: GenerationParams, embed: Callable[[Sequence[str]], Any] | None = None) -> None:
         self.llm = llm
-        self.params = replace(params, temperature=0.0, max_tokens=min(params.max_tokens, 200), stop=("```\n\n",))
+        self.params = replace(
+            params, temperature=0.0, max_tokens=min(params.max_tokens, 200), stop=(*params.stop, "```\n\n")
+        )
         self.embed = embed
 
     def _generate(self, messages: list[Message]) -> str:
