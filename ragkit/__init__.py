@@ -36,6 +36,8 @@ _WHERE = {
     "ModelRef": "ragkit.models",
     "Profile": "ragkit.models",
     "Hit": "ragkit.retrieve",
+    "Route": "ragkit.routing",
+    "Router": "ragkit.routing",
     "FindResult": "ragkit.keyword",
     "FindHit": "ragkit.keyword",
     "Filters": "ragkit.query",
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from ragkit.query import Filters
     from ragkit.remote import RemoteAssistant
     from ragkit.retrieve import Hit
+    from ragkit.routing import Route, Router
     from ragkit.searches import NewMatch, SavedSearch
     from ragkit.sqlask import SqlAnswer
 
@@ -104,6 +107,8 @@ __all__ = [
     "Ragkit",
     "RagkitError",
     "RemoteAssistant",
+    "Route",
+    "Router",
     "SavedSearch",
     "Settings",
     "SqlAnswer",

@@ -23,8 +23,9 @@ from ragkit.live import LiveSync
 from ragkit.llm import StreamEvent
 from ragkit.models import ModelRef
 from ragkit.retrieve import Hit
+from ragkit.sqlask import SqlAnswer
 
-__all__ = ["Answer", "Assistant", "Conversation", "Hit", "IndexReport", "LiveSync", "Mode", "Progress"]
+__all__ = ["Answer", "Assistant", "Conversation", "Hit", "IndexReport", "LiveSync", "Mode", "Progress", "SqlAnswer"]
 
 
 class Assistant(Protocol):
@@ -61,7 +62,10 @@ class Assistant(Protocol):
         model: str | None = ...,
         conversation: Conversation | None = ...,
         mode: Mode | None = ...,
-    ) -> Generator[StreamEvent | Answer, None, None]: ...
+        databases: Sequence[str] | None = ...,
+    ) -> Generator[StreamEvent | Answer | SqlAnswer, None, None]: ...
+
+    def ask_database(self, question: str, name: str, model: str | None = ...) -> SqlAnswer: ...
 
     def load_model(self, model: str | None = ...) -> None: ...
 

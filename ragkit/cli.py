@@ -145,7 +145,12 @@ def _parser() -> argparse.ArgumentParser:
         help="answer from this database (ragkit db add): SQL, rows, a checked sentence",
     )
     p.add_argument("--json", action="store_true")
-    p.add_argument("--csv", action="store_true", help="with --db: the rows as CSV")
+    p.add_argument(
+        "--docs-only",
+        action="store_true",
+        help="answer from the documents even when a database added seems closer (answer.route = docs in config)",
+    )
+    p.add_argument("--csv", action="store_true", help="a database answer's rows as CSV")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="measure retrieval quality")
@@ -244,6 +249,14 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--tables", default="", metavar="A,B", help="only these tables may be read (default: all)")
     d.add_argument("--text-columns", default="", metavar="T.COL,…", help="columns indexed as documents")
     d.add_argument("--password-env", default=None, metavar="VAR", help="environment variable with the password")
+    d.add_argument(
+        "--cursor",
+        default="",
+        metavar="T.COL,…",
+        help="a column that grows when a row changes (updated_at, a version): a sync reads only newer rows",
+    )
+    d.add_argument("--collections", default="", metavar="A,B", help="on a server: keys of these collections may use it")
+    d.add_argument("--keys", default="", metavar="K1,K2", help="on a server: only these keys may use it")
     d.set_defaults(func=cmd_db)
     d = dsub.add_parser("list", help="the databases added")
     d.add_argument("--json", action="store_true")
@@ -691,11 +704,10 @@ def cmd_eval_beir(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from ragkit.facade import Answer
+    from ragkit.sqlask import SqlAnswer
 
     if args.db:
         return _ask_database(args)
-    if args.csv:
-        raise RagkitError("--csv gives a database answer's rows: use it with --db NAME")
     rk = _assistant(args, warm_queries=True)
     if args.search_mode and _remote(rk):
         raise RagkitError(f"the server ({rk.url}) ranks passages its own way (its retrieve.mode): drop --search-mode")
@@ -706,11 +718,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if not args.json:
             _print_report(report)
     conversation = _conversation(rk, args.chat)
-    result: Answer | None = None
+    result: Answer | SqlAnswer | None = None
     in_reasoning = False
-    for item in rk.ask_stream(args.question, model=args.model, conversation=conversation, mode=args.mode):
-        if isinstance(item, Answer):
+    databases: list[str] | None = [] if args.docs_only else None
+    for item in rk.ask_stream(args.question, args.model, conversation, args.mode, databases=databases):
+        if isinstance(item, Answer | SqlAnswer):
             result = item
+        elif item.type == "route":
+            print(f"({item.chunk})", file=sys.stderr)
         elif args.json:
             continue
         elif item.type == "reasoning":
@@ -726,6 +741,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
             sys.stdout.write(item.chunk)
             sys.stdout.flush()
     assert result is not None
+    if isinstance(result, SqlAnswer):
+        return _print_sql_answer(result, args)
+    if args.csv:
+        raise RagkitError("--csv gives a database answer's rows, and this question was answered from the documents")
     if conversation is not None:
         rk.conversations.save(conversation)
     if args.json:
@@ -744,12 +763,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def _ask_database(args: argparse.Namespace) -> int:
-    if args.docs or args.chat or args.mode or args.search_mode:
-        raise RagkitError("--db answers from a database: --docs, --chat, --mode and --search-mode do not apply")
+    if args.docs or args.chat or args.mode or args.search_mode or args.docs_only:
+        raise RagkitError(
+            "--db answers from a database: --docs, --docs-only, --chat, --mode and --search-mode do not apply"
+        )
     rk = _assistant(args)
-    if _remote(rk):
-        raise RagkitError("ask --db runs where the database is added (ragkit db add), not through --server")
-    answer = rk.ask_database(args.question, args.db, args.model)
+    return _print_sql_answer(rk.ask_database(args.question, args.db, args.model), args)
+
+
+def _print_sql_answer(answer: Any, args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(answer.as_dict())
         return 0 if answer.result is not None else 1
@@ -775,6 +797,9 @@ def _ask_database(args: argparse.Namespace) -> int:
         print(f"… and {len(answer.result.rows) - 50} more (--json for all)")
     how = "the model's, its numbers checked against the rows" if answer.by == "model" else "written from the rows"
     print(f"\nModel: {answer.model}; the sentence is {how}")
+    if answer.route:
+        print("Asked of the database because its schema is closer to the question than your documents; --docs-only"
+              " asks the documents")  # fmt: skip
     return 0
 
 
@@ -946,7 +971,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             stamp = None
         if stamp != seen["stamp"]:
             try:
-                seen["collections"] = load_settings().collections
+                fresh = load_settings()
+                seen["collections"] = fresh.collections
+                if fresh.databases != rk.settings.databases:  # databases added or removed meanwhile
+                    rk.settings.databases = fresh.databases
+                    rk.router.forget()
             except RagkitError:
                 pass
             seen["stamp"] = stamp
@@ -969,6 +998,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from ragkit import databases
     from ragkit.config import load_settings, remove_config_key, update_config_file
@@ -978,12 +1011,21 @@ def cmd_db(args: argparse.Namespace) -> int:
     if action == "add":
         url = databases.check_url(args.url)
         tables = [t.strip() for t in args.tables.split(",") if t.strip()]
-        text_columns = [c.strip() for c in args.text_columns.split(",") if c.strip()]
-        bad = [c for c in text_columns if c.count(".") != 1]
-        if bad:
-            raise RagkitError(f"--text-columns takes table.column names: {', '.join(bad)}")
+        text_columns, cursors = _names(args.text_columns), _names(args.cursor)
+        for option, given in (("--text-columns", text_columns), ("--cursor", cursors)):
+            bad = [c for c in given if c.count(".") != 1]
+            if bad:
+                raise RagkitError(f"{option} takes table.column names: {', '.join(bad)}")
+        texts = {c.split(".")[0] for c in text_columns}
+        stray = [c for c in cursors if c.split(".")[0] not in texts]
+        if stray:
+            raise RagkitError(f"--cursor is for tables with --text-columns: {', '.join(stray)}")
         opened = databases.open_database(args.name, url, tables, args.password_env)  # it opens, or says why
         entry: dict[str, Any] = {"url": url, "tables": tables, "text_columns": text_columns}
+        for key, value in (("cursor_columns", cursors), ("collections", _names(args.collections)),
+                           ("keys", _names(args.keys))):  # fmt: skip
+            if value:
+                entry[key] = value
         if args.password_env:
             entry["password_env"] = args.password_env
         path = update_config_file("databases", args.name, entry)

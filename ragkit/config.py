@@ -124,6 +124,11 @@ class AnswerSettings(_Section):
             "quoted instead; 'generate': the model's answer only; 'extract': quoted sentences, no model."
         ),
     )
+    route: Literal["auto", "docs"] = Field(
+        "auto",
+        description="'auto': with databases added, a question goes to the database whose schema is closer to it than"
+        " any passage is (else to the documents); 'docs': always the documents (ask --db NAME asks a database).",
+    )
 
 
 class ModelsSettings(_Section):
@@ -156,6 +161,16 @@ class DatabaseSettings(_Section):
         default_factory=list, description="table.column values indexed as documents (rows as documents)."
     )
     password_env: str | None = Field(None, description="Environment variable holding the password, if one is needed.")
+    cursor_columns: list[str] = Field(
+        default_factory=list,
+        description="table.column that grows when a row changes (a timestamp, a version): only newer rows are read"
+        " again at each sync (without one a table's rows are all read and compared).",
+    )
+    collections: list[str] = Field(
+        default_factory=list,
+        description="On a server: the collections whose keys may use it (empty: keys not limited to collections).",
+    )
+    keys: list[str] = Field(default_factory=list, description="On a server: only these keys may use it (empty: any).")
 
 
 class ClientSettings(_Section):

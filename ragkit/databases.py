@@ -87,6 +87,11 @@ class QueryResult:
             "seconds": round(self.seconds, 3),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QueryResult:
+        rows = [tuple(r) for r in data["rows"]]
+        return cls(data["sql"], list(data["columns"]), rows, bool(data.get("truncated")), data.get("seconds", 0.0))
+
 
 def kind_of(url: str) -> str:
     scheme = urlsplit(url).scheme.split("+")[0]

@@ -32,6 +32,7 @@ from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.models import Catalog, ModelRef, Profile
 from ragkit.query import Filters
 from ragkit.retrieve import Hit
+from ragkit.routing import Route, Router
 from ragkit.searches import NewMatch, SavedSearch
 from ragkit.sqlask import SqlAnswer
 
@@ -54,6 +55,7 @@ class Ragkit:
         self.watch_state = WatchState(settings.home / "watch.json")
         self.conversations = ConversationStore(settings.home / "conversations")
         self._live: LiveSync | None = None  # a watcher running in this process (the TUI's)
+        self._router: Router | None = None
 
     # --- the index ---------------------------------------------------------------
 
@@ -173,12 +175,26 @@ class Ragkit:
         model: str | None = None,
         conversation: Conversation | None = None,
         mode: Mode | None = None,
+        databases: Sequence[str] | None = None,
         scope: Filters | None = None,
-    ) -> Generator[StreamEvent | Answer, None, None]:
+    ) -> Generator[StreamEvent | Answer | SqlAnswer, None, None]:
         """Yield reasoning/text events as the model writes, then the final :class:`Answer`.
         With a ``conversation``, the question is a follow-up and the turn is added to it.
         ``mode``: "auto" (default), "generate" or "extract" (see ``Answerer.ask_stream``);
-        ``scope``: only passages within these filters are searched (a server key's collections)."""
+        ``scope``: only passages within these filters are searched (a server key's collections).
+        The question may go to one of ``databases`` instead (default: every one added; see
+        :mod:`ragkit.routing`): then a ``route`` event comes first and a :class:`SqlAnswer` last."""
+        failed = ""
+        route = self.route(question, databases, scope)
+        if route.database:  # a database's answer is not a turn of the conversation: it has no passages
+            yield StreamEvent("route", route.why())
+            answer = self.ask_database(question, route.database, model)
+            answer.route = route.as_dict()
+            if answer.result is not None:
+                yield answer
+                return
+            failed = f"Asked of database {route.database} first, where no query ran ({answer.attempts[-1].error})."
+            yield StreamEvent("route", f"{failed[:-1]}; answering from the documents")
         answerer = self.answerer
         if scope:
             library = self.library
@@ -186,7 +202,32 @@ class Ragkit:
                 self.settings, self.chat, lambda q, k: library.search(q, k, None, scope),
                 lambda: library.manifest.counts()["chunks"], lambda texts: library.query_embedder.embed(texts),
             )  # fmt: skip
-        return answerer.ask_stream(question, model, conversation, mode)
+        for item in answerer.ask_stream(question, model, conversation, mode):
+            if failed and isinstance(item, Answer):
+                item.notice = f"{item.notice} {failed}" if item.notice else failed
+            yield item
+
+    def route(self, question: str, databases: Sequence[str] | None = None, scope: Filters | None = None) -> Route:
+        """Whether ``question`` goes to one of ``databases`` (default: every one added) or to
+        the documents (within ``scope``); always the documents with ``answer.route = "docs"``."""
+        names = sorted(self.settings.databases) if databases is None else list(databases)
+        if self.settings.answer.route == "docs" or not names:
+            return Route(None, 0.0, 0.0)
+        hits = self.library.search(question, 1, "dense", scope) if self.library.manifest.counts()["chunks"] else []
+        return self.router.route(question, names, max((h.score for h in hits), default=0.0))
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            library = self.library
+            self._router = Router(lambda texts: library.query_embedder.embed(texts), self._describe)
+        return self._router
+
+    def _describe(self, name: str) -> list[tuple[str, str]]:
+        from ragkit import databases
+        from ragkit.sqlask import schema_text
+
+        return [(t.name, schema_text([t])) for t in databases.configured(self.settings, name).schema()]
 
     def ask(
         self,

@@ -28,6 +28,7 @@ from ragkit.keyword import FindResult
 from ragkit.llm import StreamEvent
 from ragkit.models import ModelRef
 from ragkit.searches import NewMatch, SavedSearch
+from ragkit.sqlask import SqlAnswer
 
 if TYPE_CHECKING:  # types only: this side never indexes, so it never loads the indexer
     from ragkit.indexer import IndexReport, Progress
@@ -160,15 +161,20 @@ class RemoteAssistant:
         model: str | None = None,
         conversation: Conversation | None = None,
         mode: Mode | None = None,
-    ) -> Generator[StreamEvent | Answer, None, None]:
+        databases: Sequence[str] | None = None,
+    ) -> Generator[StreamEvent | Answer | SqlAnswer, None, None]:
         """As the local facade's: reasoning and draft text as the server streams them, then
-        the checked :class:`Answer`. A conversation's earlier questions and shown answers go
-        with the question (never the reasoning); the turn is added to it here."""
+        the checked :class:`Answer` (or a database's :class:`SqlAnswer`, when the server routed
+        the question to one). A conversation's earlier questions and shown answers go with the
+        question (never the reasoning); the turn is added to it here. ``databases=[]`` keeps
+        the question with the documents; else the server routes among those the key may use."""
         messages: list[dict[str, str]] = []
         for turn in conversation.turns if conversation else []:
             messages += [{"role": "user", "content": turn.question}, {"role": "assistant", "content": turn.answer}]
         messages.append({"role": "user", "content": question})
         body = self._scoped({"messages": messages, "stream": True, "ragkit_mode": mode})
+        if databases is not None and not databases:
+            body["ragkit_route"] = "docs"
         if model:
             body["model"] = model
         result: dict[str, Any] | None = None
@@ -183,6 +189,8 @@ class RemoteAssistant:
                     if "ragkit" in data:
                         result = data["ragkit"]
                     delta = data["choices"][0]["delta"] if data.get("choices") else {}
+                    if delta.get("ragkit_route"):
+                        yield StreamEvent("route", delta["ragkit_route"])
                     if delta.get("reasoning_content"):
                         yield StreamEvent("reasoning", delta["reasoning_content"])
                     draft = delta.get("ragkit_draft") or (delta.get("content") if mode == "generate" else None)
@@ -192,6 +200,9 @@ class RemoteAssistant:
             self._unreachable(exc)
         if result is None:
             raise RagkitError(f"the server at {self.url} ended the answer before sending it; try again")
+        if result.get("mode") == "sql":
+            yield SqlAnswer.from_dict(result)
+            return
         answer = Answer.from_dict(result)
         if conversation is not None:
             conversation.turns.append(
@@ -212,6 +223,13 @@ class RemoteAssistant:
         *_, answer = self.ask_stream(question, model, conversation, mode)
         assert isinstance(answer, Answer)
         return answer
+
+    def ask_database(self, question: str, name: str, model: str | None = None) -> SqlAnswer:
+        """The server's database ``name`` answers (its guard, its read-only connection)."""
+        body: dict[str, Any] = {"question": question}
+        if model:
+            body["model"] = model
+        return SqlAnswer.from_dict(self._request("POST", f"/v1/databases/{quote(name, safe='')}/ask", json=body))
 
     # --- models and state ---------------------------------------------------------------
 

@@ -10,6 +10,12 @@
   (sources, citations with spans and whether each verified, grounded).
 - ``GET|POST /v1/searches``, ``DELETE /v1/searches/NAME``, ``POST /v1/searches/NAME/run``:
   saved searches (changing them needs a key that is not read-only).
+- ``GET /v1/databases``, ``GET /v1/databases/NAME/schema``, ``POST /v1/databases/NAME/ask``
+  (question to guarded SQL, rows and a checked sentence) and ``POST /v1/databases/NAME/query``
+  (a person's own SQL through the same guard): the databases the key may use, which are those
+  its collections hold (``db add --collections``; any, for a key not limited to collections),
+  less those limited to other keys (``db add --keys``). A chat question may be routed to one
+  of them (``ragkit_route``; the route streams as ``ragkit_route``).
 - ``GET /v1/models`` (each with ``ragkit``: whether it is the default, its profile),
   ``POST /v1/search``, ``POST /v1/find``, ``GET /v1/status``,
   ``GET /v1/passage`` (a cited span in its context), and the OpenAPI document at
@@ -27,7 +33,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -43,6 +49,7 @@ from ragkit.audit import AuditLog
 from ragkit.errors import RagkitError
 from ragkit.keys import KeyStore
 from ragkit.query import Filters
+from ragkit.sqlask import SqlAnswer
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -98,6 +105,22 @@ class ChatRequest(BaseModel):
         None, description="ragkit's answer mode (default: the server's answer.mode)"
     )
     collection: str | None = Field(None, description="search only this collection")
+    ragkit_route: Literal["auto", "docs"] | None = Field(
+        None,
+        description="'auto' (default): a question closer to a database's schema than to any passage is asked of"
+        " that database (among those the key may use); 'docs': the documents only",
+    )
+
+
+class DatabaseAskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    question: str = Field(min_length=1, max_length=4000)
+    model: str | None = None
+
+
+class DatabaseQueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    sql: str = Field(min_length=1, max_length=20000)
 
 
 class ErrorBody(BaseModel):
@@ -176,11 +199,41 @@ def create_app(
                 raise HTTPException(404, f"no collection is named {collection!r} (collections: {known})")
             if who.collections and collection not in who.collections:
                 deny(request, who.name, 403, f"the key {who.name!r} may not read the collection {collection!r}")
-            return Filters(within=tuple(str(p) for p in collections[collection]))
+            return Filters(within=tuple(str(p) for p in collections[collection]) + rows_of([collection]))
         if who.collections:
             folders = [str(p) for name in who.collections for p in collections.get(name, [])]
-            return Filters(within=tuple(folders) or ("/nonexistent-collection",))
+            return Filters(within=(*folders, *rows_of(who.collections)) or ("/nonexistent-collection",))
         return None
+
+    def rows_of(names: Sequence[str]) -> tuple[str, ...]:
+        """The folders of the rows (as documents) of the databases these collections hold."""
+        from ragkit.rowdocs import rows_root
+
+        root = rows_root(rk.settings.home)
+        return tuple(str(root / n) for n, d in rk.settings.databases.items() if set(d.collections) & set(names))
+
+    def usable(who: Principal, collection: str | None) -> list[str]:
+        """The databases this key may ask (within ``collection``, if named): those its
+        collections hold (any, for a key not limited to collections), less those limited to
+        other keys."""
+        collections_of()  # the config is read again when it changed: databases added meanwhile
+        names = []
+        for name, db in sorted(rk.settings.databases.items()):
+            if db.keys and keys.active() and who.name not in db.keys:
+                continue
+            wanted = [collection] if collection is not None else list(who.collections)
+            if wanted and not set(db.collections) & set(wanted):
+                continue
+            names.append(name)
+        return names
+
+    def database(request: Request, who: Principal, name: str) -> str:
+        collections_of()
+        if name not in rk.settings.databases:
+            raise HTTPException(404, f"no database is named {name!r}")
+        if name not in usable(who, None):
+            deny(request, who.name, 403, f"the key {who.name!r} may not use the database {name!r}")
+        return name
 
     def visible(path: str, limit: Filters | None) -> bool:
         return limit is None or any(path.startswith(f.rstrip("/") + "/") for f in limit.within)
@@ -315,6 +368,50 @@ def create_app(
         audit.record(key=who.name, endpoint="/v1/searches/run", status=200, search=name, new=len(news))
         return {"search": search.as_dict(), "new": [m.as_dict() for m in news], "result": result.as_dict()}
 
+    @app.get("/v1/databases", responses=ERRORS)
+    def list_databases(request: Request, who: Caller) -> dict[str, Any]:
+        rows = [{"name": n, "kind": rk.settings.databases[n].url.split(":", 1)[0],
+                 "collections": rk.settings.databases[n].collections} for n in usable(who, None)]  # fmt: skip
+        audit.record(key=who.name, endpoint="/v1/databases", status=200)
+        return {"databases": rows}
+
+    @app.get("/v1/databases/{name}/schema", responses=ERRORS)
+    def database_schema(name: str, request: Request, who: Caller) -> dict[str, Any]:
+        from ragkit.databases import configured
+
+        database(request, who, name)
+        try:
+            tables = configured(rk.settings, name).schema()
+        except RagkitError as exc:
+            raise failed(request, who, exc, database=name) from exc
+        audit.record(key=who.name, endpoint=f"/v1/databases/{name}/schema", status=200)
+        return {"database": name, "tables": [t.as_dict() for t in tables]}
+
+    @app.post("/v1/databases/{name}/ask", responses=ERRORS)
+    def database_ask(name: str, body: DatabaseAskRequest, request: Request, who: Caller) -> dict[str, Any]:
+        database(request, who, name)
+        try:
+            with generating:
+                answer: dict[str, Any] = rk.ask_database(body.question, name, body.model).as_dict()
+        except RagkitError as exc:
+            raise failed(request, who, exc, database=name, question=body.question) from exc
+        audit.record(key=who.name, endpoint=f"/v1/databases/{name}/ask", status=200, question=body.question,
+                     sql=answer["sql"], rows=answer["row_count"])  # fmt: skip
+        return answer
+
+    @app.post("/v1/databases/{name}/query", responses=ERRORS)
+    def database_query(name: str, body: DatabaseQueryRequest, request: Request, who: Caller) -> dict[str, Any]:
+        from ragkit.databases import configured
+
+        database(request, who, name)
+        try:
+            result: dict[str, Any] = configured(rk.settings, name).run(body.sql).as_dict()
+        except RagkitError as exc:
+            raise failed(request, who, exc, database=name, sql=body.sql) from exc
+        audit.record(key=who.name, endpoint=f"/v1/databases/{name}/query", status=200, sql=body.sql,
+                     rows=result["row_count"])  # fmt: skip
+        return result
+
     @app.post("/v1/chat/completions", responses=ERRORS)
     def chat(body: ChatRequest, request: Request, who: Caller) -> Any:
         from ragkit.conversation import Conversation, Turn
@@ -334,18 +431,19 @@ def create_app(
         conversation = Conversation(turns=history) if history else None
         model = body.model if body.model and body.model != "ragkit" else None
         made, ident = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        routable = [] if body.ragkit_route == "docs" else usable(who, body.collection)
 
         def events() -> Iterator[Any]:
             with generating:
                 stream = rk.ask_stream(question, model=model, conversation=conversation, mode=body.ragkit_mode,
-                                       scope=limit)  # fmt: skip
+                                       scope=limit, databases=routable)  # fmt: skip
                 try:
                     yield from stream
                 finally:
                     stream.close()
 
         def done(answer: dict[str, Any], status: int = 200) -> None:
-            cited = sorted({c["path"] for c in answer.get("citations", [])})
+            cited = sorted({c.get("path") or c["source"] for c in answer.get("citations", [])})
             audit.record(key=who.name, endpoint="/v1/chat/completions", status=status, question=question, cited=cited)
 
         if not body.stream:
@@ -395,12 +493,14 @@ def create_app(
             yield chunk({"role": "assistant", "content": ""})
             try:
                 for item in events():
-                    if isinstance(item, Answer):  # the checked answer, and all about it in `ragkit`
+                    if isinstance(item, Answer | SqlAnswer):  # the checked answer, and all about it in `ragkit`
                         answer = item.as_dict()
                         done(answer)
                         if body.ragkit_mode != "generate":
                             yield chunk({"content": answer["answer"]})
                         yield chunk({}, "stop", ragkit=answer)
+                    elif item.type == "route":  # which source answers, and why
+                        yield chunk({"ragkit_route": item.chunk})
                     elif item.type == "reasoning":
                         yield chunk({"reasoning_content": item.chunk})
                     elif item.type == "text" and body.ragkit_mode == "generate":

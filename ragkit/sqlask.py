@@ -58,6 +58,7 @@ class SqlAnswer:
     by: str = "rows"  # who wrote the sentence: "model" (checked) or "rows" (written from them)
     notice: str = ""
     tables: list[str] = field(default_factory=list)  # the tables whose schema the model saw
+    route: dict[str, Any] | None = None  # why the question came here, when it was routed (ragkit.routing)
 
     @property
     def source(self) -> str:
@@ -79,8 +80,20 @@ class SqlAnswer:
             "by": self.by,
             "notice": self.notice,
             "schema_tables": self.tables,
+            "route": self.route,
             "citations": [{"source": self.source, "sql": self.result.sql}] if self.result else [],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SqlAnswer:
+        """As :meth:`as_dict` wrote it (a server's answer, read by a client)."""
+        result = QueryResult.from_dict(data) if data.get("sql") else None
+        return cls(
+            data["question"], data["database"], data["answer"], data.get("model", ""), result,
+            [Attempt(a["sql"], a.get("error") or "") for a in data.get("attempts", [])],
+            bool(data.get("grounded")), data.get("by", "rows"), data.get("notice", ""),
+            list(data.get("schema_tables", [])), data.get("route"),
+        )  # fmt: skip
 
 
 def _plain(value: Any) -> Any:

@@ -22,7 +22,7 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Collapsible, Footer, Header, Input, ListView
 
-from ragkit.api import Answer, Assistant, Conversation, IndexReport, LiveSync, Mode, Progress
+from ragkit.api import Answer, Assistant, Conversation, IndexReport, LiveSync, Mode, Progress, SqlAnswer
 from ragkit.errors import RagkitError
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, SourcesPane, TurnView
@@ -438,7 +438,9 @@ class RagkitApp(App[None]):
                     if cancel.is_set():
                         self.post_message(Cancelled(turn))
                         return
-                    if isinstance(item, Answer):
+                    if isinstance(item, SqlAnswer):  # a database answered: not a turn of the conversation
+                        self.post_message(Done(turn, item.as_dict()))
+                    elif isinstance(item, Answer):
                         rk.conversations.save(self.conversation)
                         self.post_message(Done(turn, item.as_dict()))
                     else:
@@ -456,6 +458,8 @@ class RagkitApp(App[None]):
             view.add_reasoning(message.text)
         elif message.kind == "text":
             view.add_text(message.text)
+        elif message.kind == "route":
+            view.set_state(message.text)
         self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
 
     def on_done(self, message: Done) -> None:
@@ -499,6 +503,11 @@ class RagkitApp(App[None]):
         view.add_class("-selected")
         result = view.result or {}
         citations = result.get("citations") or []
+        if result.get("mode") == "sql":  # the rows are under the answer; the pane shows the query
+            self.entries = []
+            self.query_one(SourcesPane).show_query(result)
+            self.selected = None
+            return
         if citations:
             self.entries = [dict(c) for c in citations]
         else:

@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.markup import escape
-from textual.widgets import Collapsible, Label, ListItem, ListView, ProgressBar, Static
+from textual.widgets import Collapsible, DataTable, Label, ListItem, ListView, ProgressBar, Static
 
 _MARKER = re.compile(r"\\?\[(\d{1,3})\]")
 FILES_SHOWN = 20  # per-file counts listed in a search's retrieval section
@@ -21,6 +21,9 @@ FILES_SHOWN = 20  # per-file counts listed in a search's retrieval section
 def short_path(path: str) -> str:
     home = str(Path.home())
     return "~" + path[len(home) :] if path.startswith(home + "/") else path
+
+
+ROWS_SHOWN = 200  # rows of a database's answer shown in its table
 
 
 def where(item: dict[str, Any]) -> str:
@@ -92,7 +95,12 @@ class TurnView(Vertical):
         self.query_one(".state", Static).update(escape(state))
 
     def show_retrieval(self, result: dict[str, Any]) -> None:
-        """The queries as searched, the filter, and every passage found with its score."""
+        """The queries as searched, the filter, and every passage found with its score (for a
+        database's answer: why it went there, and every statement tried)."""
+        if result.get("mode") == "sql":
+            self.query_one(".retrieval-box", Collapsible).title = "SQL"
+            self.query_one(".retrieval", Static).update(escape("\n".join(sql_lines(result))))
+            return
         retrieval = result.get("retrieval") or {}
         queries = retrieval.get("queries") or [result.get("question") or self.question]
         lines = [f"query: {escape(q)}" for q in queries]
@@ -124,6 +132,9 @@ class TurnView(Vertical):
 
     def finish(self, result: dict[str, Any]) -> None:
         self.result = result
+        if result.get("mode") == "sql":
+            self._finish_sql(result)
+            return
         if not self.search_only:
             unsupported = [] if result.get("declined") else result.get("unsupported", [])
             self.query_one(".answer", Static).update(answer_markup(result["answer"], unsupported))
@@ -152,6 +163,41 @@ class TurnView(Vertical):
             state = result.get("notice") or "not grounded"
         self.set_state(state)
 
+    def _finish_sql(self, result: dict[str, Any]) -> None:
+        """A database's answer: the sentence, then the rows in a table."""
+        self.query_one(".answer", Static).update(escape(result["answer"]))
+        self.query_one(".reasoning-box", Collapsible).display = False
+        if result.get("sql"):
+            table: DataTable[str] = DataTable(classes="rows", zebra_stripes=True)
+            self.mount(table, before=self.query_one(".state", Static))
+            table.add_columns(*result["columns"])
+            table.add_rows([["" if v is None else str(v) for v in row] for row in result["rows"][:ROWS_SHOWN]])
+            more = len(result["rows"]) - ROWS_SHOWN
+            shown = f" (the first {ROWS_SHOWN} shown)" if more > 0 else ""
+            truncated = ", the first ones: the query's row cap" if result.get("truncated") else ""
+            where_from = f"db:{result['database']} · {result['model']}"
+            self.set_state(f"{result['row_count']} rows{shown}{truncated} · {where_from}")
+        else:
+            self.set_state(result.get("notice") or "no query ran")
+
+
+def sql_lines(result: dict[str, Any]) -> list[str]:
+    """How a database's answer came about: the route, every statement tried, the one that ran."""
+    lines = []
+    route = result.get("route")
+    if route:
+        lines.append(
+            f"routed to {route['target']}: table {route['table']} {route['schema_score']:.2f},"
+            f" closest passage {route['docs_score']:.2f}"
+        )
+    for n, attempt in enumerate(result.get("attempts", []), start=1):
+        lines.append(f"{n}. {attempt['sql']}")
+        if attempt.get("error"):
+            lines.append(f"   failed: {attempt['error']}")
+    if result.get("sql"):
+        lines.append(f"ran: {result['sql']} ({result['row_count']} rows, {result.get('seconds', 0)} s)")
+    return lines
+
 
 class SourcesPane(Vertical):
     """The selected answer's citations (or search hits), and the passage of the chosen one."""
@@ -176,6 +222,13 @@ class SourcesPane(Vertical):
             mark = {True: "✓", False: "✗", None: " "}[entry.get("verified")]
             view.append(ListItem(Label(f"[{entry['n']}] {mark} {escape(where(entry))}")))
         self.query_one("#passage", Static).update("Select a citation to see its passage." if entries else "")
+
+    def show_query(self, result: dict[str, Any]) -> None:
+        """A database's answer: its source and the SQL that ran (the rows are in the answer)."""
+        view = self.query_one("#sources", ListView)
+        view.clear()
+        view.append(ListItem(Label(f"db:{escape(result['database'])}")))
+        self.query_one("#passage", Static).update(escape("\n".join(sql_lines(result))))
 
     def show_passage(self, passage: dict[str, Any]) -> None:
         text = Text()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-EventType = Literal["reasoning", "text", "done"]
+EventType = Literal["reasoning", "text", "done", "route"]  # route: which source answers (a sentence)
 
 OPEN_TAG = "<think>"
 CLOSE_TAG = "</think>"

@@ -22,7 +22,7 @@ from ragkit.conversation import ConversationStore
 from ragkit.keyword import MARK_END, MARK_START, marked_spans
 from ragkit.models import packaged_chat_model
 from ragkit.remote import RemoteAssistant
-from tests.conftest import README_QUESTION, SAMPLES
+from tests.conftest import README_QUESTION, SAMPLES, shared_data
 from tests.integration.cli import Result, ragkit
 from tests.integration.servers import free_port, running
 from tests.tui.conftest import ask, until
@@ -69,6 +69,8 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     ):  # fmt: skip
         for name in ("public", "accounts"):
             assert ragkit("collections", "add", name, docs / name, home=home).code == 0
+        chinook = shared_data("chinook", "Chinook_Sqlite.sqlite")
+        assert ragkit("db", "add", "music", f"sqlite:///{chinook}", home=home).code == 0
         keys = {}
         for name, extra in (("admin", []), ("press", ["--collections", "public"]), ("gone", []),
                             ("reader", ["--read-only"])):  # fmt: skip
@@ -125,6 +127,19 @@ def test_the_remote_cli_searches_finds_and_reports_status(office: Office, tmp_pa
     assert status.code == 0 and f"server:   {office.url} (key admin" in status.stdout
     assert "public, accounts" in status.stdout or "accounts, public" in status.stdout
     assert not (tmp_path / "index").exists()  # nothing was indexed on this side
+
+
+def test_a_remote_question_goes_to_the_servers_database_by_route_or_by_name(office: Office, tmp_path: Path) -> None:
+    asked = client(office, "ask", "--db", "music", "How many tracks are there?", "--json", home=tmp_path)
+    shown = asked.json()
+    assert shown["mode"] == "sql" and shown["database"] == "music" and shown["attempts"], asked.stderr
+    question = "How many tracks does each music genre have?"
+    routed = client(office, "ask", question, "--mode", "extract", "--json", home=tmp_path)
+    assert "asked of database music" in routed.stderr  # the route, streamed from the server
+    kept = client(office, "ask", question, "--mode", "extract", "--docs-only", "--json", home=tmp_path)
+    assert "music" not in kept.stderr and kept.json()["mode"] == "extract"
+    refused = client(office, "ask", "--db", "music", "How many tracks?", key="press", home=tmp_path)
+    assert refused.code == 1 and "may not use the database 'music'" in refused.stderr
 
 
 def test_all_hits_come_page_by_page_with_their_marks(office: Office, tmp_path: Path) -> None:

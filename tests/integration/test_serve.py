@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import sys
 import time
@@ -20,7 +21,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.conftest import README_QUESTION, SAMPLES
+from tests.conftest import README_QUESTION, SAMPLES, shared_data
 from tests.integration.cli import ragkit
 from tests.integration.servers import free_port, running
 
@@ -56,8 +57,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert ragkit("index", docs, home=home).code == 0
     for name in ("public", "accounts"):
         assert ragkit("collections", "add", name, docs / name, home=home).code == 0
+    office = root / "office.db"  # the accounts' own database, its tickets' text indexed as documents
+    with sqlite3.connect(office) as db:
+        db.execute("CREATE TABLE tickets (id INTEGER PRIMARY KEY, body TEXT, amount REAL)")
+        tickets = [(1, "The Hamar printer jams every morning.", 120.5), (2, "Refund the Oslo client.", 75.0)]
+        db.executemany("INSERT INTO tickets VALUES (?, ?, ?)", tickets)
+    db.close()
+    chinook = shared_data("chinook", "Chinook_Sqlite.sqlite")
+    for added in (["office", f"sqlite:///{office}", "--text-columns", "tickets.body", "--collections", "accounts"],
+                  ["music", f"sqlite:///{chinook}", "--keys", "admin"]):  # fmt: skip
+        made = ragkit("db", "add", *added, home=home)
+        assert made.code == 0, made.stderr
+    assert ragkit("db", "sync", home=home).code == 0
     keys = {}
-    for name, extra in (("admin", []), ("press", ["--collections", "public"]), ("gone", [])):
+    for name, extra in (("admin", []), ("press", ["--collections", "public"]), ("gone", []),
+                        ("clerk", ["--collections", "accounts"]), ("staff", [])):  # fmt: skip
         made = ragkit("keys", "create", name, *extra, home=home)
         assert made.code == 0, made.stderr
         keys[name] = made.stdout.strip().splitlines()[-1]  # the key alone on the last line
@@ -210,6 +224,44 @@ def test_every_request_is_audited_without_the_key(server: Server) -> None:
     assert not any(key in key_file.read_text() for key in server.keys.values())  # digests only
 
 
+def test_databases_are_scoped_to_collections_and_keys_and_run_through_the_guard(server: Server) -> None:
+    admin, press, clerk, staff = (server.keys[k] for k in ("admin", "press", "clerk", "staff"))
+    names = {k: [d["name"] for d in server.get("/v1/databases", key).json()["databases"]]
+             for k, key in (("admin", admin), ("press", press), ("clerk", clerk), ("staff", staff))}  # fmt: skip
+    # office: the accounts collection's (so its keys, and keys not limited); music: the admin key's alone
+    assert names == {"admin": ["music", "office"], "press": [], "clerk": ["office"], "staff": ["office"]}
+    counted = server.post("/v1/databases/music/query", {"sql": "SELECT count(*) FROM Track"}, admin).json()
+    assert counted["rows"] == [[3503]] and counted["row_count"] == 1
+    for key in (staff, clerk, press):
+        refused = server.post("/v1/databases/music/query", {"sql": "SELECT 1"}, key)
+        assert refused.status_code == 403 and "music" in refused.json()["error"]["message"]
+    assert server.get("/v1/databases/music/schema", clerk).status_code == 403
+    assert "Track" in {t["name"] for t in server.get("/v1/databases/music/schema", admin).json()["tables"]}
+    assert server.post("/v1/databases/nope/query", {"sql": "SELECT 1"}, admin).status_code == 404
+    written = server.post("/v1/databases/office/query", {"sql": "DELETE FROM tickets"}, clerk)
+    assert written.status_code == 400 and "only queries" in written.json()["error"]["message"]
+    rows = server.post("/v1/databases/office/query", {"sql": "SELECT id FROM tickets ORDER BY id"}, clerk).json()
+    assert rows["rows"] == [[1], [2]]
+    # the rows indexed as documents are within the accounts collection: its key finds them, others not
+    assert server.post("/v1/find", {"query": "hamar"}, clerk).json()["total"] == 1
+    assert server.post("/v1/find", {"query": "hamar"}, press).json()["total"] == 0
+    # a question to a database the key may use: the model's SQL, run through the guard
+    asked = server.post("/v1/databases/office/ask", {"question": "How many tickets are there?"}, clerk)
+    assert asked.status_code == 200 and asked.json()["mode"] == "sql" and asked.json()["attempts"]
+    assert server.post("/v1/databases/music/ask", {"question": "How many tracks?"}, clerk).status_code == 403
+
+
+def test_a_chat_question_is_routed_only_to_a_database_the_key_may_use(server: Server) -> None:
+    question = {"messages": [{"role": "user", "content": "How many tracks does each music genre have?"}],
+                "ragkit_mode": "extract"}  # fmt: skip
+    routed = server.post("/v1/chat/completions", question, server.keys["admin"]).json()["ragkit"]
+    assert (routed.get("route") or {}).get("database") == "music" or "Asked of database music" in routed["notice"]
+    kept = server.post("/v1/chat/completions", question, server.keys["staff"]).json()["ragkit"]
+    assert kept["mode"] == "extract" and "music" not in kept["notice"]
+    entries = ragkit("audit", "tail", "-n", "400", "--json", home=server.home).json()["entries"]
+    assert any(e["endpoint"] == "/v1/databases/music/query" and e["status"] == 200 for e in entries)
+
+
 def test_it_refuses_to_listen_beyond_loopback_without_keys(tmp_path: Path) -> None:
     refused = ragkit("serve", "--host", "0.0.0.0", "--port", str(free_port()), home=tmp_path / "home", timeout=60)
     assert refused.code == 1 and "ragkit keys create" in refused.stderr and "Traceback" not in refused.stderr
@@ -228,7 +280,7 @@ def api_schema(server: Server) -> Any:
             and context.operation.path == "/v1/chat/completions"
             and isinstance(body, dict)
         ):
-            return {**body, "ragkit_mode": "extract", "stream": False}
+            return {**body, "ragkit_mode": "extract", "stream": False, "ragkit_route": "docs"}
         return body
 
     return schemathesis.openapi.from_url(server.url + "/openapi.json")

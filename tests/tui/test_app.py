@@ -429,3 +429,37 @@ async def test_sentences_that_did_not_verify_are_struck_through_and_marked(facto
         assert f"{made_up} [1]. ✗" in str(text)
         struck = [span for span in text.spans if "strike" in str(span.style)]  # type: ignore[union-attr]
         assert len(struck) == 1 and str(text)[struck[0].start : struck[0].end] == f"{made_up} [1]."
+
+
+async def test_a_question_for_a_database_shows_its_rows_in_a_table_and_its_sql(factory: Any, home: Path) -> None:
+    """Routed to Chinook (added in the config), with a scripted SQL writer at the model seam."""
+    from textual.widgets import DataTable
+
+    from tests.conftest import shared_data
+    from tests.scripted import FunctionLLM
+
+    chinook = shared_data("chinook", "Chinook_Sqlite.sqlite")
+    update_config_file("databases", "chinook", {"url": f"sqlite:///{chinook}"})
+    sql = "SELECT BillingCountry, count(*) FROM Invoice GROUP BY BillingCountry ORDER BY 2 DESC, 1 LIMIT 5"
+
+    def writer(messages: list[Message]) -> str:
+        return "Here they are." if messages[0]["content"].startswith("Answer the question") else f"```sql\n{sql}\n```"
+
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None, what="the facade")
+        app.facade.set_llm(FunctionLLM(writer, "sql-writer"))
+        await ask(pilot, "Which billing countries have the most invoices?")
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events), what="the answer")
+        done = next(e for e in app.events if isinstance(e, Done))
+        assert done.result["mode"] == "sql" and done.result["route"]["database"] == "chinook"
+        view = app.query_one(TurnView)
+        table = view.query_one(DataTable)
+        assert table.row_count == 5 and next(str(c.label) for c in table.columns.values()) == "BillingCountry"
+        assert table.get_row_at(0)[0] == "USA"  # the most invoices (the gold rows, read from the database)
+        assert "5 rows" in view.state and "db:chinook" in view.state
+        shown = str(view.query_one(".retrieval", Static).render())  # the route, the statement tried, the one run
+        assert "routed to db:chinook" in shown and "1. " + sql in shown and "ran: " + sql.lower() in shown.lower()
+        assert "db:chinook" in str(app.query_one("#sources", ListView).children[0].query_one("Label").render())
+        assert "ran: " + sql.lower() in str(app.query_one("#passage", Static).render()).lower()
+        assert not app.conversation.turns  # a database's answer is not a turn of the conversation
