@@ -1084,27 +1084,16 @@ def cmd_db(args: argparse.Namespace) -> int:
 def _sync_rows(settings: Any, names: list[str] | None, quiet: bool = False, rk: Any = None) -> dict[str, Any]:
     """Rows as documents: mirror the text columns of ``names`` (default: every database that
     has some) into the data directory, then index that folder like any other."""
-    from ragkit import rowdocs
-
-    wanted = names or [n for n, d in sorted(settings.databases.items()) if d.text_columns]
-    for name in wanted:
-        if name not in settings.databases:
-            raise RagkitError(f"no database is named {name!r} (see: ragkit db list)")
-        if not settings.databases[name].text_columns:
-            raise RagkitError(
-                f"database {name!r} has no --text-columns to index (ragkit db add NAME URL --text-columns T.COL)"
-            )
-    mirrored = [rowdocs.mirror(settings, name).as_dict() for name in wanted]
-    root = rowdocs.rows_root(settings.home)
-    if not root.exists():
-        return {"databases": mirrored, "index": None}
     rk = rk or _open(settings=settings)
-    report = _index(rk, [root], rebuild=False, quiet=quiet)
+    progress: Callable[[Any], None] | None = None if quiet else ProgressLine(sys.stderr)
+    synced = rk.sync_rows(names, progress=progress)
+    report = synced["index"].as_dict() if synced["index"] is not None else None
     if not quiet:
-        for m in mirrored:
+        for m in synced["databases"]:
             print(f"database {m['database']}: {m['rows']} rows, {m['written']} written, {m['removed']} removed")
-        _print_report(report)
-    return {"databases": mirrored, "index": report}
+        if report is not None:
+            _print_report(report)
+    return {"databases": synced["databases"], "index": report}
 
 
 def _print_table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
@@ -1226,6 +1215,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         last = watcher.get("last_sync")
         when = time.strftime("%H:%M:%S", time.localtime(last)) if last else "not yet"
         print(f"watcher:  live (pid {watcher['pid']}), queue {watcher.get('queue', 0)}, last sync {when}")
+        if watcher.get("rows_error"):
+            print(f"warning: the watcher could not sync database rows: {watcher['rows_error']}", file=sys.stderr)
     else:
         print("watcher:  not running (start one with: ragkit watch)")
     searches = status.get("searches") or []

@@ -65,6 +65,9 @@ class WatchSettings(_Section):
     poll: bool = Field(False, description="Poll instead of OS events (network drives).")
     debounce_s: float = Field(0.25, gt=0, description="Quiet time before a batch of changes is indexed.")
     rescan_s: float = Field(300.0, gt=0, description="Interval of the light rescan that catches dropped events.")
+    rows_s: float = Field(
+        60.0, gt=0, description="Interval at which the watcher syncs databases' rows indexed as documents."
+    )
 
 
 class RetrieveSettings(_Section):

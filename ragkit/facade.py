@@ -88,13 +88,41 @@ class Ragkit:
     ) -> LiveSync:
         """A watcher for ``roots``: ``.run()`` blocks, ``.start()`` runs it in a thread."""
         cfg = self.settings.watch
-        options = {"poll": cfg.poll, "debounce_s": cfg.debounce_s, "rescan_s": cfg.rescan_s, **options}
+        options = {"poll": cfg.poll, "debounce_s": cfg.debounce_s, "rescan_s": cfg.rescan_s, "rows_s": cfg.rows_s,
+                   **options}  # fmt: skip
+        if any(d.text_columns for d in self.settings.databases.values()):
+            options.setdefault("rows", lambda stop: self.sync_rows(stop=stop)["index"])
         library = self.library
         self._live = LiveSync(
             library.index, library.writer, library.release_thread, self.watch_state, roots,
             on_sync=on_sync, progress=progress, **options,
         )  # fmt: skip
         return self._live
+
+    def sync_rows(
+        self,
+        names: Sequence[str] | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        """Rows as documents: bring each database's mirror of its text columns in step (``names``,
+        default every database with ``text_columns``), then index the mirror like a folder.
+        ``{"databases": [what each mirror did], "index": the IndexReport or None}``."""
+        from ragkit import rowdocs
+
+        wanted = list(names) if names else [n for n, d in sorted(self.settings.databases.items()) if d.text_columns]
+        for name in wanted:
+            if name not in self.settings.databases:
+                raise RagkitError(f"no database is named {name!r} (see: ragkit db list)")
+            if not self.settings.databases[name].text_columns:
+                raise RagkitError(
+                    f"database {name!r} has no --text-columns to index (ragkit db add NAME URL --text-columns T.COL)"
+                )
+        mirrored = [rowdocs.mirror(self.settings, name).as_dict() for name in wanted]
+        root = rowdocs.rows_root(self.settings.home)
+        if not root.exists():
+            return {"databases": mirrored, "index": None}
+        return {"databases": mirrored, "index": self.index([root], progress=progress, stop=stop, within=[root])}
 
     def search(
         self, query: str, k: int | None = None, mode: SearchMode | None = None, scope: Filters | None = None

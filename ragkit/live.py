@@ -140,6 +140,8 @@ class LiveSync:
         rescan_s: float = 300.0,
         on_sync: Callable[[IndexReport], None] | None = None,
         progress: Callable[[Progress], None] | None = None,
+        rows: Callable[[threading.Event], IndexReport | None] | None = None,
+        rows_s: float = 60.0,
     ) -> None:
         self.sync = sync  # an index run: (paths, progress=, strict=, stop=, within=) -> IndexReport
         self.writer = writer  # the index's writer lock
@@ -151,6 +153,9 @@ class LiveSync:
         self.debounce_s = debounce_s
         self.rescan_s = rescan_s
         self.on_sync = on_sync
+        self.rows = rows  # syncs databases' rows as documents (mirror, then index), at the catch-up and every rows_s
+        self.rows_s = rows_s
+        self.rows_error: str | None = None  # why the last rows sync failed (a database away): the watcher goes on
         self.stop_event = threading.Event()
         self.started = threading.Event()
         self.finished = threading.Event()
@@ -198,6 +203,7 @@ class LiveSync:
             "queue": self.watcher.queued if self.watcher else 0,
             "last_sync": self.last_sync,
             "poll": self.poll,
+            "rows_error": self.rows_error,
         }
 
     def _write_state(self, live: bool) -> None:
@@ -237,21 +243,43 @@ class LiveSync:
             self.started.set()
             self.finished.set()
 
+    def _sync_rows(self) -> None:
+        """Databases' rows as documents; a database that cannot be read is reported, and the
+        watcher goes on (its rows stay as last synced)."""
+        if self.rows is None or self.stop_event.is_set():
+            return
+        try:
+            report = self.rows(self.stop_event)
+        except RagkitError as exc:
+            self.rows_error = str(exc)
+            self._write_state(True)
+            return
+        self.rows_error = None
+        if report is not None:
+            self._synced(report)
+
     def _watch(self) -> None:
         assert self.watcher is not None
         self._index(self.roots, strict=True)  # catch-up: changes made while nothing watched
+        self._sync_rows()
         self.started.set()
         next_rescan = time.monotonic() + self.rescan_s
+        next_rows = time.monotonic() + self.rows_s
         while not self.stop_event.is_set():
-            batch = self.watcher.next_batch(timeout=max(0.0, next_rescan - time.monotonic()))
+            wait = min(next_rescan, next_rows if self.rows else next_rescan) - time.monotonic()
+            batch = self.watcher.next_batch(timeout=max(0.0, wait))
             if batch and not self.stop_event.is_set():
                 self._apply(batch)
             if self.stop_event.is_set():
                 break
-            if time.monotonic() >= next_rescan:  # a light rescan catches events the OS dropped
+            due = time.monotonic()
+            if due >= next_rescan:  # a light rescan catches events the OS dropped
                 self._index(self.roots, strict=True)
                 next_rescan = time.monotonic() + self.rescan_s
-            else:
+            if self.rows and due >= next_rows:
+                self._sync_rows()
+                next_rows = time.monotonic() + self.rows_s
+            if due < next_rescan and not (self.rows and due >= next_rows):
                 self._write_state(True)
 
     def _apply(self, batch: Batch) -> None:

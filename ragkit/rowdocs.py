@@ -11,6 +11,7 @@ query, a page at a time by their id (the primary key; SQLite's rowid when there 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -42,12 +43,14 @@ def source_name(path: str, home: Path) -> str | None:
 @dataclass
 class MirrorReport:
     database: str
-    rows: int = 0
+    rows: int = 0  # rows in the tables
+    read: int = 0  # rows whose text was read (all of them, but for tables with a cursor)
     written: int = 0
     removed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"database": self.database, "rows": self.rows, "written": self.written, "removed": self.removed}
+        return {"database": self.database, "rows": self.rows, "read": self.read, "written": self.written,
+                "removed": self.removed}  # fmt: skip
 
 
 def _columns_by_table(text_columns: list[str]) -> dict[str, list[str]]:
@@ -64,12 +67,20 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _rows(database: Any, table: str, key: str, columns: list[str]) -> Iterator[tuple[Any, ...]]:
-    """Every row's id and text columns, a page at a time, through the guard."""
+def _rows(
+    database: Any, table: str, key: str, columns: list[str], since: tuple[str, Any] | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """Every row's id and ``columns`` (with ``since``, a cursor column and its last value:
+    only the rows at or past it, and those without a value), a page at a time, through the guard."""
     last: Any = None
     selected = ", ".join([_quoted(key), *(_quoted(c) for c in columns)])
+    newer = ""
+    if since is not None:
+        column, value = _quoted(since[0]), _literal(since[1])
+        newer = f"({column} >= {value} OR {column} IS NULL)"
     while True:
-        where = "" if last is None else f" WHERE {_quoted(key)} > {_literal(last)}"
+        conditions = [c for c in (newer, "" if last is None else f"{_quoted(key)} > {_literal(last)}") if c]
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = f"SELECT {selected} FROM {_quoted(table)}{where} ORDER BY {_quoted(key)} LIMIT {PAGE}"
         page = database.run(sql, max_rows=PAGE, max_bytes=1 << 40).rows
         yield from page
@@ -100,23 +111,39 @@ def _key(database: Any, table: str) -> str:
 
 
 def mirror(settings: Any, name: str) -> MirrorReport:
-    """Bring ``db-rows/NAME`` in step with the database's rows (their text columns)."""
+    """Bring ``db-rows/NAME`` in step with the database's rows (their text columns). A table
+    with a cursor column (``--cursor``) has only the rows at or past the last sync's value
+    read again; every table has its ids read, so deleted rows are removed."""
     found = settings.databases.get(name)
     database = configured(settings, name)
     report = MirrorReport(name)
     folder = rows_root(settings.home) / name
     tables = _columns_by_table(found.text_columns if found else [])
+    cursors = dict(spec.split(".", 1) for spec in (found.cursor_columns if found else []))
     kept: set[Path] = set()
     for table, columns in tables.items():
         key = _key(database, table)
         target = folder / table
         target.mkdir(parents=True, exist_ok=True, mode=0o700)
-        for row in _rows(database, table, key, columns):
+        cursor = cursors.get(table)
+        state = _cursor_state(target, cursor)
+        if cursor:  # every id, for deletions; the text of the rows changed since
+            for (ident,) in _rows(database, table, key, []):
+                kept.add(_row_path(target, str(ident)))
+                report.rows += 1
+        newest: Any = None
+        since = (cursor, state) if cursor and state is not None else None
+        for row in _rows(database, table, key, [*columns, *([cursor] if cursor else [])], since):
             ident = str(row[0])
-            path = target / f"{ident if _SAFE_ID.match(ident) else quote(ident, safe='')}.txt"
-            text = f"{table} {ident}\n" + "".join(f"{c}: {v}\n" for c, v in zip(columns, row[1:], strict=True) if v)
-            kept.add(path)
-            report.rows += 1
+            path = _row_path(target, ident)
+            values = row[1 : 1 + len(columns)]
+            if cursor and row[-1] is not None:
+                newest = row[-1] if newest is None or _later(row[-1], newest) else newest
+            text = f"{table} {ident}\n" + "".join(f"{c}: {v}\n" for c, v in zip(columns, values, strict=True) if v)
+            report.read += 1
+            kept.add(path)  # (a row added since its table's ids were read is kept too)
+            if not cursor:
+                report.rows += 1
             try:
                 if path.read_text(encoding="utf-8") == text:
                     continue
@@ -127,6 +154,8 @@ def mirror(settings: Any, name: str) -> MirrorReport:
             os.replace(partial, path)  # a reader sees the old row or the new one, never half
             report.written += 1
             kill_point("row-written")
+        if cursor and newest is not None:  # recorded once the table's rows are written: a kill re-reads them
+            _write_cursor(target, cursor, newest if state is None or _later(newest, state) else state)
     if folder.exists():
         for path in folder.rglob("*.txt"):
             if path not in kept:
@@ -138,3 +167,35 @@ def mirror(settings: Any, name: str) -> MirrorReport:
                     leftover.unlink()
                 table_dir.rmdir()
     return report
+
+
+def _row_path(target: Path, ident: str) -> Path:
+    return target / f"{ident if _SAFE_ID.match(ident) else quote(ident, safe='')}.txt"
+
+
+def _later(a: Any, b: Any) -> bool:
+    try:
+        return bool(a > b)
+    except TypeError:  # values of mixed types (SQLite allows them): compare as text
+        return str(a) > str(b)
+
+
+CURSOR_FILE = ".cursor.json"  # a dot file: the index passes it by
+
+
+def _cursor_state(target: Path, column: str | None) -> Any:
+    """The cursor column's value at the last sync, or None (none yet, or another column)."""
+    if not column:
+        (target / CURSOR_FILE).unlink(missing_ok=True)
+        return None
+    try:
+        state = json.loads((target / CURSOR_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state.get("value") if state.get("column") == column else None
+
+
+def _write_cursor(target: Path, column: str, value: Any) -> None:
+    partial = target / (CURSOR_FILE + ".tmp")
+    partial.write_text(json.dumps({"column": column, "value": value if isinstance(value, int | float) else str(value)}))
+    os.replace(partial, target / CURSOR_FILE)

@@ -48,7 +48,7 @@ def test_rows_are_indexed_kept_in_step_and_cited_by_their_source(tmp_path: Path)
     )
     assert added.code == 0, added.stderr
     synced = ragkit("db", "sync", "--json", home=home).json()
-    assert synced["databases"] == [{"database": "office", "rows": 5, "written": 5, "removed": 0}]
+    assert synced["databases"] == [{"database": "office", "rows": 5, "read": 5, "written": 5, "removed": 0}]
     assert synced["index"]["added"] == 5
     shown = ragkit("find", "tolsvik", home=home).stdout
     assert "db:office/tickets/1" in shown  # cited by its source, not the file that carries it
@@ -63,7 +63,7 @@ def test_rows_are_indexed_kept_in_step_and_cited_by_their_source(tmp_path: Path)
     db.commit()
     db.close()
     again = ragkit("db", "sync", "--json", home=home).json()
-    assert again["databases"][0] == {"database": "office", "rows": 5, "written": 2, "removed": 1}
+    assert again["databases"][0] == {"database": "office", "rows": 5, "read": 5, "written": 2, "removed": 1}
     assert found(home, "tolsvik") == [] and len(found(home, "hamar")) == 1
     assert found(home, "bergen") == [] and len(found(home, "quokka")) == 1
     unchanged = ragkit("db", "sync", "--json", home=home).json()
@@ -104,3 +104,68 @@ def test_a_kill_during_a_sync_leaves_the_index_consistent(tmp_path: Path, point:
     finally:
         rk.close()
     assert len(found(home, "tolsvik")) == 1 and len(found(home, "acme")) == 1
+
+
+def test_a_cursor_column_reads_only_the_rows_changed_since_the_last_sync(tmp_path: Path) -> None:
+    path, home = tmp_path / "crm.db", tmp_path / "home"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, updated TEXT)")
+    notes = [(i, f"note number {i} about the Vardo depot", f"2024-01-{i:02d}") for i in range(1, 31)]
+    db.executemany("INSERT INTO notes VALUES (?, ?, ?)", notes)
+    db.commit()
+    spec = ("db", "add", "crm", f"sqlite:///{path}", "--text-columns", "notes.body", "--cursor", "notes.updated")
+    assert ragkit(*spec, home=home).code == 0
+    first = ragkit("db", "sync", "--json", home=home).json()["databases"][0]
+    assert first == {"database": "crm", "rows": 30, "read": 30, "written": 30, "removed": 0}
+    db.execute("UPDATE notes SET body = 'moved to the Kirkenes depot', updated = '2024-02-01' WHERE id = 4")
+    db.execute("DELETE FROM notes WHERE id = 7")
+    db.execute("INSERT INTO notes VALUES (31, 'a new note on the Alta depot', NULL)")  # no value: read every time
+    db.commit()
+    db.close()
+    second = ragkit("db", "sync", "--json", home=home).json()["databases"][0]
+    # read: row 30 (at the last value), row 4 (past it) and row 31 (no value); not the 27 others
+    assert second == {"database": "crm", "rows": 30, "read": 3, "written": 2, "removed": 1}
+    assert len(found(home, "kirkenes")) == 1 and len(found(home, "alta")) == 1
+    assert found(home, '"number 7"') == [] and len(found(home, '"number 8"')) == 1
+    third = ragkit("db", "sync", "--json", home=home).json()["databases"][0]
+    assert third["read"] == 2 and third["written"] == 0  # row 4 (the last value now) and row 31
+
+
+def test_the_watcher_syncs_rows_on_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No command run: the watcher's periodic rows sync picks up a changed row."""
+    import time
+
+    from ragkit.config import load_settings
+
+    path, docs = tmp_path / "office.db", tmp_path / "docs"
+    office_db(path)
+    docs.mkdir()
+    (docs / "memo.txt").write_text("A memo about the Oslo office.\n")
+    home = tmp_path / "home"
+    assert ragkit("db", "add", "office", f"sqlite:///{path}", "--text-columns", "tickets.body", home=home).code == 0
+    monkeypatch.setenv("RAGKIT_HOME", str(home))
+    rk = open_ragkit(load_settings())
+    assert list(rk.settings.databases) == ["office"]
+    live = rk.live_sync([docs], rows_s=0.5)
+    live.start()
+    try:
+        assert live.started.wait(120) and live.error is None
+        assert len(rk.find("tolsvik").hits) == 1  # the catch-up synced the rows
+        db = sqlite3.connect(path)
+        db.execute("UPDATE tickets SET body = 'The Vadso printer jams.' WHERE id = 1")
+        db.commit()
+        db.close()
+        deadline = time.monotonic() + 60
+        while not rk.find("vadso").hits and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(rk.find("vadso").hits) == 1 and rk.find("tolsvik").hits == []
+        assert live.snapshot()["rows_error"] is None
+        path.rename(tmp_path / "away.db")  # the database goes away: reported, and the watcher goes on
+        deadline = time.monotonic() + 30
+        while live.snapshot()["rows_error"] is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "away" not in str(live.snapshot()["rows_error"]) and live.snapshot()["rows_error"]
+        assert live.running and len(rk.find("vadso").hits) == 1  # its rows stay as last synced
+    finally:
+        live.close()
+        rk.close()
