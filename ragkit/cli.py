@@ -325,7 +325,10 @@ def _open(warm_queries: bool = False, settings: Any = None) -> Any:
 
 
 def _emit_json(data: object) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    from ragkit import paths
+    from ragkit.rowdocs import with_sources
+
+    print(json.dumps(with_sources(data, paths.home()), ensure_ascii=False, indent=2))
 
 
 def _display(path: str) -> str:

@@ -40,6 +40,21 @@ def source_name(path: str, home: Path) -> str | None:
     return f"db:{parts[0]}/{parts[1]}/{unquote(parts[2])}" if len(parts) == 3 else None
 
 
+def with_sources(data: Any, home: Path) -> Any:
+    """``data`` (JSON-like) with ``source`` (db:NAME/TABLE/ID) beside every ``path`` of a row's document."""
+    if isinstance(data, list):
+        return [with_sources(v, home) for v in data]
+    if not isinstance(data, dict):
+        return data
+    found = {k: with_sources(v, home) for k, v in data.items()}
+    path = found.get("path")
+    if isinstance(path, str) and "source" not in found:
+        named = source_name(path, home)
+        if named:
+            found["source"] = named
+    return found
+
+
 @dataclass
 class MirrorReport:
     database: str

@@ -49,6 +49,7 @@ from ragkit.audit import AuditLog
 from ragkit.errors import RagkitError
 from ragkit.keys import KeyStore
 from ragkit.query import Filters
+from ragkit.rowdocs import with_sources
 from ragkit.sqlask import SqlAnswer
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -260,7 +261,7 @@ def create_app(
         except RagkitError as exc:
             raise failed(request, who, exc, query=body.query) from exc
         audit.record(key=who.name, endpoint="/v1/search", status=200, query=body.query, files=_paths(hits))
-        return {"hits": [h.as_dict() for h in hits]}
+        return {"hits": with_sources([h.as_dict() for h in hits], rk.settings.home)}
 
     @app.post("/v1/find", responses=ERRORS)
     def find(body: FindRequest, request: Request, who: Caller) -> dict[str, Any]:
@@ -270,7 +271,7 @@ def create_app(
         except RagkitError as exc:
             raise failed(request, who, exc, query=body.query) from exc
         audit.record(key=who.name, endpoint="/v1/find", status=200, query=body.query, total=result.total)
-        found: dict[str, Any] = result.as_dict()
+        found: dict[str, Any] = with_sources(result.as_dict(), rk.settings.home)
         return found
 
     @app.get("/v1/status", responses=ERRORS)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -27,6 +28,12 @@ ROWS_SHOWN = 200  # rows of a database's answer shown in its table
 
 
 def where(item: dict[str, Any]) -> str:
+    """A passage's place as a person reads it: the file name and page, or a database row's source."""
+    if item.get("source"):
+        return str(item["source"])
+    parts = Path(item["path"]).parts
+    if len(parts) > 4 and parts[-4] == "db-rows" and parts[-1].endswith(".txt"):  # ragkit's mirror of a row
+        return f"db:{parts[-3]}/{parts[-2]}/{unquote(parts[-1][:-4])}"
     name = Path(item["path"]).name
     return f"{name}, p. {item['page']}" if item.get("page") is not None else name
 

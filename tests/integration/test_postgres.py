@@ -205,3 +205,26 @@ def test_passwords_come_from_the_environment_only(pg_url: str, tmp_path: Path, m
     assert ran.json()["rows"] == [[412]]
     other = ragkit("db", "query", "office", "SELECT name FROM artist", home=home, env=env)
     assert other.code == 1 and "artist" in other.stderr  # only the tables given with --tables
+
+
+def test_rows_as_documents_with_a_timestamp_cursor(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL's timestamps as the cursor: a second sync reads only the rows changed since."""
+    import psycopg
+
+    with psycopg.connect(pg_url, password=PASSWORD, autocommit=True) as db:  # the office's own writes
+        db.execute("CREATE TABLE memos (id serial PRIMARY KEY, body text, updated timestamptz)")
+        for n in range(1, 11):
+            db.execute("INSERT INTO memos (body, updated) VALUES (%s, %s::timestamptz)",
+                       (f"memo {n} on the Lofoten account", f"2024-03-{n:02d} 09:00+01"))  # fmt: skip
+    home, env = tmp_path / "home", {PASSWORD_ENV: PASSWORD}
+    added = ragkit("db", "add", "office", pg_url, "--password-env", PASSWORD_ENV, "--text-columns", "memos.body",
+                   "--cursor", "memos.updated", home=home, env=env)  # fmt: skip
+    assert added.code == 0, added.stderr
+    first = ragkit("db", "sync", "--json", home=home, env=env).json()["databases"][0]
+    assert first["rows"] == 10 and first["read"] == 10 and first["written"] == 10
+    with psycopg.connect(pg_url, password=PASSWORD, autocommit=True) as db:
+        db.execute("UPDATE memos SET body = 'memo 3 moved to Senja', updated = '2024-04-01 10:00+01' WHERE id = 3")
+    second = ragkit("db", "sync", "--json", home=home, env=env).json()["databases"][0]
+    assert second == {"database": "office", "rows": 10, "read": 2, "written": 1, "removed": 0}  # rows 10 and 3
+    found = ragkit("find", "senja", "--json", home=home, env=env).json()
+    assert found["total"] == 1 and found["hits"][0]["source"] == "db:office/memos/3"

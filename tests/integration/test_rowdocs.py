@@ -52,6 +52,8 @@ def test_rows_are_indexed_kept_in_step_and_cited_by_their_source(tmp_path: Path)
     assert synced["index"]["added"] == 5
     shown = ragkit("find", "tolsvik", home=home).stdout
     assert "db:office/tickets/1" in shown  # cited by its source, not the file that carries it
+    hit = ragkit("find", "tolsvik", "--json", home=home).json()["hits"][0]
+    assert hit["source"] == "db:office/tickets/1" and Path(hit["path"]).is_file()  # and in JSON, beside the path
     assert len(found(home, "zanzibar")) == 1
     searched = ragkit("search", "which printer jams in the morning", "-k", "1", home=home).stdout
     assert "db:office/tickets/1" in searched

@@ -243,7 +243,8 @@ def test_databases_are_scoped_to_collections_and_keys_and_run_through_the_guard(
     rows = server.post("/v1/databases/office/query", {"sql": "SELECT id FROM tickets ORDER BY id"}, clerk).json()
     assert rows["rows"] == [[1], [2]]
     # the rows indexed as documents are within the accounts collection: its key finds them, others not
-    assert server.post("/v1/find", {"query": "hamar"}, clerk).json()["total"] == 1
+    hamar = server.post("/v1/find", {"query": "hamar"}, clerk).json()
+    assert hamar["total"] == 1 and hamar["hits"][0]["source"] == "db:office/tickets/1"
     assert server.post("/v1/find", {"query": "hamar"}, press).json()["total"] == 0
     # a question to a database the key may use: the model's SQL, run through the guard
     asked = server.post("/v1/databases/office/ask", {"question": "How many tickets are there?"}, clerk)
