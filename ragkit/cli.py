@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ingest.entities import TYPES as ENTITY_TYPES
 from ragkit.errors import RagkitError
 
 
@@ -278,6 +279,29 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true")
     d.add_argument("--csv", action="store_true")
     d.set_defaults(func=cmd_db)
+
+    p = sub.add_parser(
+        "entities",
+        help="people, organisations, places, e-mails, phones, IBANs, URLs, amounts and dates in the documents",
+        description="Entities found in the indexed documents (names need entities.model, a spaCy pipeline)."
+        " list (default): each with its count of files and mentions; show NAME: every mention with file, page"
+        " and span; merge ALIAS NAME: count ALIAS as NAME; unmerge ALIAS; ignore NAME (--undo): leave it out;"
+        " update: find the entities of documents not done yet. Merges and ignores last across re-indexing."
+        " Filter searches with person:, org:, place:, email:, phone:, iban:, url:.",
+    )
+    p.add_argument(
+        "action", nargs="?", default="list", choices=["list", "show", "merge", "unmerge", "ignore", "update"]
+    )
+    p.add_argument("names", nargs="*", metavar="NAME")
+    p.add_argument("--type", default=None, choices=list(ENTITY_TYPES), help="one type only")
+    p.add_argument("--top", type=int, default=50, metavar="N", help="list: the first N (0: all)")
+    p.add_argument("--undo", action="store_true", help="ignore: stop ignoring NAME")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_entities)
+
+    p = sub.add_parser("duplicates", help="every group of files with identical content, with all its locations")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_duplicates)
 
     p = sub.add_parser("status", help="what is indexed, and what failed")
     p.add_argument("--json", action="store_true")
@@ -626,6 +650,82 @@ def _find_batch(args: argparse.Namespace) -> int:
     for r in errors:
         print(f"ragkit: error: {args.batch}, line {r['line']}: {r['error']}", file=sys.stderr)
     return 1 if errors else 0
+
+
+# --- entities and duplicates ---------------------------------------------------------
+
+
+def cmd_entities(args: argparse.Namespace) -> int:
+    rk = _open()
+    entities = rk.library.entities
+    action, names = args.action, args.names
+    wanted = {"list": 0, "update": 0, "show": 1, "unmerge": 1, "ignore": 1, "merge": 2}[action]
+    if len(names) != wanted:
+        usage = {0: "", 1: " NAME", 2: " ALIAS NAME"}[wanted]
+        raise RagkitError(f"usage: ragkit entities {action}{usage}" + (' (quote a name with spaces: "Jane Doe")'
+                                                                         if wanted else ""))  # fmt: skip
+    if action == "merge":
+        entities.book.merge(*names)
+        print(f"{names[0]!r} now counts as {names[1]!r} (undo: ragkit entities unmerge {names[0]!r})")
+        return 0
+    if action == "unmerge":
+        entities.book.unmerge(names[0])
+        print(f"{names[0]!r} counts on its own again")
+        return 0
+    if action == "ignore":
+        entities.book.ignore(names[0], undo=args.undo)
+        print(f"{names[0]!r} is {'listed again' if args.undo else 'left out of the entities'}")
+        return 0
+    if action == "update":
+        with rk.writer():
+            done = entities.extract()
+        print(f"entities found in {done} document(s)")
+        return 0
+    if action == "show":
+        mentions = entities.show(names[0], args.type)
+        if args.json:
+            _emit_json({"name": names[0], "mentions": mentions})
+            return 0
+        if not mentions:
+            print(f"no mentions of {names[0]!r} (see: ragkit entities{' --type ' + args.type if args.type else ''})")
+            return 1
+        files = len({m["path"] for m in mentions})
+        print(f"{len(mentions)} mention(s) of {names[0]!r} in {files} file(s):")
+        for m in mentions:
+            page = f", page {m['page']}" if m["page"] is not None else ""
+            print(f"  {_display(m['path'])}{page}, chars {m['start']}-{m['end']}: {m['text']} ({m['type']})")
+        return 0
+    rows = entities.top(args.type, args.top or None)
+    state = entities.counts()
+    if args.json:
+        _emit_json({"entities": [r.as_dict() for r in rows], "pending": state["pending"]})
+        return 0
+    if not rows:
+        print("no entities yet" + ("" if state["mentions"] else " (index some documents: ragkit index PATH)"))
+    width = max((len(r.name) for r in rows), default=4)
+    for r in rows:
+        also = f"  (also: {', '.join(r.aliases[:3])}{'…' if len(r.aliases) > 3 else ''})" if r.aliases else ""
+        print(f"{r.type:>7}  {r.name:<{width}}  {r.files:>5} files  {r.mentions:>6} mentions{also}")
+    if state["pending"]:
+        print(f"{state['pending']} document(s) not looked at yet (ragkit entities update)", file=sys.stderr)
+    if not rk.settings.entities.model:
+        print("names (people, organisations, places) need a spaCy pipeline: see entities.model", file=sys.stderr)
+    return 0
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    rk = _open()
+    groups = rk.library.manifest.duplicates()
+    if args.json:
+        _emit_json({"groups": [{"hash": h, "size": size, "paths": paths} for h, size, paths in groups]})
+        return 0
+    if not groups:
+        print("no two indexed files have the same content")
+    for _, size, paths in groups:
+        print(f"{len(paths)} copies, {size:,} bytes each:")
+        for path in paths:
+            print(f"  {_display(path)}")
+    return 0
 
 
 # --- saved searches -----------------------------------------------------------------

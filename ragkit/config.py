@@ -53,6 +53,20 @@ class ChunkSettings(_Section):
     overlap: int = Field(24, ge=0, description="Tokens shared by neighbouring chunks.")
 
 
+class EntitiesSettings(_Section):
+    enabled: bool = Field(
+        True, description="Find entities (e-mails, phones, IBANs, URLs, amounts, dates; names with a model)."
+    )
+    model: str | None = Field(
+        None,
+        description="A spaCy pipeline (a folder, or an installed package's name) that finds people, organisations"
+        " and places; pip install 'ragkit[entities]' and a pipeline such as en_core_web_sm.",
+    )
+    phone_region: str | None = Field(
+        None, description="Country whose national phone numbers are read (e.g. NO, US); else international only."
+    )
+
+
 class IndexSettings(_Section):
     max_file_mb: float = Field(256.0, gt=0, description="Files larger than this are recorded as failed, not read.")
     parse_timeout_s: float = Field(120.0, gt=0, description="Time limit to parse one file.")
@@ -202,6 +216,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)  # type: ignore[arg-type]
     answer: AnswerSettings = Field(default_factory=AnswerSettings)  # type: ignore[arg-type]
     watch: WatchSettings = Field(default_factory=WatchSettings)  # type: ignore[arg-type]
+    entities: EntitiesSettings = Field(default_factory=EntitiesSettings)  # type: ignore[arg-type]
     models: ModelsSettings = Field(default_factory=ModelsSettings)  # type: ignore[arg-type]
     store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
     serve: ServeSettings = Field(default_factory=ServeSettings)  # type: ignore[arg-type]

@@ -48,6 +48,7 @@ class IndexReport:
     chunks: int = 0
     cancelled: bool = False  # stopped before the end: what was done is committed, the rest waits
     new_matches: dict[str, int] = field(default_factory=dict)  # saved search -> passages it had not matched
+    entities: int = 0  # documents whose entities were found after the run
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -64,6 +65,7 @@ class IndexReport:
             "chunks": self.chunks,
             "cancelled": self.cancelled,
             "new_matches": self.new_matches,
+            "entities": self.entities,
         }
 
 

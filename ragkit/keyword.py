@@ -8,12 +8,14 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from ingest.entities import NAME_TYPES
 from ingest.lang import FUNCTION_WORDS
+from ragkit.entities import key_of
 from ragkit.manifest import Manifest, basename_sql
 from ragkit.query import Filters, Query, compile_fts, merge_filters, parse
 from ragkit.retrieve import present_first
@@ -161,6 +163,8 @@ class KeywordIndex:
     def __init__(self, manifest: Manifest) -> None:
         self.manifest = manifest
         self.prefer: tuple[str, ...] = ()  # folders whose copy of a content a hit names first
+        # an entity filter's name → the keys it matches (its merges applied): set by the Library
+        self.entity_keys: Callable[[str, str], list[str]] = lambda kind, name: [key_of(kind, name)]
         self._vocab: tuple[int, list[str]] | None = None  # generation, words
         self._lock = threading.Lock()
 
@@ -240,7 +244,7 @@ class KeywordIndex:
             expansions[f"{word}~{edits}"] = found = self.expand(word, edits)
             return found
 
-        where, params = _filter_sql(parsed.filters)
+        where, params = _filter_sql(parsed.filters, self.entity_keys)
         db = self.manifest.db
         if parsed.tree is not None:
             # a passage's own words only: its document's title and headings would make every
@@ -309,7 +313,7 @@ class KeywordIndex:
         if not words:
             return []
         expression = " OR ".join(f'"{w}"' for w in words)
-        where, params = _filter_sql(filters or Filters())
+        where, params = _filter_sql(filters or Filters(), self.entity_keys)
         db = self.manifest.db
         with self.manifest.snapshot():
             named: dict[str, float] = {}
@@ -343,7 +347,7 @@ class KeywordIndex:
 
     def allowed_chunks(self, filters: Filters) -> set[str]:
         """The ids of the chunks of files that pass ``filters``."""
-        where, params = _filter_sql(filters)
+        where, params = _filter_sql(filters, self.entity_keys)
         rows = self.manifest.db.execute(
             "SELECT c.id FROM chunks c WHERE EXISTS"
             f" (SELECT 1 FROM files f WHERE f.doc = c.doc AND f.status = 'ok'{where})",
@@ -352,10 +356,25 @@ class KeywordIndex:
         return {r[0] for r in rows}
 
 
-def _filter_sql(filters: Filters) -> tuple[str, list[Any]]:
-    """SQL conditions on ``files f`` for ``filters`` (each beginning with `` AND``)."""
+def _filter_sql(filters: Filters, entity_keys: Callable[[str, str], list[str]] | None = None) -> tuple[str, list[Any]]:
+    """SQL conditions on ``files f`` for ``filters`` (each beginning with `` AND``);
+    ``entity_keys``: an entity filter's name → the stored keys it matches."""
     where: list[str] = []
     params: list[Any] = []
+    for kind, name in filters.entities:
+        keys = (entity_keys or (lambda k, n: [key_of(k, n)]))(kind, name)
+        either = []
+        for key in keys:
+            if kind in NAME_TYPES:  # a name matches the names that hold it as whole words: smith, john smith
+                either.append("""(' ' || e."key" || ' ') LIKE ? ESCAPE '\\'""")
+                params.append("% " + re.sub(r"([%_\\])", r"\\\1", key) + " %")
+            else:
+                either.append('e."key" = ?')
+                params.append(key)
+        where.append(
+            f"EXISTS (SELECT 1 FROM entities e WHERE e.doc = f.doc AND e.type = ? AND ({' OR '.join(either) or '0'}))"
+        )
+        params.insert(len(params) - len(keys), kind)
     if filters.paths:
         either = []
         for pattern in filters.paths:

@@ -28,6 +28,7 @@ from ragkit.embed import (
     SentenceTransformerEmbedder,
     model_fingerprint,
 )
+from ragkit.entities import Entities, key_of
 from ragkit.errors import IndexMismatchError, RagkitError
 from ragkit.faults import kill_point
 from ragkit.indexer import Indexer, IndexReport, Progress
@@ -115,6 +116,7 @@ class Library:
         self._fingerprint: tuple[Path, str] | None = None  # the embedding model's, for the identity
         self._query_threads: ThreadPoolExecutor | None = None  # embed queries beside the vector search
         self._keywords: KeywordIndex | None = None
+        self._entities: Entities | None = None
         self.prefer: tuple[str, ...] = ()  # the folders this process indexed last (see present_first)
         self.searches = SavedSearches(settings.home / "searches.db")  # outside the index: a rebuild keeps them
         self.writer_lock = WriterLock(self.path / "writer.lock")
@@ -335,11 +337,29 @@ class Library:
             report = self.indexer().sync(list(roots), progress, strict, stop, within)
             if report.added or report.updated:
                 self._check_searches(report)
+            self._find_entities(report, stop)
             if report.embedded and not (stop and stop.is_set()):
                 self.query_embedder  # noqa: B018  (the ONNX export, made now while torch is loaded)
             with self._lock:
                 self._store_generation = self.manifest.generation()
             return report
+
+    @property
+    def entities(self) -> Entities:
+        with self._lock:
+            if self._entities is None:
+                self._entities = Entities(self.manifest, self.settings)
+            return self._entities
+
+    def _find_entities(self, report: IndexReport, stop: threading.Event | None) -> None:
+        """Entities of the documents the run made searchable (and any left to do): after the
+        run, so they never delay a file; what goes wrong is a warning, as the run succeeded."""
+        if report.cancelled or not self.settings.entities.enabled:
+            return
+        try:
+            report.entities = self.entities.extract(stop)
+        except (RagkitError, sqlite3.Error, OSError) as exc:
+            report.warnings.append({"path": str(self.path), "note": f"entities not found: {exc}"})
 
     def _check_searches(self, report: IndexReport) -> None:
         """Re-run the saved searches now that files were added or changed (each over the whole
@@ -439,6 +459,7 @@ class Library:
         with self._lock:
             if self._keywords is None:
                 self._keywords = KeywordIndex(self.manifest)
+                self._keywords.entity_keys = lambda kind, name: self.entities.book.keys_for(key_of(kind, name))
             return self._keywords
 
     def find(self, query: str, offset: int = 0, limit: int | None = 20, scope: Filters | None = None) -> FindResult:

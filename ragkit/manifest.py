@@ -172,6 +172,18 @@ def _m6(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE docs ADD COLUMN lang TEXT")
 
 
+def _m7(db: sqlite3.Connection) -> None:
+    # entities (ragkit.entities): each document's mentions, written by a pass after the index
+    # run; docs.entities is the extractor's version once done (NULL: to do)
+    db.execute("ALTER TABLE docs ADD COLUMN entities TEXT")
+    db.execute(
+        'CREATE TABLE entities (doc TEXT NOT NULL, type TEXT NOT NULL, value TEXT NOT NULL, "key" TEXT NOT NULL,'
+        ' page INTEGER, start INTEGER NOT NULL, "end" INTEGER NOT NULL)'
+    )
+    db.execute("CREATE INDEX entities_doc ON entities(doc)")
+    db.execute('CREATE INDEX entities_key ON entities(type, "key")')
+
+
 def basename_sql(path: str) -> str:
     """SQL for the file name in ``path`` (an SQL expression), without its folder."""
     return f"replace({path}, rtrim({path}, replace({path}, '/', '')), '')"
@@ -180,7 +192,7 @@ def basename_sql(path: str) -> str:
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 STEM_TOKENIZER = f"porter {FTS_TOKENIZER}"
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
 
 
 def chunk_id(doc: str, ordinal: int) -> str:
@@ -332,6 +344,7 @@ class Manifest:
 
     def add_pending_doc(self, doc: str, n_chunks: int, filetype: str, about: DocInfo | None = None) -> None:
         about = about or DocInfo()
+        self.db.execute("DELETE FROM entities WHERE doc = ?", (doc,))  # found again once it is ready
         self.db.execute(
             "INSERT OR REPLACE INTO docs(hash, state, n_chunks, filetype, created, date_ns, date_source, lang)"
             " VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)",
@@ -375,6 +388,7 @@ class Manifest:
         )
 
     def drop_doc(self, doc: str) -> None:
+        self.db.execute("DELETE FROM entities WHERE doc = ?", (doc,))
         self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
         self.db.execute("DELETE FROM docs WHERE hash = ?", (doc,))
 
@@ -429,6 +443,7 @@ class Manifest:
         """Forget every file, document and chunk, and the settings they were built with (for
         ``index --rebuild``), in the caller's transaction. The write generation is kept."""
         self.db.execute("DELETE FROM files")
+        self.db.execute("DELETE FROM entities")
         self.db.execute("DELETE FROM chunks")
         self.db.execute("DELETE FROM docs")
         self.db.execute("DELETE FROM meta WHERE key != 'generation'")
@@ -442,6 +457,17 @@ class Manifest:
         return [{"path": path, "reason": error or ""} for path, error in rows]
 
     # --- counts -------------------------------------------------------------
+
+    def duplicates(self) -> list[tuple[str, int, list[str]]]:
+        """Every group of indexed files with the same bytes: (hash, size, paths), the largest groups first."""
+        rows = self.db.execute(
+            "SELECT hash, size, path FROM files WHERE status = 'ok' AND hash IN"
+            " (SELECT hash FROM files WHERE status = 'ok' GROUP BY hash HAVING count(*) > 1) ORDER BY hash, path"
+        )
+        groups: dict[str, tuple[int, list[str]]] = {}
+        for digest, size, path in rows:
+            groups.setdefault(digest, (size, []))[1].append(path)
+        return sorted(((h, s, p) for h, (s, p) in groups.items()), key=lambda g: (-len(g[2]), g[2][0]))
 
     def counts(self) -> dict[str, int]:
         one = self.db.execute

