@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -36,6 +37,16 @@ def register(*extensions: str) -> Callable[[Loader], Loader]:
     return wrap
 
 
+_NOTES = threading.local()  # a stack of note lists, one per load_document under way in this thread
+
+
+def note(text: str) -> None:
+    """Record a note on the document being loaded (what a loader could not read, and why)."""
+    stack = getattr(_NOTES, "stack", None)
+    if stack:
+        stack[-1].append(text)
+
+
 def supported_extensions() -> frozenset[str]:
     return frozenset(_REGISTRY)
 
@@ -55,6 +66,8 @@ def load_document(path: Path) -> Document:
     loader = loader_for(path)
     if loader is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
+    stack = _NOTES.__dict__.setdefault("stack", [])
+    stack.append([])
     try:
         everything = list(loader(path))
     except LoadError:
@@ -63,11 +76,13 @@ def load_document(path: Path) -> Document:
         raise LoadError(f"permission denied: {exc.strerror or exc}; check the file's permissions") from exc
     except OSError as exc:
         raise LoadError(f"cannot read file: {exc.strerror or exc}") from exc
+    finally:
+        noted = stack.pop()
     sections = [s for s in everything if s.text.strip()]
     if not sections:
-        raise LoadError("no extractable text in this file")
+        raise LoadError("no extractable text in this file" + (f" ({'; '.join(noted)})" if noted else ""))
     blank_pages = [s.page for s in everything if s.page is not None and not s.text.strip()]
-    notes = []
+    notes = list(noted)
     if blank_pages:
         listed = ", ".join(map(str, blank_pages[:20])) + (" and more" if len(blank_pages) > 20 else "")
         notes.append(

@@ -355,6 +355,13 @@ def _emit_json(data: object) -> None:
     print(json.dumps(with_sources(data, paths.home()), ensure_ascii=False, indent=2))
 
 
+def _where(path: str, page: int | None, member: str = "") -> str:
+    """A passage's place: its file (or archive member, ``archive.zip!/inner/file``) and page."""
+    if member:  # (with the member's page, if it has pages: the archive itself has none)
+        return os.path.join(os.path.dirname(_display(path)), member)
+    return _display(path) + (f", page {page}" if page is not None else "")
+
+
 def _display(path: str) -> str:
     if "db-rows" in path:  # a database row's document: cited as db:NAME/TABLE/ID
         from ragkit import paths
@@ -453,7 +460,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not hits:
         print("No results. Is anything indexed? See: ragkit status")
     for n, hit in enumerate(hits, start=1):
-        where = _display(hit.path) + (f", page {hit.page}" if hit.page is not None else "")
+        where = _where(hit.path, hit.page, hit.member)
         snippet = " ".join(hit.text.split())[:200]
         print(f"{n}. {where}  (score {hit.score:.3f}, chars {hit.start}-{hit.end})\n   {snippet}")
     return 0
@@ -569,7 +576,7 @@ def _print_find(result: Any, count_only: bool, page: int) -> None:
         return
     print()
     for n, hit in enumerate(result.hits, start=result.offset + 1):
-        where = _display(hit.path) + (f", page {hit.page}" if hit.page is not None else "")
+        where = _where(hit.path, hit.page, hit.member)
         also = f" (also at {', '.join(_display(p) for p in hit.also)})" if hit.also else ""
         print(f"{n}. {where}  (chars {hit.start}-{hit.end}){also}\n   {_highlight(hit.snippet)}")
     shown = result.offset + len(result.hits)
@@ -639,7 +646,7 @@ def _find_batch(args: argparse.Namespace) -> int:
             if files > 5:
                 print(f"          … and {files - 5} more file(s)")
             for hit in r["hits"]:
-                where = _display(hit["path"]) + (f", page {hit['page']}" if hit["page"] is not None else "")
+                where = _where(hit["path"], hit["page"], hit.get("member") or "")
                 print(f"    {where}: {_highlight(hit['snippet'])}")
         matched = len(rows) - len(no_match) - len(errors)
         print(f"\n{len(rows)} queries: {matched} matched, {len(no_match)} matched nothing, {len(errors)} not valid")
@@ -936,7 +943,8 @@ def _print_sources(result: Any) -> None:
         )
         print(f"\nCitations ({how}):")
         for c in citations:
-            where = _display(c.path) + (f", page {c.page}" if c.page is not None else "")
+            member = next((h.member for h in result.sources if h.path == c.path and h.start <= c.start < h.end), "")
+            where = _where(c.path, c.page, member)
             mark = "verified" if c.verified else "NOT verified"
             quote = " ".join(c.quote.split())
             quote = quote if len(quote) <= 160 else quote[:157] + "..."
@@ -946,7 +954,7 @@ def _print_sources(result: Any) -> None:
         print("\nSearched for: " + "; ".join(f"\u201c{q}\u201d" for q in searched))
         print("Closest sources:")
         for n, hit in enumerate(result.sources, start=1):
-            where = _display(hit.path) + (f", page {hit.page}" if hit.page is not None else "")
+            where = _where(hit.path, hit.page, hit.member)
             print(f"  [{n}] {where} (score {hit.score:.3f})")
     unsupported = [" ".join(s.text.split()) for s in result.attribution.unsupported]
     if not result.declined and unsupported:

@@ -283,8 +283,9 @@ class Ragkit:
         changed since it was indexed."""
         return viewer.passage(path, page, start, end, self.library.manifest.file(path), context)
 
-    def open_file(self, path: str, page: int | None = None) -> list[str]:
-        return viewer.open_file(path, page)
+    def open_file(self, path: str, page: int | None = None, member: str = "") -> list[str]:
+        """Open the file (or an archive's member) in the system viewer, at ``page``."""
+        return viewer.open_file(path, page, member)
 
     # --- state ----------------------------------------------------------------------
 

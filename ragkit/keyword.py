@@ -18,7 +18,7 @@ from ingest.lang import FUNCTION_WORDS
 from ragkit.entities import key_of
 from ragkit.manifest import Manifest, basename_sql
 from ragkit.query import Filters, Query, compile_fts, merge_filters, parse
-from ragkit.retrieve import present_first
+from ragkit.retrieve import member_of, present_first
 
 MARK_START, MARK_END = "\x02", "\x03"  # around each matched word of a snippet
 SNIPPET_WORDS = 24
@@ -41,6 +41,7 @@ class FindHit:
     date_source: str = "file mtime"  # or where the document's own came from ("pdf metadata", …)
     also: tuple[str, ...] = ()  # the same content at other paths
     matches: tuple[tuple[int, int], ...] = ()  # the matched words' spans, in the document's characters
+    member: str = ""  # archive.zip!/inner/file.pdf, for a passage of an archive's member
 
     def as_dict(self, marks: tuple[str, str] = ("**", "**")) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class FindHit:
             "date_source": self.date_source,
             "also": list(self.also),
             "matches": [list(m) for m in self.matches],
+            "member": self.member or None,
         }
 
     @classmethod
@@ -64,7 +66,7 @@ class FindHit:
             id=data.get("id", ""), path=data["path"], page=data.get("page"), start=data["start"], end=data["end"],
             score=float(data.get("score", 0.0)), snippet=snippet, date=data.get("date", ""),
             date_source=data.get("date_source", "file mtime"), also=tuple(data.get("also", ())),
-            matches=tuple((int(a), int(b)) for a, b in data.get("matches", ())),
+            matches=tuple((int(a), int(b)) for a, b in data.get("matches", ())), member=data.get("member") or "",
         )  # fmt: skip
 
 
@@ -296,7 +298,9 @@ class KeywordIndex:
         when = datetime.fromtimestamp((place.date_ns or place.mtime_ns) / 1e9).isoformat(timespec="seconds")
         source = (place.date_source or "document") if place.date_ns else "file mtime"
         also = tuple(p.path for p in paths[1:])
-        return FindHit(chunk, place.path, page, start, end, float(score), snippet, when, source, also, matches)
+        (heading,) = self.manifest.db.execute("SELECT heading FROM chunks WHERE rowid = ?", (rowid,)).fetchone()
+        member = member_of(place.path, heading or "")
+        return FindHit(chunk, place.path, page, start, end, float(score), snippet, when, source, also, matches, member)
 
     # --- ranked keyword search (hybrid retrieval) ----------------------------------------
 

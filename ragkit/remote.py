@@ -129,7 +129,7 @@ class RemoteAssistant:
         shown: dict[str, Any] = self._request("GET", "/v1/passage", params=params)
         return shown
 
-    def open_file(self, path: str, page: int | None = None) -> list[str]:
+    def open_file(self, path: str, page: int | None = None, member: str = "") -> list[str]:
         raise RagkitError(
             f"{path} is on the server ({self.url}), not on this machine: its cited passage can be shown here"
             " (enter), the file cannot be opened"

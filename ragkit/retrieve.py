@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,12 +28,18 @@ class Hit:
     filetype: str = ""
     mtime: float | None = None
 
+    @property
+    def member(self) -> str:
+        """``archive.zip!/inner/file.pdf`` for a passage of an archive's member, else ""."""
+        return member_of(self.path, self.heading)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "page": self.page,
             "start": self.start,
             "end": self.end,
+            "member": self.member or None,
             "score": round(self.score, 4),
             "text": self.text,
             "title": self.title,
@@ -40,6 +47,17 @@ class Hit:
             "filetype": self.filetype,
             "mtime": self.mtime,
         }
+
+
+def member_of(path: str, heading: str) -> str:
+    """The archive member a passage comes from (its heading's first part, as the archive
+    loader writes it: ``NAME!/inner/file``), or "" for a passage of a plain file."""
+    parts = heading.split(" > ")
+    name = path.rsplit("/", 1)[-1]
+    if not parts[0].startswith(name + "!/"):
+        return ""
+    page = f", {parts[1]}" if len(parts) > 1 and re.fullmatch(r"page \d+", parts[1]) else ""
+    return parts[0] + page
 
 
 class Retriever:

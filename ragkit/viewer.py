@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,22 @@ def unchanged_since_indexed(path: Path, row: FileRow | None) -> bool:
         return False
 
 
+def _assembled(sections: list[Any]) -> str:
+    """The text of a page (or of a file without pages) with each section at its own offset, as
+    chunk spans count (a mailbox's messages and an archive's members follow one another)."""
+    parts: list[str] = []
+    length = 0
+    for section in sorted(sections, key=lambda s: s.offset):
+        if section.offset > length:
+            parts.append("\n" * (section.offset - length))
+            length = section.offset
+        elif section.offset < length:  # overlapping sections (none are written so): keep what is there
+            continue
+        parts.append(section.text)
+        length += len(section.text)
+    return "".join(parts)
+
+
 def passage(
     path: str, page: int | None, start: int, end: int, row: FileRow | None, context: int = 400
 ) -> dict[str, Any]:
@@ -48,18 +65,29 @@ def passage(
         sections = load(Path(path))
     except (LoadError, OSError) as exc:
         raise RagkitError(f"cannot read {path} ({exc}); was it moved or deleted?") from exc
-    text = "".join(s.text for s in sections if s.page == page) if page is not None else None
-    if text is None:
-        text = sections[0].text if len(sections) == 1 else "".join(s.text for s in sections)
+    text = _assembled([s for s in sections if s.page == page])
     if end > len(text):
         raise RagkitError(f"{path} reads differently than when it was indexed; re-index it and ask again")
     lo, hi = max(0, start - context), min(len(text), end + context)
     return {"before": text[lo:start], "span": text[start:end], "after": text[end:hi], "page": page, "path": path}
 
 
-def open_file(path: str, page: int | None = None) -> list[str]:
+def open_file(path: str, page: int | None = None, member: str = "") -> list[str]:
     """Open a document in the system viewer (``RAGKIT_VIEWER`` overrides it, with ``{path}``
-    and ``{page}`` placeholders). Returns the command that was started."""
+    and ``{page}`` placeholders). Returns the command that was started. An archive's
+    ``member`` (``archive.zip!/inner/file.pdf, page 3``) is taken out into a private temporary
+    folder and opened from there, at its own page."""
+    if member:
+        from ingest.archives import extract_member
+        from ingest.types import LoadError
+
+        name, _, where = member.partition(", page ")
+        folder = Path(tempfile.mkdtemp(prefix="ragkit-open-"))  # 0700; the viewer may read it after we return
+        try:
+            path = str(extract_member(Path(path), name, folder))
+        except (LoadError, OSError) as exc:
+            raise RagkitError(f"cannot take {name} out of its archive: {exc}") from exc
+        page = int(where) if where.isdigit() else None
     template = os.environ.get("RAGKIT_VIEWER")
     if template:
         command = [part.format(path=path, page=page or 1) for part in shlex.split(template)]

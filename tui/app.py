@@ -565,16 +565,25 @@ class RagkitApp(App[None]):
         if entry is None:
             self.notify("Select a source first.", severity="warning")
             return
-        self._open_file(entry["path"], entry.get("page"))
+        self._open_file(entry["path"], entry.get("page"), self._member(entry))
+
+    def _member(self, entry: dict[str, Any]) -> str:
+        """The archive member a source comes from (a citation's: the source hit holding its span)."""
+        if entry.get("member"):
+            return str(entry["member"])
+        sources = (self.current.result or {}).get("sources", []) if self.current else []
+        return next((str(h.get("member") or "") for h in sources
+                     if h["path"] == entry["path"] and h["start"] <= entry["start"] < h["end"]), "")  # fmt: skip
 
     @work(thread=True, group="open")
-    def _open_file(self, path: str, page: int | None) -> None:
+    def _open_file(self, path: str, page: int | None, member: str = "") -> None:
         try:
-            self.rk.open_file(path, page)
+            self.rk.open_file(path, page, member)
         except Exception as exc:
             self.post_message(Failed("opening the file", str(exc)))
             return
-        self.call_from_thread(self.notify, f"Opened {path}" + (f" at page {page}" if page else ""))
+        shown = f"{path} ({member})" if member else path + (f" at page {page}" if page else "")
+        self.call_from_thread(self.notify, f"Opened {shown}")
 
     # --- modes, conversations, models, help ------------------------------------------------
 

@@ -31,6 +31,8 @@ def where(item: dict[str, Any]) -> str:
     """A passage's place as a person reads it: the file name and page, or a database row's source."""
     if item.get("source"):
         return str(item["source"])
+    if item.get("member"):  # archive.zip!/inner/file.pdf, page 3
+        return str(item["member"])
     parts = Path(item["path"]).parts
     if len(parts) > 4 and parts[-4] == "db-rows" and parts[-1].endswith(".txt"):  # ragkit's mirror of a row
         return f"db:{parts[-3]}/{parts[-2]}/{unquote(parts[-1][:-4])}"
