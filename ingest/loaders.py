@@ -97,6 +97,7 @@ def load_document(path: Path) -> Document:
         date=newest.date if newest else None,
         date_source=newest.date_source if newest else "",
         lang=detect_language("\n".join(s.text for s in sections[:50])[:LANG_SAMPLE]),
+        messages=[(s.offset, s.message) for s in everything if s.message is not None],
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import mailbox
+import re
 import tempfile
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -12,7 +13,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from ingest.loaders import html_to_text, load, loader_for, register
-from ingest.types import LoadError, Section
+from ingest.types import LoadError, MessageInfo, Section
 
 _HEADERS = ("Subject", "From", "To", "Cc", "Date")
 _MAX_DEPTH = 3
@@ -35,7 +36,7 @@ def _body(message: EmailMessage) -> str:
 def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> Iterator[Section]:
     """The message (headers as its first lines, then the body), then each readable attachment.
 
-    Attachment sections carry ``attachment: NAME`` in their heading path; their offsets and
+    Attachment sections carry the subject and ``attachment: NAME`` in their heading path; their offsets and
     pages are within the attachment.
     """
     subject = str(message.get("Subject", "") or "(no subject)")
@@ -49,7 +50,12 @@ def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> 
         heading_path=(subject,),
         date=sent,
         date_source="e-mail Date header" if sent else "",
-    )
+        message=MessageInfo(
+            next(iter(_ids(message.get("Message-ID"))), ""), next(iter(_ids(message.get("In-Reply-To"))), ""),
+            tuple(_ids(message.get("References"))), subject if message.get("Subject") else "",
+            str(message.get("From", "") or ""), sent,
+        ),
+    )  # fmt: skip
     if depth >= _MAX_DEPTH:
         return
     for part in message.iter_attachments():
@@ -58,7 +64,7 @@ def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> 
             inner = part.get_payload(0) if part.is_multipart() else None
             if isinstance(inner, EmailMessage):
                 for section in message_sections(inner, 0, depth + 1):
-                    yield _under(section, f"attachment: {name or 'message'}")
+                    yield _under(section, f"attachment: {name or 'message'}", subject)
             continue
         if not name or loader_for(Path(name)) is None:
             continue
@@ -70,7 +76,7 @@ def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> 
             file.write_bytes(data)
             try:
                 for section in load(file):
-                    yield _under(section, f"attachment: {name}")
+                    yield _under(section, f"attachment: {name}", subject)
             except LoadError:
                 continue  # an unreadable attachment does not fail the message
 
@@ -86,8 +92,21 @@ def _date(message: EmailMessage) -> str | None:
         return None
 
 
-def _under(section: Section, label: str) -> Section:
-    return Section(section.text, section.page, section.offset, section.title, (label, *section.heading_path))
+def _under(section: Section, label: str, subject: str) -> Section:
+    """An attachment's section, headed by its message's subject and its own name (the
+    message's headers stay with the message: a message inside is a message of its own)."""
+    return Section(section.text, section.page, section.offset, section.title, (subject, label, *section.heading_path),
+                   section.date, section.date_source)  # fmt: skip
+
+
+_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def _ids(header: object) -> list[str]:
+    """The message ids in a header (``<a@b>``), without brackets; a bare id if none is bracketed."""
+    text = str(header or "")
+    found = _ID.findall(text)
+    return found or ([text.strip()] if text.strip() and " " not in text.strip() else [])
 
 
 def _parse(data: bytes) -> EmailMessage:

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """An e-mail's headers that place it in a thread (``.eml``, ``.mbox``)."""
+
+    message_id: str = ""  # without the angle brackets
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    subject: str = ""
+    sender: str = ""
+    date: str | None = None  # ISO 8601
+
+    def as_dict(self) -> dict[str, object]:
+        return {"message_id": self.message_id, "in_reply_to": self.in_reply_to, "references": list(self.references),
+                "subject": self.subject, "sender": self.sender, "date": self.date}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -22,6 +38,7 @@ class Section:
     # known), and where it came from: "pdf metadata", "e-mail Date header", "docx properties"
     date: str | None = None
     date_source: str = ""
+    message: MessageInfo | None = None  # an e-mail's own section (not its attachments') carries its headers
 
 
 @dataclass(frozen=True)
@@ -46,6 +63,7 @@ class Document:
     date: str | None = None  # the document's own date (ISO 8601), if it has one
     date_source: str = ""
     lang: str | None = None  # ISO 639-1, if the text's language could be told
+    messages: list[tuple[int, MessageInfo]] = field(default_factory=list)  # e-mails: (offset, headers), in order
 
 
 class LoadError(Exception):

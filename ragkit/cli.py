@@ -299,6 +299,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_entities)
 
+    p = sub.add_parser("threads", help="the e-mail threads of the indexed .eml and .mbox files")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_threads)
+    p = sub.add_parser(
+        "thread",
+        help="one e-mail thread as a tree of replies",
+        description="The thread holding a message: give its Message-ID (with or without <>) or the path of an"
+        " indexed .eml file. Replies are rebuilt from Message-ID, In-Reply-To and References (a subject with Re:"
+        " as a fallback); a message the archive lacks shows as a gap.",
+    )
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_thread)
+
     p = sub.add_parser("duplicates", help="every group of files with identical content, with all its locations")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_duplicates)
@@ -578,7 +592,8 @@ def _print_find(result: Any, count_only: bool, page: int) -> None:
     for n, hit in enumerate(result.hits, start=result.offset + 1):
         where = _where(hit.path, hit.page, hit.member)
         also = f" (also at {', '.join(_display(p) for p in hit.also)})" if hit.also else ""
-        print(f"{n}. {where}  (chars {hit.start}-{hit.end}){also}\n   {_highlight(hit.snippet)}")
+        inside = f"\n   in the {hit.attachment}" if hit.attachment else ""
+        print(f"{n}. {where}  (chars {hit.start}-{hit.end}){also}{inside}\n   {_highlight(hit.snippet)}")
     shown = result.offset + len(result.hits)
     if shown < result.total:
         print(f"\n{result.offset + 1}-{shown} of {result.total}; next: --page {page + 1} (or --all)")
@@ -717,6 +732,39 @@ def cmd_entities(args: argparse.Namespace) -> int:
         print(f"{state['pending']} document(s) not looked at yet (ragkit entities update)", file=sys.stderr)
     if not rk.settings.entities.model:
         print("names (people, organisations, places) need a spaCy pipeline: see entities.model", file=sys.stderr)
+    return 0
+
+
+def cmd_threads(args: argparse.Namespace) -> int:
+    from ragkit.threads import threads
+
+    found = [t.as_dict() for t in threads(_open().library.manifest)]
+    if args.json:
+        _emit_json({"threads": [{k: v for k, v in t.items() if k != "tree"} for t in found]})
+        return 0
+    if not found:
+        print("no e-mail threads (index .eml or .mbox files: ragkit index PATH)")
+    for t in found:
+        when = f"{(t['first'] or '')[:10]} – {(t['last'] or '')[:10]}" if t["first"] else "undated"
+        people = ", ".join(t["participants"][:3]) + ("…" if len(t["participants"]) > 3 else "")
+        print(f"{t['messages']:>4} message(s)  {when}  {t['subject'] or '(no subject)'}  [{people}]  id {t['id']}")
+    return 0
+
+
+def cmd_thread(args: argparse.Namespace) -> int:
+    from ragkit.threads import thread_of
+
+    thread = thread_of(_open().library.manifest, args.id)
+    if args.json:
+        _emit_json(thread.as_dict())
+        return 0
+    for depth, node in thread.root.walk():
+        indent = "  " * depth
+        if not node.present:
+            print(f"{indent}- (a message not in the archive: <{node.id}>)")
+            continue
+        where = "; ".join(_display(p["path"]) for p in node.places)
+        print(f"{indent}- {(node.date or 'undated')[:16]}  {node.sender}: {node.subject or '(no subject)'}  ({where})")
     return 0
 
 

@@ -78,7 +78,7 @@ class Progress:
     path: str = ""
 
 
-def doc_info(about: dict[str, str | None] | None) -> DocInfo:
+def doc_info(about: dict[str, Any] | None) -> DocInfo:
     """The parse worker's account of a document, for the manifest: its date in nanoseconds
     (a date without a zone is taken as local time), its source and language."""
     if not about:
@@ -89,7 +89,8 @@ def doc_info(about: dict[str, str | None] | None) -> DocInfo:
             date_ns = int(datetime.fromisoformat(when).timestamp() * 1e9)
         except (ValueError, OverflowError, OSError):
             date_ns = None
-    return DocInfo(date_ns, str(about.get("date_source") or "") if date_ns else "", about.get("lang"))
+    messages = tuple((int(offset), dict(m)) for offset, m in about.get("messages") or ())
+    return DocInfo(date_ns, str(about.get("date_source") or "") if date_ns else "", about.get("lang"), messages)
 
 
 def file_hash(path: Path) -> str:

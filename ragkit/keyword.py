@@ -18,7 +18,7 @@ from ingest.lang import FUNCTION_WORDS
 from ragkit.entities import key_of
 from ragkit.manifest import Manifest, basename_sql
 from ragkit.query import Filters, Query, compile_fts, merge_filters, parse
-from ragkit.retrieve import member_of, present_first
+from ragkit.retrieve import attachment_of, member_of, present_first
 
 MARK_START, MARK_END = "\x02", "\x03"  # around each matched word of a snippet
 SNIPPET_WORDS = 24
@@ -42,6 +42,7 @@ class FindHit:
     also: tuple[str, ...] = ()  # the same content at other paths
     matches: tuple[tuple[int, int], ...] = ()  # the matched words' spans, in the document's characters
     member: str = ""  # archive.zip!/inner/file.pdf, for a passage of an archive's member
+    attachment: str = ""  # 'attachment NAME of the message "SUBJECT"', for a passage of an e-mail's attachment
 
     def as_dict(self, marks: tuple[str, str] = ("**", "**")) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class FindHit:
             "also": list(self.also),
             "matches": [list(m) for m in self.matches],
             "member": self.member or None,
+            "attachment": self.attachment or None,
         }
 
     @classmethod
@@ -67,6 +69,7 @@ class FindHit:
             score=float(data.get("score", 0.0)), snippet=snippet, date=data.get("date", ""),
             date_source=data.get("date_source", "file mtime"), also=tuple(data.get("also", ())),
             matches=tuple((int(a), int(b)) for a, b in data.get("matches", ())), member=data.get("member") or "",
+            attachment=data.get("attachment") or "",
         )  # fmt: skip
 
 
@@ -299,8 +302,9 @@ class KeywordIndex:
         source = (place.date_source or "document") if place.date_ns else "file mtime"
         also = tuple(p.path for p in paths[1:])
         (heading,) = self.manifest.db.execute("SELECT heading FROM chunks WHERE rowid = ?", (rowid,)).fetchone()
-        member = member_of(place.path, heading or "")
-        return FindHit(chunk, place.path, page, start, end, float(score), snippet, when, source, also, matches, member)
+        member, attached = member_of(place.path, heading or ""), attachment_of(heading or "")
+        return FindHit(chunk, place.path, page, start, end, float(score), snippet, when, source, also, matches, member,
+                       attached)  # fmt: skip
 
     # --- ranked keyword search (hybrid retrieval) ----------------------------------------
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ingest import Chunk
 
@@ -39,6 +40,7 @@ class DocInfo:
     date_ns: int | None = None
     date_source: str = ""
     lang: str | None = None
+    messages: tuple[tuple[int, dict[str, Any]], ...] = ()  # e-mails: (offset, headers), in order
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,22 @@ def _m7(db: sqlite3.Connection) -> None:
     db.execute('CREATE INDEX entities_key ON entities(type, "key")')
 
 
+def _m8(db: sqlite3.Connection) -> None:
+    # e-mails' thread headers, one row per message of a document (ragkit.threads)
+    db.execute(
+        "CREATE TABLE messages (doc TEXT NOT NULL, ord INTEGER NOT NULL, offset INTEGER NOT NULL,"
+        " message_id TEXT NOT NULL, in_reply_to TEXT NOT NULL, refs TEXT NOT NULL, subject TEXT NOT NULL,"
+        " sender TEXT NOT NULL, date TEXT, PRIMARY KEY (doc, ord))"
+    )
+    db.execute("CREATE INDEX messages_id ON messages(message_id)")
+
+
+def _message_row(doc: str, n: int, offset: int, m: dict[str, Any]) -> tuple[Any, ...]:
+    refs = " ".join(m.get("references") or ())
+    fields = (m.get(k) or "" for k in ("message_id", "in_reply_to"))
+    return (doc, n, offset, *fields, refs, m.get("subject") or "", m.get("sender") or "", m.get("date"))
+
+
 def basename_sql(path: str) -> str:
     """SQL for the file name in ``path`` (an SQL expression), without its folder."""
     return f"replace({path}, rtrim({path}, replace({path}, '/', '')), '')"
@@ -192,7 +210,7 @@ def basename_sql(path: str) -> str:
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 STEM_TOKENIZER = f"porter {FTS_TOKENIZER}"
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8]
 
 
 def chunk_id(doc: str, ordinal: int) -> str:
@@ -345,6 +363,12 @@ class Manifest:
     def add_pending_doc(self, doc: str, n_chunks: int, filetype: str, about: DocInfo | None = None) -> None:
         about = about or DocInfo()
         self.db.execute("DELETE FROM entities WHERE doc = ?", (doc,))  # found again once it is ready
+        self.db.execute("DELETE FROM messages WHERE doc = ?", (doc,))
+        self.db.executemany(
+            "INSERT INTO messages(doc, ord, offset, message_id, in_reply_to, refs, subject, sender, date)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_message_row(doc, n, offset, m) for n, (offset, m) in enumerate(about.messages)],
+        )
         self.db.execute(
             "INSERT OR REPLACE INTO docs(hash, state, n_chunks, filetype, created, date_ns, date_source, lang)"
             " VALUES (?, 'pending', ?, ?, ?, ?, ?, ?)",
@@ -389,6 +413,7 @@ class Manifest:
 
     def drop_doc(self, doc: str) -> None:
         self.db.execute("DELETE FROM entities WHERE doc = ?", (doc,))
+        self.db.execute("DELETE FROM messages WHERE doc = ?", (doc,))
         self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
         self.db.execute("DELETE FROM docs WHERE hash = ?", (doc,))
 
@@ -444,6 +469,7 @@ class Manifest:
         ``index --rebuild``), in the caller's transaction. The write generation is kept."""
         self.db.execute("DELETE FROM files")
         self.db.execute("DELETE FROM entities")
+        self.db.execute("DELETE FROM messages")
         self.db.execute("DELETE FROM chunks")
         self.db.execute("DELETE FROM docs")
         self.db.execute("DELETE FROM meta WHERE key != 'generation'")

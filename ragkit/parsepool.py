@@ -59,7 +59,8 @@ def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, mem
             document = load_document(Path(path))
             chunks = list(chunk_sections(document.sections, tokenizer.token_spans, max_tokens, overlap))
             if chunks:
-                about = {"date": document.date, "date_source": document.date_source, "lang": document.lang}
+                about = {"date": document.date, "date_source": document.date_source, "lang": document.lang,
+                         "messages": [(offset, m.as_dict()) for offset, m in document.messages]}  # fmt: skip
                 conn.send((chunks, None, tuple(document.notes), about))
             else:
                 conn.send((None, "no extractable text in this file", (), None))

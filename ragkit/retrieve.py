@@ -33,6 +33,11 @@ class Hit:
         """``archive.zip!/inner/file.pdf`` for a passage of an archive's member, else ""."""
         return member_of(self.path, self.heading)
 
+    @property
+    def attachment(self) -> str:
+        """'attachment NAME of the message "SUBJECT"' for a passage of an e-mail's attachment."""
+        return attachment_of(self.heading)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -40,6 +45,7 @@ class Hit:
             "start": self.start,
             "end": self.end,
             "member": self.member or None,
+            "attachment": self.attachment or None,
             "score": round(self.score, 4),
             "text": self.text,
             "title": self.title,
@@ -47,6 +53,15 @@ class Hit:
             "filetype": self.filetype,
             "mtime": self.mtime,
         }
+
+
+def attachment_of(heading: str) -> str:
+    """For a passage of an e-mail's attachment: 'attachment NAME of the message "SUBJECT"'."""
+    parts = heading.split(" > ")
+    for n, part in enumerate(parts):
+        if part.startswith("attachment: ") and n > 0:
+            return f'{part.replace(": ", " ", 1)} of the message "{parts[n - 1]}"'
+    return ""
 
 
 def member_of(path: str, heading: str) -> str:

@@ -108,8 +108,11 @@ def test_eml_headers_body_and_attachments(tmp_path: Path) -> None:
     first = sections[0]
     assert first.heading_path == ("Budget 2027",)
     assert "From: Ada <ada@example.org>" in first.text and "Please review the budget." in first.text
-    attached = [s for s in sections[1:] if s.heading_path[:1] == ("attachment: spec.pdf",)]
+    # an attachment's passages sit under its message: the subject, then the attachment's name
+    attached = [s for s in sections[1:] if s.heading_path[:2] == ("Budget 2027", "attachment: spec.pdf")]
     assert attached and attached[0].page == 1 and "MIME" in " ".join(s.text for s in attached)
+    assert first.message is not None and first.message.subject == "Budget 2027"  # its thread headers
+    assert all(s.message is None for s in attached)
 
 
 def test_mbox_every_message(tmp_path: Path) -> None:
