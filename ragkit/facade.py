@@ -278,6 +278,28 @@ class Ragkit:
         asker = SqlAsker(llm, self.chat.params(llm), lambda texts: library.query_embedder.embed(texts))
         return asker.ask(question, database)
 
+    # --- an archive's people and threads ------------------------------------------------
+
+    def entities(self, kind: str | None = None, top: int | None = 50) -> list[dict[str, Any]]:
+        """The entities found, by the number of files that mention them (merges and ignores applied)."""
+        return [row.as_dict() for row in self.library.entities.top(kind, top)]
+
+    def entity_mentions(self, name: str, kind: str | None = None) -> list[dict[str, Any]]:
+        """Every mention of ``name`` (and of what is merged into it): path, page, span, text, type."""
+        return self.library.entities.show(name, kind)
+
+    def thread(self, ident: str) -> dict[str, Any]:
+        """The e-mail thread holding the message ``ident`` (a Message-ID or an .eml file's path)."""
+        from ragkit.threads import thread_of
+
+        return thread_of(self.library.manifest, ident).as_dict()
+
+    def thread_at(self, path: str, offset: int) -> dict[str, Any]:
+        """The e-mail thread of the message at character ``offset`` of ``path``."""
+        from ragkit.threads import thread_at
+
+        return thread_at(self.library.manifest, path, offset).as_dict()
+
     def passage(self, path: str, page: int | None, start: int, end: int, context: int = 400) -> dict[str, Any]:
         """The cited span in its context, read from the file itself; refused if the file
         changed since it was indexed."""

@@ -282,6 +282,20 @@ class RemoteAssistant:
     ) -> LiveSync:
         self._server_side("watching folders")
 
+    def entities(self, kind: str | None = None, top: int | None = 50) -> list[dict[str, Any]]:
+        self._not_served("entities")
+
+    def entity_mentions(self, name: str, kind: str | None = None) -> list[dict[str, Any]]:
+        self._not_served("entities")
+
+    def thread_at(self, path: str, offset: int) -> dict[str, Any]:
+        self._not_served("e-mail threads")
+
+    def _not_served(self, what: str) -> NoReturn:
+        raise RagkitError(
+            f"{what} are not served over HTTP yet: on the server's machine, run ragkit entities or ragkit threads"
+        )
+
     def _server_side(self, what: str) -> NoReturn:
         raise RagkitError(
             f"{what} is the server's work: {self.url} indexes and watches its own folders (on that machine:"

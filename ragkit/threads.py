@@ -159,3 +159,17 @@ def thread_of(manifest: Manifest, ident: str) -> Thread:
             if n.id == wanted or any(p["path"] == ident for p in n.places):
                 return thread
     raise RagkitError(f"no indexed e-mail has the id or path {ident!r} (see: ragkit threads)")
+
+
+def thread_at(manifest: Manifest, path: str, offset: int) -> Thread:
+    """The thread of the message of ``path`` that holds character ``offset`` (the last message
+    starting at or before it: a mailbox's messages follow one another)."""
+    best: tuple[int, Thread] | None = None
+    for thread in threads(manifest):
+        for _, n in thread.root.walk():
+            for place in n.places:
+                if place["path"] == path and place["offset"] <= offset and (best is None or place["offset"] > best[0]):
+                    best = (place["offset"], thread)
+    if best is None:
+        raise RagkitError(f"{path} holds no indexed e-mail at that place (threads come from .eml and .mbox files)")
+    return best[1]

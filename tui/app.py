@@ -24,7 +24,7 @@ from textual.widgets import Collapsible, Footer, Header, Input, ListView
 
 from ragkit.api import Answer, Assistant, Conversation, IndexReport, LiveSync, Mode, Progress, SqlAnswer
 from ragkit.errors import RagkitError
-from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
+from tui.screens import ConversationsScreen, EntitiesScreen, HelpScreen, MentionsScreen, ModelScreen, ThreadScreen
 from tui.widgets import Sidebar, SourcesPane, TurnView
 
 Factory = Callable[[], Assistant]
@@ -136,7 +136,7 @@ class ModelLoaded(Message):
 
 @dataclass
 class Listed(Message):
-    kind: str  # "models" | "conversations"
+    kind: str  # "models" | "conversations" | "entities" | "mentions" | "thread"
     items: list[dict[str, Any]]
 
 
@@ -195,6 +195,8 @@ class RagkitApp(App[None]):
         Binding("ctrl+l", "models", "Model"),
         Binding("ctrl+t", "toggle_details", "Reasoning"),
         Binding("ctrl+g", "cycle_mode", "Answer mode"),
+        Binding("f2", "entities", "Entities"),
+        Binding("f3", "thread", "E-mail thread"),
         Binding("f1", "help", "Help"),
     ]
     COMMANDS = App.COMMANDS | {RagkitCommands}
@@ -639,17 +641,71 @@ class RagkitApp(App[None]):
         if self.facade is not None:
             self._list("models")
 
+    def action_entities(self) -> None:
+        if self.facade is not None:
+            self._list("entities")
+
+    def action_thread(self) -> None:
+        entry = self.selected or (self.entries[0] if self.entries else None)
+        if entry is None:
+            self.notify("Select a source first: F3 shows the e-mail thread it belongs to.", severity="warning")
+            return
+        self._load_thread(entry["path"], entry["start"])
+
+    @work(thread=True, group="list")
+    def _load_thread(self, path: str, offset: int) -> None:
+        try:
+            thread = self.rk.thread_at(path, offset)
+        except Exception as exc:
+            self.post_message(Failed("showing the thread", str(exc), severity="warning"))
+            return
+        self.post_message(Listed("thread", [thread]))
+
+    def _entity_chosen(self, chosen: str | None) -> None:
+        if chosen:
+            self._list_mentions(chosen)
+
+    @work(thread=True, group="list")
+    def _list_mentions(self, chosen: str) -> None:
+        kind, name = chosen.split("\t", 1)
+        try:
+            mentions = self.rk.entity_mentions(name, kind)
+        except Exception as exc:
+            self.post_message(Failed("listing the mentions", str(exc)))
+            return
+        self.post_message(Listed("mentions", [{"name": name, "mentions": mentions}]))
+
+    def _show_mention(self, mention: dict[str, Any] | None) -> None:
+        """A mention picked: its passage in the sources pane, as a source of its own."""
+        if mention is None:
+            return
+        entry = dict(mention, n=1, verified=None)
+        self.entries = [entry]
+        self.query_one(SourcesPane).show(self.entries)
+        self.selected = None
+        self._show_entry(entry)
+
     @work(thread=True, group="list")
     def _list(self, kind: str) -> None:
         try:
-            items = self.rk.conversations.list() if kind == "conversations" else self.rk.models()
+            if kind == "entities":
+                items = self.rk.entities(None, 200)
+            else:
+                items = self.rk.conversations.list() if kind == "conversations" else self.rk.models()
         except Exception as exc:
             self.post_message(Failed(f"listing {kind}", str(exc)))
             return
         self.post_message(Listed(kind, items))
 
     def on_listed(self, message: Listed) -> None:
-        if message.kind == "conversations":
+        if message.kind == "entities":
+            self.push_screen(EntitiesScreen(message.items), self._entity_chosen)
+        elif message.kind == "mentions":
+            found = message.items[0]
+            self.push_screen(MentionsScreen(found["name"], found["mentions"]), self._show_mention)
+        elif message.kind == "thread":
+            self.push_screen(ThreadScreen(message.items[0]))
+        elif message.kind == "conversations":
             self.push_screen(ConversationsScreen(message.items), self._open_conversation)
         else:
             try:

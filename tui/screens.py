@@ -95,3 +95,87 @@ class ConversationsScreen(_Modal):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+
+class EntitiesScreen(_Modal):
+    """The people, organisations and places (then the other kinds) the documents mention most;
+    Enter lists where an entity is mentioned."""
+
+    ORDER = ("person", "org", "place", "email", "phone", "iban", "url", "amount", "date")
+
+    def __init__(self, entities: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.entities = entities
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Entities (Enter lists the mentions, Esc closes)", classes="title")
+            if not self.entities:
+                yield Static("No entities yet: index some documents (names need entities.model, a spaCy pipeline).")
+            rows = sorted(self.entities, key=lambda e: (self.ORDER.index(e["type"]), -e["files"], e["name"]))
+            options = [
+                Option(
+                    f"{e['type']:>7}  {escape(e['name'])}  · {e['files']} files, {e['mentions']} mentions",
+                    id=f"{e['type']}\t{e['name']}",
+                )
+                for e in rows
+            ]
+            yield OptionList(*options, id="entities")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class MentionsScreen(_Modal):
+    """Where one entity is mentioned; Enter shows the passage."""
+
+    def __init__(self, name: str, mentions: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.name_shown = name
+        self.mentions = mentions
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            files = len({m["path"] for m in self.mentions})
+            yield Label(f"{escape(self.name_shown)}: {len(self.mentions)} mentions in {files} files (Enter shows one)",
+                        classes="title")  # fmt: skip
+            options = [
+                Option(
+                    f"{escape(m['path'].rsplit('/', 1)[-1])}"
+                    + (f", p. {m['page']}" if m["page"] is not None else "")
+                    + f"  chars {m['start']}-{m['end']}: {escape(m['text'])}",
+                    id=str(n),
+                )
+                for n, m in enumerate(self.mentions)
+            ]
+            yield OptionList(*options, id="mentions")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.mentions[int(event.option.id or 0)])
+
+
+class ThreadScreen(_Modal):
+    """An e-mail thread as a tree of replies; a message the archive lacks shows as a gap."""
+
+    def __init__(self, thread: dict[str, Any]) -> None:
+        super().__init__()
+        self.thread = thread
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            t = self.thread
+            yield Label(f"Thread: {escape(t['subject'] or '(no subject)')} · {t['messages']} messages", classes="title")
+            lines: list[str] = []
+
+            def walk(node: dict[str, Any], depth: int) -> None:
+                indent = "  " * depth
+                if node["in_archive"]:
+                    when = (node["date"] or "undated")[:16]
+                    lines.append(f"{indent}• {escape(when)}  {escape(node['from'])}: {escape(node['subject'])}")
+                else:
+                    lines.append(f"{indent}• [dim](a message not in the archive: {escape(node['id'])})[/dim]")
+                for reply in node["replies"]:
+                    walk(reply, depth + 1)
+
+            walk(t["tree"], 0)
+            yield Static("\n".join(lines), id="thread")

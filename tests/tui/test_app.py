@@ -289,6 +289,8 @@ PROMISED_KEYS = {
     "escape": "cancel",
     "f1": "help",
     "ctrl+p": "command",
+    "f2": "entities",
+    "f3": "thread",
 }
 
 
@@ -463,3 +465,46 @@ async def test_a_question_for_a_database_shows_its_rows_in_a_table_and_its_sql(f
         assert "db:chinook" in str(app.query_one("#sources", ListView).children[0].query_one("Label").render())
         assert "ran: " + sql.lower() in str(app.query_one("#passage", Static).render()).lower()
         assert not app.conversation.turns  # a database's answer is not a turn of the conversation
+
+
+async def test_the_entities_panel_lists_mentions_and_f3_shows_the_thread(factory: Any, tmp_path: Path) -> None:
+    import mailbox
+    from email.message import EmailMessage
+
+    from textual.widgets import OptionList
+
+    from tui.screens import EntitiesScreen, MentionsScreen, ThreadScreen
+
+    mail = tmp_path / "mail"
+    mail.mkdir()
+    box = mailbox.mbox(mail / "team.mbox")
+    for ident, subject, sender, parent in (("a@x", "Budget", "alice@acme.org", ""),
+                                           ("b@x", "Re: Budget", "bob@acme.org", "a@x")):  # fmt: skip
+        m = EmailMessage()
+        m["Message-ID"], m["Subject"], m["From"] = f"<{ident}>", subject, sender
+        if parent:
+            m["In-Reply-To"] = f"<{parent}>"
+        m.set_content(f"Send the figures to ledger@tolsvik.no, says {sender}.")
+        box.add(m)
+    box.close()
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None, what="the facade")
+        await anyio.to_thread.run_sync(lambda: app.facade.index([mail]))
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, EntitiesScreen), what="the entities panel")
+        entities = app.screen.query_one("#entities", OptionList)
+        labels = [str(entities.get_option_at_index(i).prompt) for i in range(entities.option_count)]
+        wanted = next(i for i, label in enumerate(labels) if "ledger@tolsvik.no" in label)
+        assert "2 mentions" in labels[wanted]  # once in each message
+        entities.highlighted = wanted
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MentionsScreen), what="the mentions")
+        await pilot.press("enter")  # the first mention: its passage, highlighted, in the sources pane
+        await until(pilot, lambda: "⟦ledger@tolsvik.no⟧" in str(app.query_one("#passage", Static).render()),
+                    what="the mention's passage")  # fmt: skip
+        await pilot.press("f3")
+        await until(pilot, lambda: isinstance(app.screen, ThreadScreen), what="the thread")
+        shown = str(app.screen.query_one("#thread", Static).render())
+        lines = shown.splitlines()
+        assert "alice@acme.org: Budget" in lines[0] and lines[1].startswith("  •") and "bob@acme.org" in lines[1]
