@@ -475,6 +475,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("No results. Is anything indexed? See: ragkit status")
     for n, hit in enumerate(hits, start=1):
         where = _where(hit.path, hit.page, hit.member)
+        where += f" (also at {', '.join(_display(p) for p in hit.also)})" if hit.also else ""
         snippet = " ".join(hit.text.split())[:200]
         print(f"{n}. {where}  (score {hit.score:.3f}, chars {hit.start}-{hit.end})\n   {snippet}")
     return 0
@@ -991,8 +992,9 @@ def _print_sources(result: Any) -> None:
         )
         print(f"\nCitations ({how}):")
         for c in citations:
-            member = next((h.member for h in result.sources if h.path == c.path and h.start <= c.start < h.end), "")
-            where = _where(c.path, c.page, member)
+            source = next((h for h in result.sources if h.path == c.path and h.start <= c.start < h.end), None)
+            where = _where(c.path, c.page, source.member if source else "")
+            where += f" (also at {', '.join(_display(p) for p in source.also)})" if source and source.also else ""
             mark = "verified" if c.verified else "NOT verified"
             quote = " ".join(c.quote.split())
             quote = quote if len(quote) <= 160 else quote[:157] + "..."

@@ -25,7 +25,7 @@ def hit_from_dict(data: dict[str, Any]) -> Hit:
         id=data.get("id", ""), doc=data.get("doc", ""), path=data["path"], page=data.get("page"),
         start=data["start"], end=data["end"], score=data.get("score", 0.0), text=data.get("text", ""),
         title=data.get("title", ""), heading=data.get("heading", ""), filetype=data.get("filetype", ""),
-        mtime=data.get("mtime"),
+        mtime=data.get("mtime"), also=tuple(data.get("also", ())),
     )  # fmt: skip
 
 

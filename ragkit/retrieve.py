@@ -27,6 +27,7 @@ class Hit:
     heading: str = ""
     filetype: str = ""
     mtime: float | None = None
+    also: tuple[str, ...] = ()  # the same content at other paths
 
     @property
     def member(self) -> str:
@@ -52,6 +53,7 @@ class Hit:
             "heading": self.heading,
             "filetype": self.filetype,
             "mtime": self.mtime,
+            "also": list(self.also),
         }
 
 
@@ -123,6 +125,7 @@ class Retriever:
                     heading=row.heading,
                     filetype=Path(paths[0]).suffix.lower().lstrip("."),
                     mtime=file.mtime_ns / 1e9 if file else None,
+                    also=tuple(paths[1:]),
                 )
             )
         return hits

@@ -147,6 +147,10 @@ def test_duplicates_lists_every_location_of_identical_content(tmp_path: Path) ->
     ]  # fmt: skip
     hit = ragkit("find", "GB82", "--json", home=home).json()["hits"][0]
     assert len(hit["also"]) == 2  # a hit names the other places of its content
+    ranked = ragkit("search", "pay to the IBAN", "-k", "1", "--json", home=home).json()["hits"][0]
+    assert sorted(Path(p).name for p in [ranked["path"], *ranked["also"]]) == ["again.txt", "memo-copy.txt", "memo.txt"]
+    shown = ragkit("search", "pay to the IBAN", "-k", "1", home=home).stdout
+    assert "(also at " in shown
 
 
 def test_names_come_from_a_spacy_pipeline_and_filter_searches(tmp_path: Path) -> None:
