@@ -21,6 +21,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    from ragkit import paths
+
+    paths.keep_private()  # the index, keys and conversations: this user's alone
+    for path in (paths.config_file(), paths.home() / "keys.json"):
+        warning = paths.exposed(path)
+        if warning:
+            print(f"ragkit: warning: {warning}", file=sys.stderr)
     try:
         if (args.server or args.collection) and args.command not in REMOTE_COMMANDS:
             raise RagkitError(

@@ -95,6 +95,7 @@ class Library:
         self, settings: Settings, embedder: Embedder | None = None, query_embedder: Embedder | None = None
     ) -> None:
         self.settings = settings
+        paths.make_private(settings.home)  # 0700: the index holds the text of private documents
         self.path = paths.index_dir(settings.home)
         self._lock = threading.RLock()  # short: opening the manifest and store, the writer count
         self._embedder_lock = threading.Lock()  # loading the embedder takes seconds: not under _lock

@@ -33,3 +33,30 @@ def index_dir(root: Path) -> Path:
 
 def models_dir(root: Path) -> Path:
     return root / "models"
+
+
+PRIVATE_UMASK = 0o077  # what ragkit writes (the index holds the text of private documents) only its user reads
+
+
+def keep_private() -> None:
+    """From now on, files this process creates are its user's alone (0600, folders 0700)."""
+    os.umask(PRIVATE_UMASK)
+
+
+def make_private(folder: Path) -> None:
+    """Create ``folder`` (0700), or take group and others' access away from it if it has any."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = folder.stat().st_mode & 0o777
+    if mode & 0o077 and folder.stat().st_uid == os.getuid():
+        folder.chmod(mode & 0o700)
+
+
+def exposed(path: Path) -> str | None:
+    """A warning when ``path`` (a config or key file) can be read by other users, else None."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o044:
+        return f"{path} can be read by other users (mode {mode:04o}); it may hold secrets: chmod 600 {path}"
+    return None

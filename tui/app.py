@@ -8,6 +8,7 @@ frame, with their state in the header.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -756,6 +757,7 @@ class RagkitApp(App[None]):
 
 def run(server: str | None = None, collection: str | None = None) -> int:
     """The terminal UI, over this machine's index or (``server``) a ragkit server's."""
+    os.umask(0o077)  # what it writes (the index, conversations) is this user's alone
     app = RagkitApp(remote_factory(server, collection) if server or collection else None)
     try:
         app.run()
