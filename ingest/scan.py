@@ -40,6 +40,22 @@ class ScanResult:
     files: list[Path] = field(default_factory=list)
     unsupported: list[Path] = field(default_factory=list)
     outside_links: list[Path] = field(default_factory=list)
+    # what the rules left out: (file or folder, the rule that did, files in it: 1 for a file)
+    ignored: list[tuple[Path, str, int]] = field(default_factory=list)
+
+    @property
+    def ignored_files(self) -> int:
+        return sum(n for *_, n in self.ignored)
+
+
+def _count(folder: Path, cap: int = 100_000) -> int:
+    """Files under an ignored folder (counted, never read; at most ``cap``)."""
+    total = 0
+    for _, _, files in os.walk(folder, followlinks=False):
+        total += len(files)
+        if total >= cap:
+            return cap
+    return total
 
 
 def _spec_for(folder: Path) -> pathspec.GitIgnoreSpec | None:
@@ -73,23 +89,34 @@ class IgnoreRules:
         return None
 
     def ignored(self, path: Path, is_dir: bool = False) -> bool:
+        return self.why(path, is_dir) is not None
+
+    def why(self, path: Path, is_dir: bool = False) -> str | None:
+        """The rule that ignores ``path`` ("hidden", "default rule *.tmp", ".ragignore in
+        FOLDER: PATTERN", "outside the folders"), or None if it is not ignored."""
         root = self.root_of(path)
         if root is None:
-            return True
+            return "outside the folders"
         if path == root:
-            return False
+            return None
         rel = path.relative_to(root).as_posix() + ("/" if is_dir else "")
-        if _DEFAULT_SPEC.match_file(rel):
-            return True
+        found = _DEFAULT_SPEC.check_file(rel)
+        if found.include and found.index is not None:
+            rule = DEFAULT_RULES[found.index]
+            return "hidden" if rule == ".*" else f"default rule {rule}"
         # .ragignore files from the root down to the path's folder, each relative to its folder
         folder = root
-        for part in path.relative_to(root).parts[:-1] or ():
+        for part in [*path.relative_to(root).parts[:-1], None]:
             spec = self._spec(folder)
-            if spec is not None and spec.match_file(path.relative_to(folder).as_posix() + ("/" if is_dir else "")):
-                return True
+            if spec is not None:
+                found = spec.check_file(path.relative_to(folder).as_posix() + ("/" if is_dir else ""))
+                if found.include and found.index is not None:
+                    pattern = spec.patterns[found.index]
+                    return f"{IGNORE_FILE} in {folder}: {getattr(pattern, 'pattern', None) or found.index + 1}"
+            if part is None:
+                break
             folder = folder / part
-        spec = self._spec(folder)
-        return spec is not None and spec.match_file(path.relative_to(folder).as_posix() + ("/" if is_dir else ""))
+        return None
 
 
 def scan(roots: Iterable[Path], extensions: frozenset[str], within: Iterable[Path] = ()) -> ScanResult:
@@ -122,10 +149,19 @@ def _walk(root: Path, rules: IgnoreRules, result: ScanResult) -> Iterator[Path]:
         return
     for folder, dirs, files in os.walk(root, followlinks=False):
         base = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not rules.ignored(base / d, is_dir=True))
+        kept = []
+        for name in sorted(dirs):
+            why = rules.why(base / name, is_dir=True)
+            if why is None:
+                kept.append(name)
+            else:
+                result.ignored.append((base / name, why, _count(base / name)))
+        dirs[:] = kept
         for name in sorted(files):
             path = base / name
-            if rules.ignored(path):
+            why = rules.why(path)
+            if why is not None:
+                result.ignored.append((path, why, 1))
                 continue
             try:
                 mode = path.lstat().st_mode

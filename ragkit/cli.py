@@ -325,6 +325,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_duplicates)
 
     p = sub.add_parser("status", help="what is indexed, and what failed")
+    p.add_argument("--ignored", action="store_true", help="list what the ignore rules left out, with the rule")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
     return parser
@@ -441,6 +442,9 @@ def _print_report(report: dict[str, Any]) -> None:
         f"{report['renamed']} renamed, {report['unchanged']} unchanged; "
         f"{report['files']} files, {report['chunks']} chunks in the index"
     )
+    if report.get("ignored"):
+        print(f"{report['ignored']} files left out by ignore rules (hidden, temporary, .ragignore):"
+              " ragkit status --ignored lists them")  # fmt: skip
     if report["skipped"]:
         print(f"{report['skipped']} files of unsupported types were not indexed")
     for failure in report["failed"]:
@@ -1376,7 +1380,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"index:    {status['index_path']}")
     plan = status["embedding"]
     print(f"embedder: {status['embedder']} (documents: {plan['documents']}; queries: {plan['queries']})")
-    print(f"files:    {status['files']}  chunks: {status['chunks']}  failed: {status['failed']}")
+    ignored = f"  ignored: {status['ignored']}" if status.get("ignored") else ""
+    print(f"files:    {status['files']}  chunks: {status['chunks']}  failed: {status['failed']}{ignored}")
     print(f"search:   {status['search']}")
     watcher = status["watcher"]
     if watcher.get("live"):
@@ -1398,6 +1403,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"  failed: {_display(failure['path'])}: {failure['reason']}")
     for warning in status["warnings"]:
         print(f"  warning: {_display(warning['path'])}: {warning['note']}")
+    if args.ignored:
+        items = status.get("ignored_paths") or []
+        print(f"ignored ({status.get('ignored', 0)} files; change the rules in a .ragignore file):" if items
+              else "ignored:  nothing (in the last full index run of each folder)")  # fmt: skip
+        for item in items:
+            count = f" ({item['files']} files)" if item["files"] != 1 else ""
+            print(f"  {_display(item['path'])}{count}: {item['rule']}")
+    elif status.get("ignored"):
+        print(f"  ({status['ignored']} files left out by ignore rules: ragkit status --ignored lists them)")
     return 0
 
 

@@ -327,6 +327,8 @@ class Ragkit:
             "watcher": watcher or self.watch_state.read(self.library.writer_lock),
             "folders": [str(f) for f in self.settings.watch.folders],
             "searches": [s.as_dict() for s in self.library.searches.saved()],
+            "ignored": sum(int(i["files"]) for i in self.library.ignored()),
+            "ignored_paths": self.library.ignored(),
         }
 
     def close(self) -> None:

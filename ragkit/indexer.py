@@ -49,6 +49,7 @@ class IndexReport:
     cancelled: bool = False  # stopped before the end: what was done is committed, the rest waits
     new_matches: dict[str, int] = field(default_factory=dict)  # saved search -> passages it had not matched
     entities: int = 0  # documents whose entities were found after the run
+    ignored: list[dict[str, object]] = field(default_factory=list)  # {"path", "rule", "files"} the rules left out
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -66,6 +67,8 @@ class IndexReport:
             "cancelled": self.cancelled,
             "new_matches": self.new_matches,
             "entities": self.entities,
+            "ignored": sum(int(str(i["files"])) for i in self.ignored),  # files under the roots left out by a rule
+            "ignored_paths": self.ignored[:1000],
         }
 
 
@@ -179,6 +182,7 @@ class Indexer:
                 raise RagkitError(f"path not found: {root}; check the spelling or that the drive is mounted")
         found = scan(resolved, supported_extensions(), [_absolute(w) for w in within])
         report.skipped = len(found.unsupported) + len(found.outside_links)
+        report.ignored = [{"path": str(p), "rule": why, "files": n} for p, why, n in found.ignored]
         candidates = {str(p): p for p in found.files}
         known = {row.path: row for row in self.manifest.files([str(r) for r in resolved])}
         gone = {p: row for p, row in known.items() if p not in candidates}

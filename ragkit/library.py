@@ -336,6 +336,8 @@ class Library:
             self.check_identity(rebuild)
             self.record_missing_vectors()
             report = self.indexer().sync(list(roots), progress, strict, stop, within)
+            if strict and not report.cancelled:
+                self._record_ignored(roots, report)
             if report.added or report.updated:
                 self._check_searches(report)
             self._find_entities(report, stop)
@@ -344,6 +346,28 @@ class Library:
             with self._lock:
                 self._store_generation = self.manifest.generation()
             return report
+
+    def _record_ignored(self, roots: Sequence[Path], report: IndexReport) -> None:
+        """What the last full run of each root left out by a rule (``status --ignored``)."""
+        path = self.path / "ignored.json"
+        try:
+            kept = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            kept = {}
+        for root in roots:
+            mine = str(Path(os.path.abspath(root)))
+            kept[mine] = [i for i in report.ignored if str(i["path"]).startswith(mine.rstrip(os.sep) + os.sep)]
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps(kept), encoding="utf-8")
+        os.replace(partial, path)
+
+    def ignored(self) -> list[dict[str, Any]]:
+        """Files and folders the rules left out in the last full run of each root still indexed."""
+        try:
+            kept = json.loads((self.path / "ignored.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [item for root, items in sorted(kept.items()) if self.manifest.files([root]) for item in items]
 
     @property
     def entities(self) -> Entities:

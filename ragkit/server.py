@@ -283,6 +283,8 @@ def create_app(
             state["warnings"] = [w for w in state["warnings"] if visible(w["path"], limit)]
             state["folders"] = [f for f in state["folders"] if visible(f + "/x", limit)]
             state["searches"] = []
+            state["ignored_paths"] = [i for i in state.get("ignored_paths", []) if visible(i["path"], limit)]
+            state["ignored"] = sum(int(i["files"]) for i in state["ignored_paths"])
         state["collections"] = sorted(n for n in collections_of() if not who.collections or n in who.collections)
         state["key"] = who.name
         try:
