@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ragkit: interrupted", file=sys.stderr)
         return 130
+    except sqlite3.DatabaseError as exc:  # damage found while reading (a file truncated under a running index)
+        from ragkit.errors import REBUILD_HINT
+
+        print(f"ragkit: error: a file of the index cannot be read ({exc}): {REBUILD_HINT}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # the reader went away (`ragkit search ... | head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
         return 128 + 13  # SIGPIPE

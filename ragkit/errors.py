@@ -19,3 +19,13 @@ class ModelError(RagkitError):
 
 class IndexLockedError(RagkitError):
     """Another process is writing to the index."""
+
+
+class IndexDamagedError(RagkitError):
+    """A file of the index cannot be read (truncated, overwritten): the index must be rebuilt."""
+
+
+REBUILD_HINT = (
+    "rebuild the index from your documents with: ragkit index --rebuild PATH... (the documents themselves are not"
+    " touched; the damaged file is kept aside)"
+)

@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from ragkit.embed import (
     model_fingerprint,
 )
 from ragkit.entities import Entities, key_of
-from ragkit.errors import IndexMismatchError, RagkitError
+from ragkit.errors import REBUILD_HINT, IndexDamagedError, IndexMismatchError, RagkitError
 from ragkit.faults import kill_point
 from ragkit.indexer import Indexer, IndexReport, Progress
 from ragkit.keyword import FindResult, KeywordIndex
@@ -118,6 +119,7 @@ class Library:
         self._query_threads: ThreadPoolExecutor | None = None  # embed queries beside the vector search
         self._keywords: KeywordIndex | None = None
         self._entities: Entities | None = None
+        self._rebuilding = False  # an index --rebuild under way: a damaged manifest is set aside, not an error
         self.prefer: tuple[str, ...] = ()  # the folders this process indexed last (see present_first)
         self.searches = SavedSearches(settings.home / "searches.db")  # outside the index: a rebuild keeps them
         self.writer_lock = WriterLock(self.path / "writer.lock")
@@ -175,7 +177,18 @@ class Library:
     def manifest(self) -> Manifest:
         with self._lock:
             if self._manifest is None:
-                self._manifest = Manifest(self.path / "manifest.sqlite")
+                path = self.path / "manifest.sqlite"
+                try:
+                    self._manifest = Manifest(path)
+                except IndexDamagedError:
+                    if not self._rebuilding:
+                        raise
+                    aside = path.with_name(f"manifest.damaged-{int(time.time())}.sqlite")
+                    log.warning("the manifest is damaged: kept aside as %s, rebuilding", aside)
+                    os.replace(path, aside)
+                    for extra in ("-wal", "-shm"):
+                        Path(str(path) + extra).unlink(missing_ok=True)
+                    self._manifest = Manifest(path)
             return self._manifest
 
     @property
@@ -190,8 +203,28 @@ class Library:
                     )
                     self._store = ChromaStore(url=url, collection=name)
                 else:
-                    self._store = ChromaStore(self.path / "chroma")
+                    self._store = self._open_local_store(self.path / "chroma")
             return self._store
+
+    def _open_local_store(self, folder: Path) -> ChromaStore:
+        """The embedded Chroma store; one that cannot be read is an error naming --rebuild (and,
+        in a rebuild, set aside and made anew: the vectors are rebuilt from the documents)."""
+        try:
+            return ChromaStore(folder)
+        except RagkitError:
+            raise
+        except Exception as exc:  # chromadb raises its own kinds (InternalError, …) for a damaged file
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()  # chromadb keeps the failed client for the path otherwise
+            if not self._rebuilding or not folder.exists():
+                raise IndexDamagedError(
+                    f"the index's vector store {folder} is damaged ({exc}): {REBUILD_HINT}"
+                ) from exc
+            aside = folder.with_name(f"chroma.damaged-{int(time.time())}")
+            log.warning("the vector store is damaged: kept aside as %s, rebuilding", aside)
+            os.replace(folder, aside)
+            return ChromaStore(folder)
 
     def _refresh_store(self) -> None:
         """Reopen the vector store if another process committed since it was opened. Not
@@ -329,9 +362,24 @@ class Library:
         stop: threading.Event | None = None,
         within: Sequence[Path] = (),
     ) -> IndexReport:
-        # hits (ranked and found) name the copy of a content under these folders first: the checkout in use
-        self.keywords.prefer = self.prefer = tuple(str(Path(r).resolve()).rstrip(os.sep) + os.sep for r in roots)
+        self._rebuilding = rebuild  # (a damaged manifest is set aside only under the writer lock, below)
+        try:
+            return self._index(roots, rebuild, progress, strict, stop, within)
+        finally:
+            self._rebuilding = False
+
+    def _index(
+        self,
+        roots: Sequence[Path],
+        rebuild: bool,
+        progress: Callable[[Progress], None] | None,
+        strict: bool,
+        stop: threading.Event | None,
+        within: Sequence[Path],
+    ) -> IndexReport:
         with self._index_lock, self.writer():  # searches never wait on these locks
+            # hits (ranked and found) name the copy of a content under these folders first: the checkout in use
+            self.keywords.prefer = self.prefer = tuple(str(Path(r).resolve()).rstrip(os.sep) + os.sep for r in roots)
             self.store  # noqa: B018  (opened before the run, so its own writes are not "news")
             self.check_identity(rebuild)
             self.record_missing_vectors()

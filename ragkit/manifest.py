@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest import Chunk
+from ragkit.errors import REBUILD_HINT, IndexDamagedError
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,12 @@ class Manifest:
         self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []  # each with the thread that owns it
         self._all_lock = threading.Lock()
         self._migrated = False
-        self._migrate()
+        try:
+            self._migrate()
+            self.db.execute("SELECT count(*) FROM files").fetchone()  # the first pages read, too
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise IndexDamagedError(f"the index's manifest {path} is damaged ({exc}): {REBUILD_HINT}") from exc
 
     @property
     def db(self) -> sqlite3.Connection:
