@@ -11,11 +11,16 @@ answer, and ``ask --db NAME`` or ``answer.route = "docs"`` override it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ragkit.errors import RagkitError
+
+log = logging.getLogger(__name__)
 
 SCHEMA_FLOOR = 0.28  # a table this close to the question at least, or the documents answer
 MARGIN = 0.0  # and closer to it than the best passage by more than this
@@ -104,7 +109,11 @@ class Router:
             return best
         query = _unit(np.asarray(self.embed([question]), dtype=np.float32))[0]
         for name in databases:
-            tables, vectors = self._vectors(name)
+            try:
+                tables, vectors = self._vectors(name)
+            except RagkitError as exc:  # a database away must not stop questions to the documents
+                log.warning("not routing to database %s: %s", name, exc)
+                continue
             if vectors is None:
                 continue
             scores = vectors @ query

@@ -80,6 +80,8 @@ def test_database_questions_go_to_the_database_and_document_questions_to_the_doc
     ]
     assert [q for q in unrelated if rk.router.route(q, ["chinook"], 0.0).database] == []
     assert rk.router.route("list the customers from Canada", ["chinook"], 0.0).database == "chinook"
+    # a database that cannot be opened is passed over: the documents still answer
+    assert rk.route(QUESTIONS[0]["question"], databases=["missing"]).database is None
     # with no database offered, or with answer.route = "docs", every question stays with the documents
     assert rk.route(QUESTIONS[0]["question"], databases=[]).database is None
     rk.settings.answer.route = "docs"
