@@ -885,6 +885,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.db:
         return _ask_database(args)
     rk = _assistant(args, warm_queries=True)
+    if args.csv and (args.docs_only or not (_remote(rk) or rk.settings.databases)):
+        raise RagkitError("--csv gives a database answer's rows: use it with --db NAME (or without --docs-only)")
     if args.search_mode and _remote(rk):
         raise RagkitError(f"the server ({rk.url}) ranks passages its own way (its retrieve.mode): drop --search-mode")
     if args.search_mode:

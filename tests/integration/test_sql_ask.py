@@ -126,8 +126,10 @@ def test_the_packaged_model_through_the_command_line(tmp_path: Path) -> None:
     assert (answer["sql"] is None) == (asked.code == 1)
     mixed = ragkit("ask", "--db", "chinook", "anything", "--docs", tmp_path, home=home)
     assert mixed.code == 1 and "do not apply" in mixed.stderr
-    lonely = ragkit("ask", "anything", "--csv", home=home)
+    lonely = ragkit("ask", "anything", "--csv", "--docs-only", home=home)  # no database answer can come
     assert lonely.code == 1 and "--db" in lonely.stderr
+    bare = ragkit("ask", "anything", "--csv", home=tmp_path / "no-databases")
+    assert bare.code == 1 and "--db" in bare.stderr
 
 
 def test_ask_db_on_the_command_line_shows_the_sql_and_rows_and_exports_csv(
