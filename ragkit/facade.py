@@ -316,6 +316,7 @@ class Ragkit:
         counts = manifest.counts()
         live = self._live
         watcher = live.snapshot() | {"here": True} if live is not None and live.running else None
+        ignored = self.library.ignored()
         return {
             **counts,
             "index_path": str(self.index_path),
@@ -327,8 +328,8 @@ class Ragkit:
             "watcher": watcher or self.watch_state.read(self.library.writer_lock),
             "folders": [str(f) for f in self.settings.watch.folders],
             "searches": [s.as_dict() for s in self.library.searches.saved()],
-            "ignored": sum(int(i["files"]) for i in self.library.ignored()),
-            "ignored_paths": self.library.ignored(),
+            "ignored": sum(int(i["files"]) for i in ignored),
+            "ignored_paths": ignored,
         }
 
     def close(self) -> None:

@@ -370,19 +370,18 @@ def _filter_sql(filters: Filters, entity_keys: Callable[[str, str], list[str]] |
     where: list[str] = []
     params: list[Any] = []
     for kind, name in filters.entities:
-        keys = (entity_keys or (lambda k, n: [key_of(k, n)]))(kind, name)
-        either = []
-        for key in keys:
+        either, values = [], []
+        for key in (entity_keys or (lambda k, n: [key_of(k, n)]))(kind, name):
             if kind in NAME_TYPES:  # a name matches the names that hold it as whole words: smith, john smith
                 either.append("""(' ' || e."key" || ' ') LIKE ? ESCAPE '\\'""")
-                params.append("% " + re.sub(r"([%_\\])", r"\\\1", key) + " %")
+                values.append("% " + re.sub(r"([%_\\])", r"\\\1", key) + " %")
             else:
                 either.append('e."key" = ?')
-                params.append(key)
+                values.append(key)
         where.append(
             f"EXISTS (SELECT 1 FROM entities e WHERE e.doc = f.doc AND e.type = ? AND ({' OR '.join(either) or '0'}))"
         )
-        params.insert(len(params) - len(keys), kind)
+        params += [kind, *values]
     if filters.paths:
         either = []
         for pattern in filters.paths:
