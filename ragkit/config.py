@@ -65,6 +65,9 @@ class EntitiesSettings(_Section):
     phone_region: str | None = Field(
         None, description="Country whose national phone numbers are read (e.g. NO, US); else international only."
     )
+    workers: int = Field(
+        0, ge=0, description="Processes that find names in a long run (0: one per core; 1: none, in ragkit's own)."
+    )
 
 
 class IndexSettings(_Section):

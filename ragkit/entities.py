@@ -14,21 +14,41 @@ in ``entities.json`` in the data directory, apart from the index, so it survives
 from __future__ import annotations
 
 import json
+import logging
+import multiprocessing as mp
 import os
 import re
 import threading
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.entities import NAME_TYPES, PATTERNS_VERSION, TYPES, NameFinder, PatternFinder, name_key
+from ingest.entities import (
+    NAME_TYPES,
+    PATTERNS_VERSION,
+    TYPES,
+    Mention,
+    NameFinder,
+    PatternFinder,
+    name_key,
+    names_in,
+    start_name_worker,
+)
 from ragkit.errors import RagkitError
 from ragkit.faults import kill_point
 from ragkit.manifest import Manifest
 
 BATCH = 16  # documents written per transaction
+WINDOW = 4  # batches handed to the names workers ahead of the one being written
+POOL_MIN_CHUNKS = 400  # fewer chunks than this: names found in this process (a worker's start costs ~2 s)
+
+INSERT_MENTION = 'INSERT INTO entities(doc, type, value, "key", page, start, "end") VALUES (?, ?, ?, ?, ?, ?, ?)'
+
+logger = logging.getLogger(__name__)
 
 
 def key_of(kind: str, text: str) -> str:
@@ -181,29 +201,67 @@ class Entities:
         patterns = PatternFinder(self.settings.phone_region)
         names = self.names()
         version = self.version
+        batches = [todo[first : first + BATCH] for first in range(0, len(todo), BATCH)]
+        pool = self._name_pool(todo) if names else None
+        window: deque[tuple[list[str], list[Any], Future[list[list[Mention]]] | None]] = deque()
         done = 0
-        for first in range(0, len(todo), BATCH):
-            if stop is not None and stop.is_set():
-                break
-            docs = todo[first : first + BATCH]
-            marks = ", ".join("?" * len(docs))
-            chunks = self.manifest.db.execute(
-                f'SELECT doc, page, start, "end", text FROM chunks WHERE doc IN ({marks}) ORDER BY doc, ord', docs
-            ).fetchall()
-            found = _mentions(chunks, patterns, names)
-            with self.manifest.transaction() as db:
-                db.execute(f"DELETE FROM entities WHERE doc IN ({marks})", docs)
-                db.executemany(
-                    'INSERT INTO entities(doc, type, value, "key", page, start, "end") VALUES (?, ?, ?, ?, ?, ?, ?)',
-                    found,
-                )
-                db.execute(f"UPDATE docs SET entities = ? WHERE hash IN ({marks}) AND state = 'ready'",
-                           [version, *docs])  # fmt: skip
-            kill_point("entities-written")
-            done += len(docs)
-            if progress:
-                progress(done, len(todo))
+        try:
+            for i in range(len(batches)):
+                if stop is not None and stop.is_set():
+                    break
+                while len(window) < (WINDOW if pool else 1) and i + len(window) < len(batches):
+                    docs = batches[i + len(window)]
+                    chunks = self._chunks(docs)
+                    future = pool.submit(names_in, [c[4][: NameFinder.MAX_CHARS] for c in chunks]) if pool else None
+                    window.append((docs, chunks, future))
+                docs, chunks, future = window.popleft()
+                named: list[list[Mention]] | None = None
+                if future is not None:
+                    try:
+                        named = future.result()
+                    except BrokenProcessPool:  # a worker died (memory, a signal): the rest in-process
+                        logger.warning("a names worker died; finding names in this process")
+                        pool.shutdown(wait=False, cancel_futures=True)  # type: ignore[union-attr]
+                        pool = None
+                        window = deque((d, c, None) for d, c, _ in window)
+                found = _mentions(chunks, patterns, names, named)
+                marks = ", ".join("?" * len(docs))
+                with self.manifest.transaction() as db:
+                    db.execute(f"DELETE FROM entities WHERE doc IN ({marks})", docs)
+                    db.executemany(INSERT_MENTION, found)
+                    db.execute(f"UPDATE docs SET entities = ? WHERE hash IN ({marks}) AND state = 'ready'",
+                               [version, *docs])  # fmt: skip
+                kill_point("entities-written")
+                done += len(docs)
+                if progress:
+                    progress(done, len(todo))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
         return done
+
+    def _chunks(self, docs: list[str]) -> list[Any]:
+        marks = ", ".join("?" * len(docs))
+        return self.manifest.db.execute(
+            f'SELECT doc, page, start, "end", text FROM chunks WHERE doc IN ({marks}) ORDER BY doc, ord', docs
+        ).fetchall()
+
+    def _name_pool(self, todo: list[str]) -> ProcessPoolExecutor | None:
+        """Worker processes for the names of a long run (``entities.workers``; 0: one per
+        core), or None to find them in this process: a short run (the watcher's) does not
+        pay a worker's start, about two seconds of loading the pipeline."""
+        workers = self.settings.workers or os.cpu_count() or 1
+        if workers < 2 or not todo:
+            return None
+        marks = ", ".join("?" * min(len(todo), 900))
+        (chunks,) = self.manifest.db.execute(
+            f"SELECT count(*) FROM chunks WHERE doc IN ({marks})", todo[:900]
+        ).fetchone()
+        if chunks < POOL_MIN_CHUNKS:
+            return None
+        ctx = mp.get_context("spawn")
+        model = self.settings.model or ""
+        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=start_name_worker, initargs=(model,))
 
     # --- reports -------------------------------------------------------------------
 
@@ -277,12 +335,17 @@ class Entities:
 
 
 def _mentions(
-    chunks: list[tuple[str, int | None, int, int, str]], patterns: PatternFinder, names: NameFinder | None
+    chunks: list[tuple[str, int | None, int, int, str]],
+    patterns: PatternFinder,
+    names: NameFinder | None,
+    named: Iterable[list[Mention]] | None = None,
 ) -> list[tuple[str, str, str, str, int | None, int, int]]:
     """Rows for the entities table from the chunks of some documents: spans made page- or
-    file-relative, and each mention once (chunks may overlap)."""
+    file-relative, and each mention once (chunks may overlap). ``named``: the names of each
+    chunk when a worker found them, else ``names`` finds them here."""
     found: dict[tuple[str, str, int | None, int], tuple[str, str, str, str, int | None, int, int]] = {}
-    named = names.find_all(text for *_, text in chunks) if names else ([] for _ in chunks)
+    if named is None:
+        named = names.find_all(text for *_, text in chunks) if names else ([] for _ in chunks)
     for (doc, page, start, _end, text), people in zip(chunks, named, strict=True):
         for m in patterns.find(text) + people:
             at = start + m.start

@@ -178,3 +178,61 @@ def test_names_come_from_a_spacy_pipeline_and_filter_searches(tmp_path: Path) ->
     # changing the pipeline finds every document's entities again, by the new one (here: none)
     assert ragkit("index", docs, "--json", home=home).json()["entities"] == 3
     assert entities(home, "--type", "person") == {}
+
+
+PEOPLE = ["Angela Merkel", "Barack Obama", "Ada Lovelace", "Alan Turing", "Grace Hopper", "Linus Torvalds"]
+CITIES = ["Berlin", "Paris", "London", "Oslo", "Madrid", "Chicago"]
+
+
+def letters(docs: Path, n: int) -> None:
+    docs.mkdir()
+    for i in range(n):
+        person, city = PEOPLE[i % len(PEOPLE)], CITIES[(i // len(PEOPLE)) % len(CITIES)]
+        (docs / f"letter-{i:03d}.txt").write_text(
+            f"Letter {i}. {person} travelled to {city} and met Microsoft there; write to desk{i}@example.org.\n"
+        )
+
+
+def mention_rows(rk) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return sorted(rk.library.manifest.db.execute('SELECT doc, type, value, "key", page, start, "end" FROM entities'))
+
+
+def test_names_found_by_worker_processes_are_those_found_in_process(tmp_path: Path, monkeypatch) -> None:
+    import multiprocessing as mp
+    import os
+    import signal
+
+    from ragkit import entities as module
+    from tests.conftest import spacy_pipeline
+
+    monkeypatch.setattr(module, "POOL_MIN_CHUNKS", 1)  # these few letters count as a long run
+    docs = tmp_path / "docs"
+    letters(docs, 120)
+    model = str(spacy_pipeline())
+    found = {}
+    for workers in (1, 2):
+        rk = open_ragkit(home=tmp_path / f"home-{workers}", entities={"model": model, "workers": workers})
+        assert rk.index([docs]).entities == 120
+        found[workers] = mention_rows(rk)
+        rk.close()
+    assert found[1] == found[2]
+    assert {r[2].lower() for r in found[1] if r[1] == "person"} >= {p.lower() for p in PEOPLE[:4]}
+
+    # a worker killed mid-run (the kernel's OOM killer, say): the rest is found in process
+    rk = open_ragkit(home=tmp_path / "home-killed", entities={"model": model, "workers": 2})
+    rk.library.index([docs])  # (entities found here too: drop them to find them again)
+    with rk.library.manifest.transaction() as db:
+        db.execute("DELETE FROM entities")
+        db.execute("UPDATE docs SET entities = NULL")
+    killed: list[int] = []
+    others = {child.pid for child in mp.active_children()}  # the parse workers, kept idle
+
+    def kill_workers(done: int, total: int) -> None:
+        if not killed:
+            for child in [c for c in mp.active_children() if c.pid not in others]:
+                os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+                killed.append(child.pid)  # type: ignore[arg-type]
+
+    assert rk.library.entities.extract(progress=kill_workers) == 120
+    assert killed and mention_rows(rk) == found[1]
+    rk.close()

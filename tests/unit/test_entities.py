@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ingest.entities import PatternFinder, iban_ok, name_key
@@ -69,3 +71,43 @@ def test_names_and_typed_values_share_their_keys() -> None:
     assert key_of("person", "jane  DOE") == key_of("person", "Jane Doe")
     assert key_of("phone", "+47 22 33 44 55") == key_of("phone", "0047 22334455") == "+4722334455"
     assert key_of("iban", "gb82 west 1234 5698 7654 32") == "gb82west12345698765432"
+
+
+PARAGRAPHS = [
+    "Angela Merkel met Barack Obama in Berlin on Monday. Siemens paid for the dinner.",
+    "The Normans were in Normandy, a region in France, from the 10th century; Rollo swore fealty to King Charles III.",
+    "Microsoft opened an office in Paris, where Satya Nadella spoke to Le Monde about the European Union.",
+]
+
+
+def test_names_run_only_what_the_recogniser_needs_and_find_what_the_whole_pipeline_finds() -> None:
+    import spacy
+
+    from ingest.entities import NameFinder
+    from tests.conftest import spacy_pipeline
+
+    finder = NameFinder(str(spacy_pipeline()))
+    # en_core_web_sm's recogniser embeds on its own: its shared tok2vec feeds only the tagger
+    assert finder.nlp.pipe_names == ["ner"]
+    whole = spacy.load(spacy_pipeline())
+    labels = NameFinder.LABELS
+    expected = [[(e.start_char, e.end_char) for e in doc.ents if e.label_ in labels] for doc in whole.pipe(PARAGRAPHS)]
+    found = [[(m.start, m.end) for m in names] for names in finder.find_all(PARAGRAPHS)]
+    assert found == expected and sum(map(len, found)) >= 8
+
+
+def test_a_shared_embedding_layer_the_recogniser_listens_to_is_kept(tmp_path: Path) -> None:
+    import spacy
+
+    from ingest.entities import NameFinder
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tok2vec")
+    listener = {"@architectures": "spacy.Tok2VecListener.v1", "width": 96, "upstream": "*"}
+    nlp.add_pipe("ner", config={"model": {"tok2vec": listener}})
+    nlp.add_pipe("sentencizer")
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "pipeline")
+    finder = NameFinder(str(tmp_path / "pipeline"))
+    assert finder.nlp.pipe_names == ["tok2vec", "ner"]
+    assert len(list(finder.find_all(["Some text by Ada Lovelace."]))) == 1  # runs: the listener has its upstream
