@@ -5,18 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
-# System packages, from Debian's archive: Tesseract (OCR of scanned pages; the tests use it) and
-# PostgreSQL (the tests start a server of their own on a loopback port to query).
-SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng postgresql)
-if ! command -v tesseract >/dev/null || ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
+# System packages, from Debian's archive: Tesseract (OCR of scanned pages; the tests use it),
+# PostgreSQL (the tests start a server of their own on a loopback port to query) and poppler's
+# pdftotext (the PDF benchmark compares what ragkit reads with what it reads).
+SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng postgresql poppler-utils)
+if ! command -v tesseract >/dev/null || ! command -v pdftotext >/dev/null \
+  || ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SYSTEM_PACKAGES[@]}" >/dev/null
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SYSTEM_PACKAGES[@]}" >/dev/null
   else
-    echo "install.sh: Tesseract or PostgreSQL is missing and this user cannot install system packages." >&2
+    echo "install.sh: Tesseract, PostgreSQL or pdftotext is missing and this user cannot install system packages." >&2
     echo "  install them with: sudo apt-get install ${SYSTEM_PACKAGES[*]}   (then run this script again)" >&2
-    echo "  ragkit works without them; only OCR of scanned pages and the PostgreSQL tests need them." >&2
+    echo "  ragkit works without them; only OCR of scanned pages, the PostgreSQL tests and the PDF benchmark need them." >&2
     [ "${CI:-}" = true ] && exit 1
   fi
 fi

@@ -96,3 +96,83 @@ def test_unreadable_file_is_a_load_error(tmp_path: Path) -> None:
 def test_registry_is_by_extension_case_insensitive() -> None:
     assert loader_for(Path("A.PDF")) is loader_for(Path("b.pdf"))
     assert loader_for(Path("x.unknown")) is None
+
+
+# --- a second PDF engine --------------------------------------------------------------
+
+
+@pytest.fixture
+def pdfium_off():  # type: ignore[no-untyped-def]
+    from ingest.loaders import set_options
+
+    set_options(pdfium=False)
+    yield
+    set_options()
+
+
+def test_a_page_pypdf_cannot_decode_is_read_by_pdfium_and_noted(tmp_path: Path) -> None:
+    from ingest import load_document
+    from tests.pdfmaker import pdf, text_page
+
+    path = tmp_path / "filters.pdf"
+    path.write_bytes(pdf([text_page("first page"), (b" /Filter /Foo", text_page("second page")[1])]))
+    document = load_document(path)
+    assert [s.text.strip() for s in document.sections] == ["first page", "second page"]
+    assert any("page 2 read by PDFium (pypdf failed on them" in n for n in document.notes)
+
+
+def test_a_page_that_exhausts_pypdfs_recursion_is_read_by_pdfium(tmp_path: Path) -> None:
+    from ingest import load_document
+    from tests.pdfmaker import pdf, text_page
+
+    deep = b"[" * 5000 + b"]" * 5000 + b" " + text_page("after the nesting")[1]
+    path = tmp_path / "deep.pdf"
+    path.write_bytes(pdf([text_page("first page"), (b"", deep)]))
+    document = load_document(path)
+    assert [s.text.strip() for s in document.sections] == ["first page", "after the nesting"]
+
+
+def test_without_pdfium_those_pages_are_listed_with_their_reason(tmp_path: Path, pdfium_off: None) -> None:
+    from ingest import load_document
+    from tests.pdfmaker import pdf, text_page
+
+    path = tmp_path / "filters.pdf"
+    path.write_bytes(pdf([text_page("first page"), (b" /Filter /Foo", text_page("second page")[1])]))
+    document = load_document(path)
+    assert [s.page for s in document.sections if s.text.strip()] == [1]
+    assert any("page 2 could not be read (pypdf: NotImplementedError" in n for n in document.notes)
+
+
+def test_a_cut_off_pdf_pypdf_cannot_open_is_read_whole_by_pdfium(tmp_path: Path) -> None:
+    from ingest import load_document
+    from tests.pdfmaker import pdf, text_page
+
+    path = tmp_path / "cut.pdf"
+    path.write_bytes(pdf([text_page("alpha page", compress=True), text_page("beta page")], ending=False))
+    document = load_document(path)
+    assert [(s.page, s.text.strip()) for s in document.sections] == [(1, "alpha page"), (2, "beta page")]
+    assert any(n.startswith("pages 1-2 read by PDFium (pypdf could not open the file") for n in document.notes)
+
+
+def test_a_cut_off_pdf_without_pdfium_is_damaged(tmp_path: Path, pdfium_off: None) -> None:
+    from tests.pdfmaker import pdf, text_page
+
+    path = tmp_path / "cut.pdf"
+    path.write_bytes(pdf([text_page("alpha page")], ending=False))
+    with pytest.raises(LoadError, match="damaged"):
+        load(path)
+
+
+def test_a_page_neither_engine_can_read_is_listed_and_the_rest_indexed(tmp_path: Path) -> None:
+    from ingest import load_document
+    from tests.pdfmaker import pdf, text_page
+
+    path = tmp_path / "noise.pdf"
+    path.write_bytes(pdf([text_page("kept page"), (b" /Filter /Foo", b"\x00\x01 not a content stream \xff")]))
+    document = load_document(path)
+    assert [s.page for s in document.sections if s.text.strip()] == [1]
+    assert any(n.startswith("page 2 could not be read (pypdf: NotImplementedError") and "PDFium: no text" in n
+               for n in document.notes)  # fmt: skip
+    path.write_bytes(pdf([(b" /Filter /Foo", b"\x00\x01 noise \xff")]))
+    with pytest.raises(LoadError, match="could not be read"):
+        load(path)
