@@ -461,15 +461,19 @@ class Library:
         allowed = self.keywords.allowed_chunks(filters) if filters else None
         # the query is embedded while the vectors load (a cold start), on a thread kept for it:
         # a thread started per search cost a server under load a fifth of its time (measured)
-        future = self._query_pool().submit(lambda: self.query_embedder.embed([query])[0])
+        pool = self._query_pool()
+        future = pool.submit(lambda: self.query_embedder.embed([query])[0])
+        # the keyword half runs beside the dense half (SQLite and numpy both let go of the GIL)
+        depth = max(FUSE_DEPTH, 2 * k) if mode == "hybrid" else 2 * k
+        ranked = pool.submit(self.keywords.ranked, query, depth, filters) if mode != "dense" else None
         dense: list[VectorHit] = []
         if mode != "keyword":
             dense = self._dense(future, 2 * k if mode == "dense" else max(FUSE_DEPTH, 2 * k), allowed)
         vector = future.result()
         retriever = Retriever(self.manifest, _NoStore(), self.query_embedder.embed, self.prefer)
-        if mode == "dense":
+        if ranked is None:
             return retriever.hits(self._cosines(self._distinct([h.id for h in dense], k), vector, dense))
-        keyword = self.keywords.ranked(query, max(FUSE_DEPTH, 2 * k) if mode == "hybrid" else 2 * k, filters)
+        keyword = ranked.result()
         order = [c for c, _ in keyword] if mode == "keyword" else fuse([(h.id, h.score) for h in dense], keyword)
         return retriever.hits(self._cosines(self._distinct(order, k), vector, dense))
 

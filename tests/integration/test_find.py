@@ -151,7 +151,13 @@ def test_hits_are_highlighted_paged_and_ranked(rk: Ragkit, tmp_path: Path) -> No
         assert hit.matches and {fold(text[a:b]) for a, b in hit.matches} <= {"zoe", "cafe"}
 
 
-def test_filters_select_files_by_path_type_and_date(rk: Ragkit, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lookup", [2_000, 0], ids=["files-looked-up", "every-file-read"])
+def test_filters_select_files_by_path_type_and_date(
+    rk: Ragkit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lookup: int
+) -> None:
+    from ragkit import keyword
+
+    monkeypatch.setattr(keyword, "PLACES_LOOKUP_MAX", lookup)  # both ways to the files of the hits
     docs = tmp_path / "docs"
     (docs / "2023").mkdir(parents=True)
     (docs / "2024").mkdir()
