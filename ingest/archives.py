@@ -20,6 +20,7 @@ import io
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -38,6 +39,8 @@ class Limits:
     ratio: int = 200  # expanded size over compressed size, for a member of at least RATIO_FLOOR bytes
 
 
+# what reading a damaged member raises (a bad CRC, a cut deflate stream, a short tar)
+_DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, OSError, tarfile.TarError, RuntimeError, ValueError)
 RATIO_FLOOR = 1_000_000  # small members may compress a lot (a page of spaces); big ones may not
 LIMITS = Limits()
 _CHUNK = 1 << 20
@@ -147,8 +150,12 @@ def _sections(path: Path, data: bytes | None, label: str, depth: int, budget: _B
         here = f"{label}!/{name.lstrip('/')}"
         if not safe:
             continue
-        with opener() as stream:
-            payload = _read(stream, name, compressed, budget)
+        try:
+            with opener() as stream:
+                payload = _read(stream, name, compressed, budget)
+        except _DAMAGED as exc:  # this member's bytes are damaged: the others are still read
+            budget.skipped.append(f"{name} (damaged: {exc})")
+            continue
         if _is_archive(safe):
             if depth >= budget.limits.depth:
                 raise LoadError(f"archives nest deeper than {budget.limits.depth} levels (at {here}): refused")
@@ -190,8 +197,11 @@ def extract_member(archive: Path, member: str, folder: Path) -> Path:
             raise LoadError(f"archives nest deeper than {budget.limits.depth} levels: refused")
         for name, compressed, opener in _members(current, data, budget):
             if name.lstrip("/") == wanted:
-                with opener() as stream:
-                    data = _read(stream, name, compressed, budget)
+                try:
+                    with opener() as stream:
+                        data = _read(stream, name, compressed, budget)
+                except _DAMAGED as exc:
+                    raise LoadError(f"archive member {name} is damaged ({exc})") from exc
                 current = Path(PurePosixPath(name).name)
                 break
         else:

@@ -6,12 +6,14 @@ import csv
 import io
 import posixpath
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
+from ingest.archives import LIMITS, _Budget, _read
 from ingest.loaders import html_to_text, read_text, register
 from ingest.types import LoadError, Section
 
@@ -25,9 +27,21 @@ def _open_zip(path: Path, kind: str) -> zipfile.ZipFile:
         raise LoadError(f"not a valid {kind} file (damaged zip container); re-save it") from exc
 
 
+def _member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A part of a DOCX or EPUB, read within the archive limits: a part that expands past
+    them (a zip bomb dressed as a document) is refused with the reason, not read."""
+    info = archive.getinfo(name)  # KeyError: missing
+    budget = _Budget(LIMITS)
+    try:
+        with archive.open(info) as stream:
+            return _read(stream, name, info.compress_size, budget)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, ValueError) as exc:  # damaged, encrypted
+        raise LoadError(f"{name} could not be read ({exc}); the file may be damaged") from exc
+
+
 def _xml(archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
     try:
-        return ElementTree.fromstring(archive.read(name))
+        return ElementTree.fromstring(_member(archive, name))
     except KeyError as exc:
         raise LoadError(f"{name} is missing from the file; it may be damaged") from exc
     except ElementTree.ParseError as exc:
@@ -121,7 +135,7 @@ def load_epub(path: Path) -> Iterator[Section]:
                 continue
             name = posixpath.normpath(posixpath.join(base, href))
             try:
-                markup = archive.read(name).decode("utf-8", errors="replace")
+                markup = _member(archive, name).decode("utf-8", errors="replace")
             except KeyError:
                 continue
             chapter, text = html_to_text(markup)
@@ -142,11 +156,20 @@ def load_csv(path: Path) -> Iterator[Section]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(raw[:8192], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel_tab if path.suffix.lower() == ".tsv" else csv.excel
-    rows = list(csv.reader(io.StringIO(raw), dialect))
+    csv.field_size_limit(1 << 30)  # a cell may be as long as the file (index.max_file_mb bounds it)
+    try:
+        rows = list(csv.reader(io.StringIO(raw), dialect))
+    except csv.Error:  # a lone carriage return inside a cell, say: read with every line end made "\n"
+        try:
+            rows = list(csv.reader(io.StringIO(raw.replace("\r\n", "\n").replace("\r", "\n")), dialect))
+        except csv.Error as exc:
+            raise LoadError(f"not a readable table ({exc})") from exc
     if not rows:
         return
     header = [h.strip() or f"column {i + 1}" for i, h in enumerate(rows[0])]
     lines = []
+    if len(rows) == 1:  # a header alone (or a table written on one line): its cells are the text
+        lines.append("row 1: " + "; ".join(v.strip() for v in rows[0]))
     for number, row in enumerate(rows[1:], start=2):
         cells = [f"{header[i] if i < len(header) else f'column {i + 1}'}: {v.strip()}" for i, v in enumerate(row)]
         if any(v.strip() for v in row):

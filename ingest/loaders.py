@@ -241,7 +241,7 @@ def load_pdf(path: Path) -> Iterator[Section]:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+    from pypdf.errors import DependencyError, FileNotDecryptedError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
@@ -263,7 +263,7 @@ def load_pdf(path: Path) -> Iterator[Section]:
         raise LoadError(f"PDF needs an optional library to decrypt ({exc}); pip install cryptography") from exc
     except FileNotDecryptedError as exc:
         raise LoadError("PDF is password-protected; remove the password to index it") from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, NotImplementedError, RecursionError) as exc:
+    except Exception as exc:  # damaged: pypdf raises many types (PdfReadError, limits, KeyError, recursion...)
         if not Options.pdfium:
             raise LoadError(f"PDF is damaged and could not be read ({exc}); re-save or repair it") from exc
         yield from _pdfium_file(path, f"{type(exc).__name__}: {exc}")

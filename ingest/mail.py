@@ -33,15 +33,28 @@ def _body(message: EmailMessage) -> str:
     return str(content)
 
 
+def header(message: EmailMessage, name: str) -> str:
+    """A header's value as text ("" if absent). A header too damaged to parse (e-mail's parser
+    raises on some) is given as written, its whitespace folded."""
+    try:
+        value = message.get(name)
+        return str(value) if value is not None else ""
+    except Exception:  # email's header parser raises many types on hostile input
+        for key, raw in message.raw_items():
+            if key.lower() == name.lower():
+                return " ".join(str(raw).split())
+        return ""
+
+
 def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> Iterator[Section]:
     """The message (headers as its first lines, then the body), then each readable attachment.
 
     Attachment sections carry the subject and ``attachment: NAME`` in their heading path; their offsets and
     pages are within the attachment.
     """
-    subject = str(message.get("Subject", "") or "(no subject)")
-    header = "".join(f"{name}: {message[name]}\n" for name in _HEADERS if message.get(name))
-    text = header + "\n" + _body(message)
+    subject = header(message, "Subject") or "(no subject)"
+    text = "".join(f"{name}: {value}\n" for name in _HEADERS if (value := header(message, name))) + "\n"
+    text += _body(message)
     sent = _date(message)
     yield Section(
         text=text,
@@ -51,16 +64,20 @@ def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> 
         date=sent,
         date_source="e-mail Date header" if sent else "",
         message=MessageInfo(
-            next(iter(_ids(message.get("Message-ID"))), ""), next(iter(_ids(message.get("In-Reply-To"))), ""),
-            tuple(_ids(message.get("References"))), subject if message.get("Subject") else "",
-            str(message.get("From", "") or ""), sent,
+            next(iter(_ids(header(message, "Message-ID"))), ""), next(iter(_ids(header(message, "In-Reply-To"))), ""),
+            tuple(_ids(header(message, "References"))), subject if header(message, "Subject") else "",
+            header(message, "From"), sent,
         ),
     )  # fmt: skip
     if depth >= _MAX_DEPTH:
         return
     for part in message.iter_attachments():
-        name = part.get_filename() or ""
-        if part.get_content_type() == "message/rfc822":
+        try:
+            name = part.get_filename() or ""
+            kind = part.get_content_type()
+        except Exception:  # a damaged part header: this attachment is passed over
+            continue
+        if kind == "message/rfc822":
             inner = part.get_payload(0) if part.is_multipart() else None
             if isinstance(inner, EmailMessage):
                 for section in message_sections(inner, 0, depth + 1):
@@ -73,21 +90,21 @@ def message_sections(message: EmailMessage, offset: int = 0, depth: int = 0) -> 
             continue
         with tempfile.TemporaryDirectory(prefix="ragkit-att-") as folder:
             file = Path(folder) / Path(name).name
-            file.write_bytes(data)
             try:
+                file.write_bytes(data)
                 for section in load(file):
                     yield _under(section, f"attachment: {name}", subject)
-            except LoadError:
-                continue  # an unreadable attachment does not fail the message
+            except (LoadError, OSError):
+                continue  # an unreadable attachment (or an unwritable name) does not fail the message
 
 
 def _date(message: EmailMessage) -> str | None:
     """The message's Date header as ISO 8601, or None if it has none or it makes no sense."""
-    raw = message.get("Date")
+    raw = header(message, "Date")
     if not raw:
         return None
     try:
-        return parsedate_to_datetime(str(raw)).isoformat()
+        return parsedate_to_datetime(raw).isoformat()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
