@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -119,12 +120,30 @@ def read_text(path: Path) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    valid = sum(1 for c in raw.decode("utf-8", errors="ignore") if ord(c) > 127)
+    invalid = len(raw.decode("utf-8", errors="replace")) - len(raw.decode("utf-8", errors="ignore"))
+    if valid and valid * 3 >= invalid:  # mostly UTF-8, some lines pasted from another encoding
+        return raw.decode("utf-8", errors=_LEGACY)
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw).best()
-    if best is None:
+    matches = list(from_bytes(raw))
+    if not matches:
         raise LoadError("cannot detect the text encoding; save the file as UTF-8")
-    return str(best)
+    best = matches[0]
+    # a short Western text fits several code pages equally well: the commonest of them wins
+    # (charset-normalizer's own first pick read "Søren" as "Sřren")
+    tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+    return str(next((m for m in tied if m.encoding == "cp1252"), best))
+
+
+def _legacy_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Bytes that are not UTF-8 inside a UTF-8 text: read as Windows-1252 (Latin-1's superset)."""
+    assert isinstance(error, UnicodeDecodeError)
+    return error.object[error.start : error.end].decode("cp1252", errors="replace"), error.end
+
+
+_LEGACY = "ragkit-utf8-then-cp1252"
+codecs.register_error(_LEGACY, _legacy_bytes)
 
 
 @register(".txt", ".text", ".rst", ".log")

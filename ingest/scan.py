@@ -7,6 +7,7 @@ for that folder and below. Symlinks are followed only to files inside the roots.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -152,7 +153,9 @@ def _walk(root: Path, rules: IgnoreRules, result: ScanResult) -> Iterator[Path]:
         kept = []
         for name in sorted(dirs):
             why = rules.why(base / name, is_dir=True)
-            if why is None:
+            if why is None and (base / name).is_symlink():  # os.walk does not follow it: said so
+                result.ignored.append((base / name, "a link to a folder (links to folders are not followed)", 0))
+            elif why is None:
                 kept.append(name)
             else:
                 result.ignored.append((base / name, why, _count(base / name)))
@@ -165,13 +168,29 @@ def _walk(root: Path, rules: IgnoreRules, result: ScanResult) -> Iterator[Path]:
                 continue
             try:
                 mode = path.lstat().st_mode
-            except OSError:
+            except OSError:  # gone since the folder was listed
                 continue
             if stat.S_ISLNK(mode):
-                target = path.resolve()
+                try:
+                    target = path.resolve(strict=True)
+                except (OSError, RuntimeError) as exc:  # a loop, or a link to nothing
+                    loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+                    result.ignored.append((path, "a symlink loop" if loop else "a link to nothing", 1))
+                    continue
                 if rules.root_of(target) is None or not target.is_file():
                     result.outside_links.append(path)
                     continue
-            elif not stat.S_ISREG(mode):
+            elif not stat.S_ISREG(mode):  # a pipe, a socket, a device: reading one may never end
+                result.ignored.append((path, f"not a regular file ({_kind(mode)})", 1))
                 continue
             yield path
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"

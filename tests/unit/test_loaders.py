@@ -176,3 +176,24 @@ def test_a_page_neither_engine_can_read_is_listed_and_the_rest_indexed(tmp_path:
     path.write_bytes(pdf([(b" /Filter /Foo", b"\x00\x01 noise \xff")]))
     with pytest.raises(LoadError, match="could not be read"):
         load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [
+        ("Søren's café paid 1.250 kroner à Zoë.\n", "latin-1"),  # short: several code pages fit it
+        ("L’été dernier, nous étions à Paris — c’était très agréable.\n", "cp1252"),
+        ("Привет, как дела? Всё хорошо, Лёва: это документ на русском языке.\n", "cp1251"),
+        ("Příliš žluťoučký kůň úpěl ďábelské ódy. Řeřicha.\n", "cp1250"),
+    ],
+)
+def test_legacy_encodings_are_read_as_written(tmp_path: Path, text: str, encoding: str) -> None:
+    path = tmp_path / "legacy.txt"
+    path.write_bytes(text.encode(encoding))
+    assert load(path)[0].text == text
+
+
+def test_a_utf8_file_with_lines_pasted_from_latin1_keeps_both(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("Zoë wrote in UTF-8 — «quoted».\n".encode() + "Then Søren, in Latin-1.\n".encode("latin-1"))
+    assert load(path)[0].text == "Zoë wrote in UTF-8 — «quoted».\nThen Søren, in Latin-1.\n"
