@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import sys
 import time
@@ -42,14 +43,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ragkit: interrupted", file=sys.stderr)
         return 130
-    except sqlite3.DatabaseError as exc:  # damage found while reading (a file truncated under a running index)
-        from ragkit.errors import REBUILD_HINT
-
-        print(f"ragkit: error: a file of the index cannot be read ({exc}): {REBUILD_HINT}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # the reader went away (`ragkit search ... | head`): stop quietly, as cat does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
         return 128 + 13  # SIGPIPE
+    except Exception as exc:
+        from ragkit.errors import REBUILD_HINT, disk_full
+
+        if disk_full(exc):  # before damage: a full disk is not a damaged index, and a rebuild would not help
+            print(f"ragkit: error: {disk_full_message(exc)}", file=sys.stderr)
+            return 1
+        if isinstance(exc, sqlite3.DatabaseError):  # damage found while reading (a file truncated under an index)
+            print(f"ragkit: error: a file of the index cannot be read ({exc}): {REBUILD_HINT}", file=sys.stderr)
+            return 1
+        raise
+
+
+def disk_full_message(exc: BaseException) -> str:
+    from ragkit import paths
+    from ragkit.errors import DiskFullError
+
+    home = paths.home()
+    try:
+        where = f"{home}, {shutil.disk_usage(home).free / 1e6:.0f} MB free there"
+    except OSError:
+        where = str(home)
+    return str(DiskFullError(exc, where))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -30,7 +30,7 @@ from ragkit.embed import (
     model_fingerprint,
 )
 from ragkit.entities import Entities, key_of
-from ragkit.errors import REBUILD_HINT, IndexDamagedError, IndexMismatchError, RagkitError
+from ragkit.errors import REBUILD_HINT, DiskFullError, IndexDamagedError, IndexMismatchError, RagkitError, disk_full
 from ragkit.faults import kill_point
 from ragkit.indexer import Indexer, IndexReport, Progress
 from ragkit.keyword import FindResult, KeywordIndex
@@ -217,6 +217,8 @@ class Library:
             from chromadb.api.client import SharedSystemClient
 
             SharedSystemClient.clear_system_cache()  # chromadb keeps the failed client for the path otherwise
+            if disk_full(exc):  # not damage: the store must not be set aside
+                raise DiskFullError(exc, str(folder)) from exc
             if not self._rebuilding or not folder.exists():
                 raise IndexDamagedError(
                     f"the index's vector store {folder} is damaged ({exc}): {REBUILD_HINT}"

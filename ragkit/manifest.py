@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest import Chunk
-from ragkit.errors import REBUILD_HINT, IndexDamagedError
+from ragkit.errors import REBUILD_HINT, DiskFullError, IndexDamagedError, disk_full
 
 
 @dataclass(frozen=True)
@@ -237,6 +237,8 @@ class Manifest:
             self.db.execute("SELECT count(*) FROM files").fetchone()  # the first pages read, too
         except sqlite3.DatabaseError as exc:
             self.close()
+            if disk_full(exc):  # not damage: setting the manifest aside for a rebuild would lose it
+                raise DiskFullError(exc, str(path)) from exc
             raise IndexDamagedError(f"the index's manifest {path} is damaged ({exc}): {REBUILD_HINT}") from exc
 
     @property
