@@ -355,7 +355,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-REMOTE_COMMANDS = {"ask", "search", "find", "searches", "status"}  # what --server (or RAGKIT_SERVER) sends to a server
+REMOTE_COMMANDS = {
+    "ask",
+    "search",
+    "find",
+    "searches",
+    "status",
+    "entities",
+    "thread",
+}  # what --server (or RAGKIT_SERVER) sends to a server
 
 
 def _assistant(args: argparse.Namespace, warm_queries: bool = False) -> Any:
@@ -714,14 +722,16 @@ def _find_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_entities(args: argparse.Namespace) -> int:
-    rk = _open()
-    entities = rk.library.entities
     action, names = args.action, args.names
     wanted = {"list": 0, "update": 0, "show": 1, "unmerge": 1, "ignore": 1, "merge": 2}[action]
     if len(names) != wanted:
         usage = {0: "", 1: " NAME", 2: " ALIAS NAME"}[wanted]
         raise RagkitError(f"usage: ragkit entities {action}{usage}" + (' (quote a name with spaces: "Jane Doe")'
                                                                          if wanted else ""))  # fmt: skip
+    rk = _assistant(args)
+    if _remote(rk):
+        return _remote_entities(rk, args)
+    entities = rk.library.entities
     if action == "merge":
         entities.book.merge(*names)
         print(f"{names[0]!r} now counts as {names[1]!r} (undo: ragkit entities unmerge {names[0]!r})")
@@ -771,6 +781,30 @@ def cmd_entities(args: argparse.Namespace) -> int:
     return 0
 
 
+def _remote_entities(rk: Any, args: argparse.Namespace) -> int:
+    """``entities`` and ``entities show`` from a server (within the key's collections);
+    clean-up and updates are the server's own, run on its machine."""
+    if args.action not in ("list", "show"):
+        raise RagkitError(f"entities {args.action} changes the server's index: run it on the server's machine")
+    if args.action == "show":
+        mentions = rk.entity_mentions(args.names[0], args.type)
+        if args.json:
+            _emit_json({"name": args.names[0], "mentions": mentions})
+            return 0
+        for m in mentions:
+            page = f", page {m['page']}" if m["page"] is not None else ""
+            print(f"  {_display(m['path'])}{page}, chars {m['start']}-{m['end']}: {m['text']} ({m['type']})")
+        return 0 if mentions else 1
+    rows = rk.entities(args.type, args.top or None)
+    if args.json:
+        _emit_json({"entities": rows})
+        return 0
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        print(f"{r['type']:>7}  {r['name']:<{width}}  {r['files']:>5} files  {r['mentions']:>6} mentions")
+    return 0
+
+
 def cmd_threads(args: argparse.Namespace) -> int:
     from ragkit.threads import threads
 
@@ -788,19 +822,23 @@ def cmd_threads(args: argparse.Namespace) -> int:
 
 
 def cmd_thread(args: argparse.Namespace) -> int:
-    from ragkit.threads import thread_of
-
-    thread = thread_of(_open().library.manifest, args.id)
+    thread = _assistant(args).thread(args.id)
     if args.json:
-        _emit_json(thread.as_dict())
+        _emit_json(thread)
         return 0
-    for depth, node in thread.root.walk():
+
+    def show(node: dict[str, Any], depth: int) -> None:
         indent = "  " * depth
-        if not node.present:
-            print(f"{indent}- (a message not in the archive: <{node.id}>)")
-            continue
-        where = "; ".join(_display(p["path"]) for p in node.places)
-        print(f"{indent}- {(node.date or 'undated')[:16]}  {node.sender}: {node.subject or '(no subject)'}  ({where})")
+        if not node["in_archive"]:
+            print(f"{indent}- (a message not in the archive: <{node['id']}>)")
+        else:
+            where = "; ".join(_display(p["path"]) for p in node["places"])
+            sent = (node["date"] or "undated")[:16]
+            print(f"{indent}- {sent}  {node['from']}: {node['subject'] or '(no subject)'}  ({where})")
+        for reply in node["replies"]:
+            show(reply, depth + 1)
+
+    show(thread["tree"], 0)
     return 0
 
 

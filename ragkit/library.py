@@ -391,6 +391,8 @@ class Library:
             if report.added or report.updated:
                 self._check_searches(report)
             self._find_entities(report, stop)
+            if not report.cancelled:
+                self.backfill_messages(report, stop)
             if report.embedded and not (stop and stop.is_set()):
                 self.query_embedder  # noqa: B018  (the ONNX export, made now while torch is loaded)
             with self._lock:
@@ -435,6 +437,29 @@ class Library:
             report.entities = self.entities.extract(stop)
         except (RagkitError, sqlite3.Error, OSError) as exc:
             report.warnings.append({"path": str(self.path), "note": f"entities not found: {exc}"})
+
+    def backfill_messages(self, report: IndexReport, stop: threading.Event | None = None) -> int:
+        """Read again the thread headers of e-mails indexed before they were kept (an index
+        from before schema 9), through the parse workers; nothing is embedded again. A file
+        that cannot be read now keeps its flag and is tried on the next run."""
+        due = self.manifest.messages_due()
+        if not due:
+            return 0
+        from ragkit.parsepool import ParseJob
+
+        done = 0
+        pool = self.indexer().pool
+        for result in pool.run([ParseJob(doc, Path(path)) for doc, path in due], stop=stop):
+            about: dict[str, Any] = dict(result.about or {})
+            if result.error or not about:
+                note = f"thread headers not read: {result.error}"
+                report.warnings.append({"path": str(result.job.path), "note": note})
+                continue
+            messages = [(int(offset), dict(m)) for offset, m in about.get("messages") or ()]
+            with self.manifest.transaction():
+                self.manifest.set_messages(result.job.key, messages)
+            done += 1
+        return done
 
     def _check_searches(self, report: IndexReport) -> None:
         """Re-run the saved searches now that files were added or changed (each over the whole

@@ -197,6 +197,17 @@ def _m8(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX messages_id ON messages(message_id)")
 
 
+def _m9(db: sqlite3.Connection) -> None:
+    # e-mails indexed before their thread headers were kept: each gets a flag, cleared once the
+    # next index run has read their headers again (Library.backfill_messages; nothing re-embedded)
+    db.execute("ALTER TABLE docs ADD COLUMN messages_due INTEGER")
+    db.execute(
+        "UPDATE docs SET messages_due = 1 WHERE state = 'ready' AND NOT EXISTS"
+        " (SELECT 1 FROM messages m WHERE m.doc = docs.hash) AND EXISTS (SELECT 1 FROM files f WHERE f.doc ="
+        " docs.hash AND (lower(f.path) LIKE '%.eml' OR lower(f.path) LIKE '%.mbox'))"
+    )
+
+
 def _message_row(doc: str, n: int, offset: int, m: dict[str, Any]) -> tuple[Any, ...]:
     refs = " ".join(m.get("references") or ())
     fields = (m.get(k) or "" for k in ("message_id", "in_reply_to"))
@@ -211,7 +222,7 @@ def basename_sql(path: str) -> str:
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 STEM_TOKENIZER = f"porter {FTS_TOKENIZER}"
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9]
 
 
 def chunk_id(doc: str, ordinal: int) -> str:
@@ -367,6 +378,24 @@ class Manifest:
     def doc_state(self, doc: str) -> str | None:
         row = self.db.execute("SELECT state FROM docs WHERE hash = ?", (doc,)).fetchone()
         return row[0] if row else None
+
+    def messages_due(self) -> list[tuple[str, str]]:
+        """(document, one of its paths) of the e-mails whose thread headers are still to read."""
+        rows = self.db.execute(
+            "SELECT d.hash, min(f.path) FROM docs d JOIN files f ON f.doc = d.hash AND f.status = 'ok'"
+            " WHERE d.messages_due = 1 GROUP BY d.hash ORDER BY d.hash"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def set_messages(self, doc: str, messages: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Record a document's thread headers (in a transaction of the caller's)."""
+        self.db.execute("DELETE FROM messages WHERE doc = ?", (doc,))
+        self.db.executemany(
+            "INSERT INTO messages(doc, ord, offset, message_id, in_reply_to, refs, subject, sender, date)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [_message_row(doc, n, offset, m) for n, (offset, m) in enumerate(messages)],
+        )
+        self.db.execute("UPDATE docs SET messages_due = NULL WHERE hash = ?", (doc,))
 
     def add_pending_doc(self, doc: str, n_chunks: int, filetype: str, about: DocInfo | None = None) -> None:
         about = about or DocInfo()

@@ -283,18 +283,18 @@ class RemoteAssistant:
         self._server_side("watching folders")
 
     def entities(self, kind: str | None = None, top: int | None = 50) -> list[dict[str, Any]]:
-        self._not_served("entities")
+        params = self._scoped({"top": top or 0} | ({"type": kind} if kind else {}))
+        return list(self._request("GET", "/v1/entities", params=params)["entities"])
 
     def entity_mentions(self, name: str, kind: str | None = None) -> list[dict[str, Any]]:
-        self._not_served("entities")
+        params = self._scoped({"name": name} | ({"type": kind} if kind else {}))
+        return list(self._request("GET", "/v1/entities/mentions", params=params)["mentions"])
+
+    def thread(self, ident: str) -> dict[str, Any]:
+        return dict(self._request("GET", f"/v1/threads/{quote(ident, safe='')}"))
 
     def thread_at(self, path: str, offset: int) -> dict[str, Any]:
-        self._not_served("e-mail threads")
-
-    def _not_served(self, what: str) -> NoReturn:
-        raise RagkitError(
-            f"{what} are not served over HTTP yet: on the server's machine, run ragkit entities or ragkit threads"
-        )
+        return dict(self._request("GET", "/v1/threads/at", params={"path": path, "offset": offset}))
 
     def _server_side(self, what: str) -> NoReturn:
         raise RagkitError(

@@ -315,6 +315,87 @@ def create_app(
         audit.record(key=who.name, endpoint="/v1/passage", status=200, path=path)
         return shown
 
+    # --- an archive's entities and e-mail threads, within the key's collections ---------
+
+    @app.get("/v1/entities", responses=ERRORS)
+    def entities(
+        request: Request,
+        who: Caller,
+        kind: Annotated[str | None, Query(alias="type")] = None,  # "type", as the CLI's --type
+        top: Annotated[int, Query(ge=0, le=10_000)] = 50,
+        collection: Annotated[str | None, Query()] = None,
+    ) -> dict[str, Any]:
+        limit = scope(request, who, collection)
+        try:
+            rows = rk.library.entities.top(kind, top or None, within=limit.within if limit else ())
+        except RagkitError as exc:
+            raise failed(request, who, exc) from exc
+        audit.record(key=who.name, endpoint="/v1/entities", status=200)
+        return {"entities": [row.as_dict() for row in rows]}
+
+    @app.get("/v1/entities/mentions", responses=ERRORS)
+    def entity_mentions(
+        request: Request,
+        who: Caller,
+        name: Annotated[str, Query(min_length=1, max_length=500)],
+        kind: Annotated[str | None, Query(alias="type")] = None,
+        collection: Annotated[str | None, Query()] = None,
+    ) -> dict[str, Any]:
+        limit = scope(request, who, collection)
+        try:
+            mentions = rk.library.entities.show(name, kind, within=limit.within if limit else ())
+        except RagkitError as exc:
+            raise failed(request, who, exc) from exc
+        audit.record(key=who.name, endpoint="/v1/entities/mentions", status=200)
+        return {"mentions": mentions}
+
+    def thread_seen(thread: dict[str, Any], limit: Filters | None) -> dict[str, Any]:
+        """A thread as a key limited to collections may see it: places outside them are left
+        out (a message only there shows as one not in the archive, like a missing parent)."""
+        if limit is None:
+            return thread
+
+        def prune(node: dict[str, Any]) -> dict[str, Any]:
+            places = [p for p in node["places"] if visible(p["path"], limit)]
+            shown = {**node, "places": places, "replies": [prune(r) for r in node["replies"]]}
+            if not places:
+                shown.update({"in_archive": False, "subject": "", "from": "", "date": None})
+            return shown
+
+        return {**thread, "tree": prune(thread["tree"])}
+
+    @app.get("/v1/threads/at", responses=ERRORS)
+    def thread_at(
+        request: Request,
+        who: Caller,
+        path: Annotated[str, Query(min_length=1)],
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        limit = scope(request, who, None)
+        if not visible(path, limit):
+            audit.record(key=who.name, endpoint="/v1/threads/at", status=404, path=path)
+            raise HTTPException(404, f"{path} is not an indexed file")
+        try:
+            thread = rk.thread_at(path, offset)
+        except RagkitError as exc:
+            raise failed(request, who, exc, path=path) from exc
+        audit.record(key=who.name, endpoint="/v1/threads/at", status=200, path=path)
+        return thread_seen(thread, limit)
+
+    @app.get("/v1/threads/{ident:path}", responses=ERRORS)
+    def thread(request: Request, who: Caller, ident: str) -> dict[str, Any]:
+        limit = scope(request, who, None)
+        try:
+            found = rk.thread(ident)
+        except RagkitError as exc:
+            raise failed(request, who, exc, thread=ident) from exc
+        shown = thread_seen(found, limit)
+        if not any(node.get("in_archive") for node in _nodes(shown["tree"])):
+            audit.record(key=who.name, endpoint="/v1/threads", status=404, thread=ident)
+            raise HTTPException(404, f"no indexed e-mail has the id or path {ident!r}")
+        audit.record(key=who.name, endpoint="/v1/threads", status=200, thread=ident)
+        return shown
+
     # --- saved searches: the whole index's, so only for keys not limited to collections ---
 
     def searcher(request: Request, who: Principal, write: bool) -> None:
@@ -532,3 +613,8 @@ def check_bind(host: str, keys: KeyStore) -> None:
             f"refusing to listen on {host} with no API keys: anyone who can reach it could read your documents;"
             " create one first (ragkit keys create NAME), or listen on 127.0.0.1"
         )
+
+
+def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """A thread tree's messages, depth first."""
+    return [node, *[n for reply in node["replies"] for n in _nodes(reply)]]

@@ -246,7 +246,7 @@ def test_an_index_from_before_the_keyword_index_gets_one(tmp_path: Path, rk: Rag
             db.execute(f"DROP TABLE {table}")
         for table in ("entities", "messages"):  # (schemas 7 and 8)
             db.execute(f"DROP TABLE {table}")
-        for column in ("date_ns", "date_source", "lang", "entities"):
+        for column in ("date_ns", "date_source", "lang", "entities", "messages_due"):
             db.execute(f"ALTER TABLE docs DROP COLUMN {column}")
         db.execute("PRAGMA user_version=3")
     rk.close()

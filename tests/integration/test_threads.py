@@ -70,3 +70,96 @@ def test_threads_are_rebuilt_from_their_headers(tmp_path: Path) -> None:
     assert ragkit("thread", "nobody@x", home=home).code == 1
     found = ragkit("find", "zanzibar", home=home).stdout
     assert 'in the attachment notes.txt of the message "Re: Budget 2024"' in found
+
+
+def test_entities_and_threads_are_served_within_a_keys_collections(tmp_path: Path) -> None:
+    import json
+    import os
+    import sys
+
+    import httpx
+
+    from tests.integration.servers import free_port, running
+
+    docs, home = tmp_path / "docs", tmp_path / "home"
+    (docs / "inbox").mkdir(parents=True)
+    (docs / "press").mkdir()
+    box = mailbox.mbox(docs / "inbox" / "board.mbox")
+    box.add(message("root@x", "Merger plans", "alice@acme.org", 1))
+    box.add(message("secret@x", "Re: Merger plans", "bob@acme.org", 2, "root@x", "root@x"))
+    box.add(message("solo@x", "Payroll", "dave@acme.org", 4))  # a thread wholly in the inbox
+    box.close()
+    reply = message("pub@x", "Re: Merger plans", "carol@paper.org", 3, "secret@x", "root@x secret@x")
+    (docs / "press" / "reply.eml").write_bytes(bytes(reply))
+    assert ragkit("index", docs, home=home).code == 0
+    for name in ("inbox", "press"):
+        assert ragkit("collections", "add", name, docs / name, home=home).code == 0
+    keys = {}
+    for name, extra in (("admin", []), ("press", ["--collections", "press"])):
+        keys[name] = ragkit("keys", "create", name, *extra, home=home).stdout.strip().splitlines()[-1]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    admin = {"Authorization": f"Bearer {keys['admin']}"}
+    command = [sys.executable, "-m", "ragkit", "serve", "--port", str(port), "--no-watch"]
+    up = lambda: httpx.get(url + "/v1/status", headers=admin).status_code == 200  # noqa: E731
+    with running(command, up, tmp_path / "serve.log", dict(os.environ, RAGKIT_HOME=str(home))):
+
+        def client(key: str, *args: str, code: int = 0) -> Any:
+            shown = ragkit("--server", url, *args, home=tmp_path / "client", env={"RAGKIT_API_KEY": keys[key]})
+            assert shown.code == code, shown.stderr
+            return shown
+
+        def emails(key: str) -> set[str]:
+            return {e["name"] for e in client(key, "entities", "--type", "email", "--json").json()["entities"]}
+
+        assert {"alice@acme.org", "bob@acme.org", "carol@paper.org"} <= emails("admin")
+        seen = emails("press")
+        assert "carol@paper.org" in seen and not {"alice@acme.org", "bob@acme.org"} & seen
+        shown = client("press", "entities", "show", "carol@paper.org", "--type", "email", "--json").json()
+        assert shown["mentions"] and all(Path(m["path"]).parent.name == "press" for m in shown["mentions"])
+        hidden = client("press", "entities", "show", "bob@acme.org", "--type", "email", "--json").json()
+        assert hidden["mentions"] == []
+
+        whole = client("admin", "thread", "root@x", "--json").json()
+        assert tree(whole["tree"]) == ["alice", [["bob", [["carol", []]]]]]
+        pruned = client("press", "thread", "pub@x", "--json").json()  # the inbox's messages are gaps to this key
+        assert tree(pruned["tree"]) == ["gap root@x", [["gap secret@x", [["carol", []]]]]]
+        inbox_node = {k: v for k, v in pruned["tree"]["replies"][0].items() if k != "replies"}
+        assert "bob" not in json.dumps(inbox_node) and "board.mbox" not in json.dumps(inbox_node)
+        refused = client("press", "thread", "solo@x", code=1)  # wholly outside the key's collections
+        assert "no indexed e-mail" in refused.stderr
+        at = httpx.get(url + "/v1/threads/at", params={"path": str(docs / "inbox" / "board.mbox"), "offset": 0},
+                       headers={"Authorization": f"Bearer {keys['press']}"})  # fmt: skip
+        assert at.status_code == 404  # a file outside the key's collections is not there at all
+        mine = httpx.get(url + "/v1/threads/at", params={"path": str(docs / "press" / "reply.eml"), "offset": 0},
+                         headers={"Authorization": f"Bearer {keys['press']}"})  # fmt: skip
+        assert mine.status_code == 200 and tree(mine.json()["tree"]) == tree(pruned["tree"])
+
+
+def test_mail_indexed_before_threads_were_kept_gets_its_threads_on_the_next_run(tmp_path: Path) -> None:
+    from ragkit.facade import open_ragkit
+    from tests.integration.helpers import assert_consistent
+
+    docs, home = tmp_path / "mail", tmp_path / "home"
+    docs.mkdir()
+    box = mailbox.mbox(docs / "team.mbox")
+    box.add(message("a@x", "Budget 2024", "alice@acme.org", 1))
+    box.add(message("b@x", "Re: Budget 2024", "bob@acme.org", 2, "a@x", "a@x"))
+    box.close()
+    (docs / "note.txt").write_text("Not an e-mail.\n")
+    assert ragkit("index", docs, home=home).code == 0
+    rk = open_ragkit(home=home)
+    with rk.library.manifest.transaction() as db:  # back to schema 7, as a ragkit without threads left it
+        db.execute("DROP TABLE messages")
+        db.execute("ALTER TABLE docs DROP COLUMN messages_due")
+        db.execute("PRAGMA user_version=7")
+    rk.close()
+    assert ragkit("threads", "--json", home=home).json()["threads"] == []  # migrated: due, not yet read
+    again = ragkit("index", docs, "--json", home=home).json()
+    assert again["embedded"] == 0 and again["added"] == again["updated"] == 0  # nothing embedded again
+    listed = ragkit("threads", "--json", home=home).json()["threads"]
+    assert [(t["subject"], t["messages"]) for t in listed] == [("Budget 2024", 2)]
+    rk = open_ragkit(home=home)
+    assert rk.library.manifest.messages_due() == []
+    assert_consistent(rk)
+    rk.close()
