@@ -6,19 +6,20 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 # System packages, from Debian's archive: Tesseract (OCR of scanned pages; the tests use it),
-# PostgreSQL (the tests start a server of their own on a loopback port to query) and poppler's
-# pdftotext (the PDF benchmark compares what ragkit reads with what it reads).
-SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng postgresql poppler-utils)
-if ! command -v tesseract >/dev/null || ! command -v pdftotext >/dev/null \
+# PostgreSQL (the tests start a server of their own on a loopback port to query), poppler's
+# pdftotext (the PDF benchmark compares what ragkit reads with what it reads) and strace (a test
+# traces every file the commands write).
+SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-eng postgresql poppler-utils strace)
+if ! command -v tesseract >/dev/null || ! command -v pdftotext >/dev/null || ! command -v strace >/dev/null \
   || ! compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SYSTEM_PACKAGES[@]}" >/dev/null
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${SYSTEM_PACKAGES[@]}" >/dev/null
   else
-    echo "install.sh: Tesseract, PostgreSQL or pdftotext is missing and this user cannot install system packages." >&2
+    echo "install.sh: Tesseract, PostgreSQL, pdftotext or strace is missing and this user cannot install system packages." >&2
     echo "  install them with: sudo apt-get install ${SYSTEM_PACKAGES[*]}   (then run this script again)" >&2
-    echo "  ragkit works without them; only OCR of scanned pages, the PostgreSQL tests and the PDF benchmark need them." >&2
+    echo "  ragkit works without them; only OCR of scanned pages, some tests and the PDF benchmark need them." >&2
     [ "${CI:-}" = true ] && exit 1
   fi
 fi
