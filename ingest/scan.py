@@ -148,7 +148,12 @@ def _walk(root: Path, rules: IgnoreRules, result: ScanResult) -> Iterator[Path]:
         return
     if not root.is_dir():
         return
-    for folder, dirs, files in os.walk(root, followlinks=False):
+
+    def unreadable(error: OSError) -> None:  # os.walk passes over a folder it cannot list: said so
+        if error.filename:
+            result.ignored.append((Path(error.filename), f"a folder that cannot be read ({error.strerror})", 0))
+
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=unreadable):
         base = Path(folder)
         kept = []
         for name in sorted(dirs):

@@ -126,3 +126,36 @@ def test_files_that_grow_shrink_and_vanish_while_indexed_end_in_a_clean_index(tm
     last = grow.read_text().strip().splitlines()[-1]
     assert rk.find(f'"{last.rstrip(".")}"').total == 1  # the grown file as it ended, found once
     rk.close()
+
+
+def test_files_and_folders_that_cannot_be_read_are_failed_or_ignored_with_the_reason(tmp_path: Path) -> None:
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    # root reads everything: as root, the run is made without the two capabilities that let it
+    # (so the files' own permissions hold, as for anyone else)
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.fail("setpriv (util-linux) is needed to run without root's read-anything capabilities")
+    docs, home = tmp_path / "docs", tmp_path / "home"
+    (docs / "closed").mkdir(parents=True)
+    (docs / "open.txt").write_text("A note anyone may read.\n")
+    (docs / "secret.txt").write_text("A note nobody may read.\n")
+    (docs / "closed" / "inside.txt").write_text("In a folder nobody may list.\n")
+    (docs / "secret.txt").chmod(0o000)
+    (docs / "closed").chmod(0o000)
+    limited = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    try:
+        done = subprocess.run([*limited, sys.executable, "-m", "ragkit", "index", str(docs), "--json"],
+                              env=dict(os.environ, RAGKIT_HOME=str(home)), capture_output=True, text=True,
+                              timeout=600)  # fmt: skip
+    finally:
+        (docs / "secret.txt").chmod(0o600)
+        (docs / "closed").chmod(0o700)
+    assert done.returncode == 0, done.stderr  # a failed file is reported, not an error of the run
+    report = json.loads(done.stdout)
+    failed = {Path(f["path"]).name: f["reason"] for f in report["failed"]}
+    assert report["added"] == 1 and "permission denied" in failed["secret.txt"].lower()
+    ignored = {Path(i["path"]).name: i["rule"] for i in report["ignored_paths"]}
+    assert "cannot be read" in ignored["closed"] and "Traceback" not in done.stderr
