@@ -285,7 +285,7 @@ def load_pdf(path: Path) -> Iterator[Section]:
     except Exception as exc:  # damaged: pypdf raises many types (PdfReadError, limits, KeyError, recursion...)
         if not Options.pdfium:
             raise LoadError(f"PDF is damaged and could not be read ({exc}); re-save or repair it") from exc
-        yield from _pdfium_file(path, f"{type(exc).__name__}: {exc}")
+        yield from _pdfium_file(path, str(exc) or type(exc).__name__)
         return
     produced = False
     ocr_missing = _ocr_missing() if Options.ocr else None
@@ -371,7 +371,8 @@ def _pdfium_open(path: Path) -> Any:
     try:
         return pypdfium2.PdfDocument(str(path))
     except pypdfium2.PdfiumError as exc:
-        raise LoadError(f"PDFium cannot open it either ({exc})") from None
+        said = str(exc).rstrip(".")
+        raise LoadError(said if "PDFium" in said else f"PDFium: {said}") from None
 
 
 def _pdfium_text(doc: Any, number: int) -> str:
