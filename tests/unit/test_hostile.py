@@ -172,3 +172,14 @@ def test_a_pdf_nested_past_pythons_recursion_limit_is_read_or_refused(tmp_path: 
     nested = b"<< /A " * 20_000 + b">>" * 20_000
     path.write_bytes(pdf([text_page("first page"), (b" /Deep " + nested, text_page("second page")[1])]))
     only_load_errors(path)
+
+
+def test_a_50_mb_csv_on_one_line_is_read_as_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "one-line.csv"
+    with open(path, "w") as out:
+        for _ in range(50):
+            out.write("cell," * 200_000)  # 1 MB at a time
+        out.write("end")
+    assert path.stat().st_size > 50_000_000
+    (section,) = load_document(path).sections
+    assert section.text.startswith("row 1: cell; cell") and section.text.rstrip().endswith("; end")
