@@ -74,6 +74,17 @@ def run_index(folder: Path, home: Path, *options: str, kill_at: str | None = Non
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
 
 
+def timed_index(home: Path, folder: Path, embedder: SentenceTransformerEmbedder) -> float:
+    """Seconds of one index run in this process (the embedder already loaded)."""
+    rk = open_ragkit(home=home, embedder=embedder)
+    try:
+        started = time.perf_counter()
+        rk.index([folder])
+        return time.perf_counter() - started
+    finally:
+        rk.close()
+
+
 def passages(home: Path, folder: Path, embedder: SentenceTransformerEmbedder) -> tuple[Counter[tuple[Any, ...]], int]:
     """Each passage the index holds (file, page, span, text digest), counted; and the number
     of vectors that do not match a chunk one to one (orphans, or chunks without one)."""
@@ -115,11 +126,7 @@ def main() -> int:
         clean_process_s = time.perf_counter() - started
         resumed_clean = work / "resumed-clean"  # the baseline of a resumed run: the same run, in process
         shutil.copytree(before, resumed_clean)
-        rk = open_ragkit(home=resumed_clean, embedder=embedder)
-        started = time.perf_counter()
-        rk.index([folder])
-        clean_s = time.perf_counter() - started
-        rk.close()
+        clean_s = timed_index(resumed_clean, folder, embedder)
         expected, clean_mismatch = passages(clean, folder, embedder)
         assert clean_mismatch == 0
         plan: list[str | None] = [*NAMED, *[None] * max(0, args.runs - len(NAMED))]  # None: a random time
@@ -139,11 +146,7 @@ def main() -> int:
                 os.killpg(proc.pid, signal.SIGKILL)  # parse workers left behind
             except ProcessLookupError:
                 pass
-            rk = open_ragkit(home=home, embedder=embedder)
-            started = time.perf_counter()
-            rk.index([folder])
-            resumed_s = time.perf_counter() - started
-            rk.close()
+            resumed_s = timed_index(home, folder, embedder)
             found, mismatched = passages(home, folder, embedder)
             lost = sum((expected - found).values())
             duplicated = sum((found - expected).values()) + mismatched
