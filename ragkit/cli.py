@@ -1174,6 +1174,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ragkit.server import check_bind, create_app
 
     rk = _open(warm_queries=True)
+    rk.keep_warm()
     settings = rk.settings
     host, port = args.host or settings.serve.host, args.port or settings.serve.port
     keys = KeyStore(settings.home / "keys.json")

@@ -106,6 +106,12 @@ class RetrieveSettings(_Section):
         description="Up to this many chunks, a search compares the query with every vector recorded in the"
         " manifest (exact, and without opening Chroma); above it, Chroma's HNSW index answers.",
     )
+    keyword_memory: bool = Field(
+        True,
+        description="In a process that keeps running (ragkit serve, the TUI), hold the ranked keyword index in"
+        " memory: the same BM25 scores, several times faster at 100,000 passages, for about 8 bytes per distinct"
+        " word of each passage.",
+    )
 
 
 class LLMSettings(_Section):

@@ -332,6 +332,11 @@ class Ragkit:
             "ignored_paths": ignored,
         }
 
+    def keep_warm(self) -> None:
+        """For a process that keeps running and searching: hold what makes searches faster
+        (the ranked keyword index) in memory, read in the background."""
+        self.library.keep_warm()
+
     def close(self) -> None:
         """Stop this process's watcher (waiting for it), drop the models, close the index."""
         if self._live is not None:

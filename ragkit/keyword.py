@@ -16,8 +16,9 @@ from typing import Any
 
 from ingest.entities import NAME_TYPES
 from ingest.lang import FUNCTION_WORDS
+from ragkit.bm25 import KeywordMemory
 from ragkit.entities import key_of
-from ragkit.manifest import Manifest, basename_sql
+from ragkit.manifest import STEM_TOKENIZER, Manifest, basename_sql
 from ragkit.query import Filters, Query, compile_fts, merge_filters, parse
 from ragkit.retrieve import attachment_of, member_of, present_first
 
@@ -174,7 +175,24 @@ class KeywordIndex:
         self.entity_keys: Callable[[str, str], list[str]] = lambda kind, name: [key_of(kind, name)]
         self._vocab: tuple[int, list[str]] | None = None  # generation, words
         self._docs: tuple[int, dict[int, str]] | None = None  # generation, each chunk's document by rowid
+        self.memory: KeywordMemory | None = None  # the stemmed index in memory, once held (hold_in_memory)
         self._lock = threading.Lock()
+
+    def hold_in_memory(self) -> KeywordMemory:
+        """From now on, rank keyword matches from postings held in memory (read in the
+        background; SQLite's index answers until they are)."""
+        with self._lock:
+            if self.memory is None:
+                self.memory = KeywordMemory(self.manifest, STEM_TOKENIZER, "stem_fts", BM25_WEIGHTS)
+            memory = self.memory
+        memory.refresh()
+        return memory
+
+    def close(self) -> None:
+        with self._lock:
+            memory, self.memory = self.memory, None
+        if memory is not None:
+            memory.close()
 
     # --- fuzzy terms -----------------------------------------------------------------
 
@@ -404,15 +422,29 @@ class KeywordIndex:
             ):
                 named[doc] = max(named.get(doc, 0.0), float(score))
             scores: dict[str, tuple[str, float]] = {}
-            bm25 = f"bm25(stem_fts, {', '.join(map(str, BM25_WEIGHTS))})"
-            # the best rows first, then their chunks: joined before the LIMIT, every matching
-            # row (tens of thousands at 100k chunks, for a common word) would be looked up
-            for chunk, doc, score in db.execute(
-                f"SELECT c.id, c.doc, best.score FROM (SELECT rowid, -{bm25} AS score FROM stem_fts"
-                " WHERE stem_fts MATCH ? ORDER BY score DESC LIMIT ?) best JOIN chunks c ON c.rowid = best.rowid",
-                (expression, max(k * 4, 200)),
-            ):
-                scores[chunk] = (doc, float(score))
+            depth = max(k * 4, 200)
+            memory = self.memory
+            best = memory.ranked(words, depth, self.manifest.generation()) if memory is not None else None
+            if best is not None:  # the same BM25 from the postings in memory
+                score_of = dict(best)
+                rowids = list(score_of)
+                for i in range(0, len(rowids), 500):
+                    part = rowids[i : i + 500]
+                    marks = ",".join("?" * len(part))
+                    for rowid, chunk, doc in db.execute(
+                        f"SELECT rowid, id, doc FROM chunks WHERE rowid IN ({marks})", part
+                    ):
+                        scores[chunk] = (doc, score_of[rowid])
+            else:
+                bm25 = f"bm25(stem_fts, {', '.join(map(str, BM25_WEIGHTS))})"
+                # the best rows first, then their chunks: joined before the LIMIT, every matching
+                # row (tens of thousands at 100k chunks, for a common word) would be looked up
+                for chunk, doc, score in db.execute(
+                    f"SELECT c.id, c.doc, best.score FROM (SELECT rowid, -{bm25} AS score FROM stem_fts"
+                    " WHERE stem_fts MATCH ? ORDER BY score DESC LIMIT ?) best JOIN chunks c ON c.rowid = best.rowid",
+                    (expression, depth),
+                ):
+                    scores[chunk] = (doc, float(score))
             if named:  # the passages of files whose names match, even if their text does not
                 marks = ",".join("?" * len(named))
                 for chunk, doc in db.execute(f"SELECT id, doc FROM chunks WHERE doc IN ({marks})", list(named)):

@@ -566,6 +566,12 @@ class Library:
                 self._keywords.entity_keys = lambda kind, name: self.entities.book.keys_for(key_of(kind, name))
             return self._keywords
 
+    def keep_warm(self) -> None:
+        """For a process that keeps running and searching (``ragkit serve``, the TUI): hold the
+        ranked keyword index in memory (``retrieve.keyword_memory``), read in the background."""
+        if self.settings.retrieve.keyword_memory:
+            self.keywords.hold_in_memory()
+
     def find(self, query: str, offset: int = 0, limit: int | None = 20, scope: Filters | None = None) -> FindResult:
         """Every passage matching ``query`` in the query language (see :mod:`ragkit.query`),
         within ``scope`` if given."""
@@ -633,6 +639,10 @@ class Library:
             manifest.release()
 
     def close(self) -> None:
+        with self._lock:
+            keywords = self._keywords
+        if keywords is not None:  # its memory's thread (the rest reopens as needed)
+            keywords.close()
         with self._lock:
             if self._query_threads is not None:
                 self._query_threads.shutdown(wait=True, cancel_futures=True)

@@ -302,6 +302,9 @@ class RemoteAssistant:
             " ragkit collections add NAME PATH, or ragkit folders add PATH)"
         )
 
+    def keep_warm(self) -> None:
+        """Nothing to hold here: the server holds its own index warm."""
+
     def close(self) -> None:
         with self._lock:
             self._http.close()

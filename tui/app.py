@@ -280,6 +280,7 @@ class RagkitApp(App[None]):
         try:
             facade = self.factory()
             facade.status()  # opens the index now, not on the first question
+            facade.keep_warm()
         except Exception as exc:
             self.post_message(Failed("starting", str(exc)))
             return
