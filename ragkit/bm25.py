@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -268,6 +269,17 @@ class KeywordMemory:
         """The write generation the memory holds (None: not read yet)."""
         state = self._state
         return None if state is None else state.generation
+
+    def size_bytes(self) -> int:
+        """What the memory holds, about: its arrays, and its words and chunk ids."""
+        state = self._state
+        if state is None:
+            return 0
+        total = state.lengths.nbytes + sys.getsizeof(state.ids) + sum(sys.getsizeof(i) for i in state.ids.values())
+        for segment in state.segments:
+            total += sum(a.nbytes for a in (segment.starts, segment.rows, segment.freqs, segment.alive))
+            total += sys.getsizeof(segment.terms) + sum(sys.getsizeof(t) for t in segment.terms)
+        return total
 
     def ranked(self, words: Sequence[str], depth: int, generation: int) -> list[tuple[int, float]] | None:
         """As ``SELECT rowid, -bm25(...) ... MATCH '"w1" OR "w2" ...' ORDER BY 2 DESC LIMIT depth``

@@ -89,6 +89,9 @@ def test_memory_ranks_exactly_as_sqlite_through_every_change(
     assert_same_ranking(reader, asked)
     memory = reader.library.keywords.memory
     assert memory is not None and memory.reads == 1
+    held = memory.size_bytes()
+    postings = sum(len(s.rows) for s in memory._state.segments) if memory._state else 0
+    assert held >= postings * 8 > 0  # a row id and a weighted count each, at least
 
     # added, edited, deleted and renamed files, each indexed by another process's writer
     write_corpus(docs / "later", rng, 5, "l")
