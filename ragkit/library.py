@@ -32,7 +32,7 @@ from ragkit.embed import (
 from ragkit.entities import Entities, key_of
 from ragkit.errors import REBUILD_HINT, DiskFullError, IndexDamagedError, IndexMismatchError, RagkitError, disk_full
 from ragkit.faults import kill_point
-from ragkit.indexer import Indexer, IndexReport, Progress
+from ragkit.indexer import Indexer, IndexReport, Progress, doc_info
 from ragkit.keyword import FindResult, KeywordIndex
 from ragkit.live import WriterLock
 from ragkit.manifest import Manifest
@@ -392,7 +392,7 @@ class Library:
                 self._check_searches(report)
             self._find_entities(report, stop)
             if not report.cancelled:
-                self.backfill_messages(report, stop)
+                self.backfill(report, stop)
             if report.embedded and not (stop and stop.is_set()):
                 self.query_embedder  # noqa: B018  (the ONNX export, made now while torch is loaded)
             with self._lock:
@@ -438,11 +438,13 @@ class Library:
         except (RagkitError, sqlite3.Error, OSError) as exc:
             report.warnings.append({"path": str(self.path), "note": f"entities not found: {exc}"})
 
-    def backfill_messages(self, report: IndexReport, stop: threading.Event | None = None) -> int:
-        """Read again the thread headers of e-mails indexed before they were kept (an index
-        from before schema 9), through the parse workers; nothing is embedded again. A file
-        that cannot be read now keeps its flag and is tried on the next run."""
-        due = self.manifest.messages_due()
+    def backfill(self, report: IndexReport, stop: threading.Event | None = None) -> int:
+        """Read again what documents indexed by an older ragkit lack, through the parse
+        workers; nothing is embedded again: e-mails' thread headers (before schema 9), and
+        documents' own dates and languages (before schema 6). A file that cannot be read now
+        keeps its flag and is tried on the next run."""
+        threads, about = dict(self.manifest.messages_due()), dict(self.manifest.about_due())
+        due = sorted({**about, **threads}.items())
         if not due:
             return 0
         from ragkit.parsepool import ParseJob
@@ -450,14 +452,17 @@ class Library:
         done = 0
         pool = self.indexer().pool
         for result in pool.run([ParseJob(doc, Path(path)) for doc, path in due], stop=stop):
-            about: dict[str, Any] = dict(result.about or {})
-            if result.error or not about:
-                note = f"thread headers not read: {result.error}"
-                report.warnings.append({"path": str(result.job.path), "note": note})
+            doc = result.job.key
+            if result.error or not result.about:
+                what = "thread headers" if doc in threads else "its own date and language"
+                report.warnings.append({"path": str(result.job.path), "note": f"{what} not read: {result.error}"})
                 continue
-            messages = [(int(offset), dict(m)) for offset, m in about.get("messages") or ()]
+            info = doc_info(dict(result.about))
             with self.manifest.transaction():
-                self.manifest.set_messages(result.job.key, messages)
+                if doc in threads:
+                    self.manifest.set_messages(doc, info.messages)
+                if doc in about:
+                    self.manifest.set_about(doc, info)
             done += 1
         return done
 

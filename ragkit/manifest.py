@@ -208,6 +208,14 @@ def _m9(db: sqlite3.Connection) -> None:
     )
 
 
+def _m10(db: sqlite3.Connection) -> None:
+    # documents indexed before their own dates and languages were kept (schema 6) have neither:
+    # each gets a flag, cleared once the next index run has read them again (Library.backfill;
+    # nothing re-embedded). One read since that has neither is read once more, to no harm.
+    db.execute("ALTER TABLE docs ADD COLUMN about_due INTEGER")
+    db.execute("UPDATE docs SET about_due = 1 WHERE state = 'ready' AND date_ns IS NULL AND lang IS NULL")
+
+
 def _message_row(doc: str, n: int, offset: int, m: dict[str, Any]) -> tuple[Any, ...]:
     refs = " ".join(m.get("references") or ())
     fields = (m.get(k) or "" for k in ("message_id", "in_reply_to"))
@@ -222,7 +230,7 @@ def basename_sql(path: str) -> str:
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 STEM_TOKENIZER = f"porter {FTS_TOKENIZER}"
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10]
 
 
 def chunk_id(doc: str, ordinal: int) -> str:
@@ -381,11 +389,26 @@ class Manifest:
 
     def messages_due(self) -> list[tuple[str, str]]:
         """(document, one of its paths) of the e-mails whose thread headers are still to read."""
+        return self._due("messages_due")
+
+    def about_due(self) -> list[tuple[str, str]]:
+        """(document, one of its paths) of the documents whose own date and language are still
+        to read (indexed before they were kept)."""
+        return self._due("about_due")
+
+    def _due(self, flag: str) -> list[tuple[str, str]]:
         rows = self.db.execute(
             "SELECT d.hash, min(f.path) FROM docs d JOIN files f ON f.doc = d.hash AND f.status = 'ok'"
-            " WHERE d.messages_due = 1 GROUP BY d.hash ORDER BY d.hash"
+            f" WHERE d.{flag} = 1 GROUP BY d.hash ORDER BY d.hash"
         )
         return [(r[0], r[1]) for r in rows]
+
+    def set_about(self, doc: str, about: DocInfo) -> None:
+        """Record a document's own date and language (in a transaction of the caller's)."""
+        self.db.execute(
+            "UPDATE docs SET date_ns = ?, date_source = ?, lang = ?, about_due = NULL WHERE hash = ?",
+            (about.date_ns, about.date_source or None, about.lang, doc),
+        )
 
     def set_messages(self, doc: str, messages: Sequence[tuple[int, dict[str, Any]]]) -> None:
         """Record a document's thread headers (in a transaction of the caller's)."""

@@ -246,7 +246,7 @@ def test_an_index_from_before_the_keyword_index_gets_one(tmp_path: Path, rk: Rag
             db.execute(f"DROP TABLE {table}")
         for table in ("entities", "messages"):  # (schemas 7 and 8)
             db.execute(f"DROP TABLE {table}")
-        for column in ("date_ns", "date_source", "lang", "entities", "messages_due"):
+        for column in ("date_ns", "date_source", "lang", "entities", "messages_due", "about_due"):
             db.execute(f"ALTER TABLE docs DROP COLUMN {column}")
         db.execute("PRAGMA user_version=3")
     rk.close()
@@ -282,10 +282,11 @@ def test_ranked_keyword_search_is_stemmed_and_find_stays_exact(rk: Ragkit, tmp_p
     assert_consistent(rk)
 
 
-def test_dates_are_documents_own_where_they_have_one_and_lang_is_their_language(rk: Ragkit, tmp_path: Path) -> None:
+def dated_corpus(docs: Path) -> Path:
+    """A PDF with its creation date in its metadata, an e-mail with a Date header, an English
+    note whose file is old, and a French one written now."""
     from email.message import EmailMessage
 
-    docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(SAMPLES / "shared-mime-info-spec.pdf", docs)  # created 2022-04-29 (its metadata)
     mail = EmailMessage()
@@ -299,10 +300,19 @@ def test_dates_are_documents_own_where_they_have_one_and_lang_is_their_language(
     (docs / "registre.txt").write_text(
         "Le ledger du bureau du port a été vérifié par le conseil et les totaux sont justes pour le trimestre.\n"
     )
-    rk.index([docs])
+    return docs
+
+
+def dated_names(rk: Ragkit, query: str) -> dict[str, str]:
+    """The files ``find`` gives for ``query``, each with where its hit's date came from."""
+    return {Path(h.path).name: h.date_source for h in rk.find(query, limit=None).hits}
+
+
+def test_dates_are_documents_own_where_they_have_one_and_lang_is_their_language(rk: Ragkit, tmp_path: Path) -> None:
+    rk.index([dated_corpus(tmp_path / "docs")])
 
     def names(query: str) -> dict[str, str]:
-        return {Path(h.path).name: h.date_source for h in rk.find(query, limit=None).hits}
+        return dated_names(rk, query)
 
     assert names("ledger after:2019-03 before:2019-03") == {"ledger.eml": "e-mail Date header"}
     assert names("ledger before:2018-12") == {"notes.txt": "file mtime"}
@@ -318,6 +328,37 @@ def test_dates_are_documents_own_where_they_have_one_and_lang_is_their_language(
         "ledger.eml",
         "notes.txt",
     }
+
+
+def test_documents_indexed_before_dates_were_kept_get_them_on_the_next_run(tmp_path: Path) -> None:
+    docs = dated_corpus(tmp_path / "docs")
+    rk = open_ragkit()
+    rk.index([docs])
+    with rk.library.manifest.transaction() as db:  # back to schema 9, as a ragkit without dates left it
+        db.execute("UPDATE docs SET date_ns = NULL, date_source = NULL, lang = NULL")
+        db.execute("ALTER TABLE docs DROP COLUMN about_due")
+        db.execute("PRAGMA user_version=9")
+    rk.close()
+    rk = open_ragkit()
+    try:
+        assert len(rk.library.manifest.about_due()) == 4  # migrated: due, not yet read
+        assert dated_names(rk, "ledger lang:fr") == {}
+        assert dated_names(rk, "type:pdf after:2022-04-30") == {"shared-mime-info-spec.pdf": "file mtime"}
+
+        report = rk.index([docs])
+        assert report.embedded == 0 and report.added == report.updated == 0  # nothing embedded again
+        assert rk.library.manifest.about_due() == []
+        assert dated_names(rk, "type:pdf after:2022-04-29 before:2022-04-29") == {
+            "shared-mime-info-spec.pdf": "pdf metadata"
+        }
+        assert dated_names(rk, "type:pdf after:2022-04-30") == {}
+        assert dated_names(rk, "ledger after:2019-03 before:2019-03") == {"ledger.eml": "e-mail Date header"}
+        assert dated_names(rk, "ledger before:2018-12") == {"notes.txt": "file mtime"}
+        assert set(dated_names(rk, "ledger lang:fr")) == {"registre.txt"}
+        assert set(dated_names(rk, "ledger lang:en")) == {"ledger.eml", "notes.txt"}
+        assert_consistent(rk)
+    finally:
+        rk.close()
 
 
 def test_a_hit_names_the_copy_still_on_disk(rk: Ragkit, tmp_path: Path) -> None:

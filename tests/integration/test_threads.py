@@ -152,6 +152,7 @@ def test_mail_indexed_before_threads_were_kept_gets_its_threads_on_the_next_run(
     with rk.library.manifest.transaction() as db:  # back to schema 7, as a ragkit without threads left it
         db.execute("DROP TABLE messages")
         db.execute("ALTER TABLE docs DROP COLUMN messages_due")
+        db.execute("ALTER TABLE docs DROP COLUMN about_due")
         db.execute("PRAGMA user_version=7")
     rk.close()
     assert ragkit("threads", "--json", home=home).json()["threads"] == []  # migrated: due, not yet read
