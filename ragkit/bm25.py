@@ -357,7 +357,7 @@ class KeywordMemory:
                 removed = [r for r, i in state.ids.items() if ids.get(r) != i]
                 added = [r for r, i in ids.items() if state.ids.get(r) != i]
                 if len(added) <= max(len(ids) // 4, 1_000):
-                    self._state = self._with_changes(state, db, ids, removed, added, generation)
+                    self._state = self._with_changes(state, ids, removed, added, generation)
                     return
             reader = _read_postings(db, f"temp.{instance}", f"temp.{rows}", self.weights, self._stop)
             self.reads += 1
@@ -369,7 +369,6 @@ class KeywordMemory:
     def _with_changes(
         self,
         state: _State,
-        db: sqlite3.Connection,
         ids: dict[int, str],
         removed: list[int],
         added: list[int],
@@ -382,11 +381,7 @@ class KeywordMemory:
         tokens = state.tokens - int(table[gone[gone < len(table)]].sum()) if len(gone) else state.tokens
         table[gone[gone < len(table)]] = 0.0
         if added:
-            texts: list[tuple[int, str, str, str]] = []
-            for i in range(0, len(added), 500):
-                part = added[i : i + 500]
-                marks = ",".join("?" * len(part))
-                texts += db.execute(f"SELECT rowid, text, title, heading FROM chunks WHERE rowid IN ({marks})", part)
+            texts = self.manifest.chunk_rows("text, title, heading", added)
             segment, counted, lengths = self.tokenizer.postings(texts, self.weights).finish()
             segments.append(segment)
             table[counted] = lengths

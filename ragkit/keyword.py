@@ -270,14 +270,7 @@ class KeywordIndex:
         total = len(kept)
         wanted = kept if limit is None else heapq.nsmallest(offset + limit + 1, kept)
         rowids = [r for _, _, r in wanted]
-        rows: dict[int, tuple[Any, ...]] = {}
-        for i in range(0, len(rowids), 500):
-            part = rowids[i : i + 500]
-            marks = ",".join("?" * len(part))
-            for row in db.execute(
-                f'SELECT rowid, id, doc, page, start, "end" FROM chunks WHERE rowid IN ({marks})', part
-            ):
-                rows[row[0]] = row
+        rows = {row[0]: row for row in self.manifest.chunk_rows('id, doc, page, start, "end"', rowids)}
         ordered = sorted(wanted, key=lambda w: (w[0], w[1], rows[w[2]][4]))  # ties: file, then place in it
         page = ordered[offset : None if limit is None else offset + limit]
         return total, counts, [((*rows[r], -s), places[rows[r][2]]) for s, _, r in page], expression
@@ -312,12 +305,7 @@ class KeywordIndex:
         return keys, fresh
 
     def _texts(self, rowids: list[int]) -> dict[int, str]:
-        texts: dict[int, str] = {}
-        for i in range(0, len(rowids), 500):
-            part = rowids[i : i + 500]
-            marks = ",".join("?" * len(part))
-            texts.update(self.manifest.db.execute(f"SELECT rowid, text FROM chunks WHERE rowid IN ({marks})", part))
-        return texts
+        return dict(self.manifest.chunk_rows("text", rowids))
 
     def _matching(
         self, parsed: Query, expansions: dict[str, list[str]]
@@ -427,14 +415,8 @@ class KeywordIndex:
             best = memory.ranked(words, depth, self.manifest.generation()) if memory is not None else None
             if best is not None:  # the same BM25 from the postings in memory
                 score_of = dict(best)
-                rowids = list(score_of)
-                for i in range(0, len(rowids), 500):
-                    part = rowids[i : i + 500]
-                    marks = ",".join("?" * len(part))
-                    for rowid, chunk, doc in db.execute(
-                        f"SELECT rowid, id, doc FROM chunks WHERE rowid IN ({marks})", part
-                    ):
-                        scores[chunk] = (doc, score_of[rowid])
+                for rowid, chunk, doc in self.manifest.chunk_rows("id, doc", list(score_of)):
+                    scores[chunk] = (doc, score_of[rowid])
             else:
                 bm25 = f"bm25(stem_fts, {', '.join(map(str, BM25_WEIGHTS))})"
                 # the best rows first, then their chunks: joined before the LIMIT, every matching

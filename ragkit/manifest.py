@@ -477,6 +477,14 @@ class Manifest:
         self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
         self.db.execute("DELETE FROM docs WHERE hash = ?", (doc,))
 
+    def chunk_rows(self, columns: str, rowids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
+        """(rowid, *columns) of the chunks at ``rowids`` (a comma-separated column list), read
+        500 at a time."""
+        for i in range(0, len(rowids), 500):
+            part = list(rowids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            yield from self.db.execute(f"SELECT rowid, {columns} FROM chunks WHERE rowid IN ({marks})", part)
+
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
         if not ids:
             return {}
