@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from ingest.loaders import html_to_text, load, loader_for, register
+from ingest.loaders import html_to_text, load, loader_for, note, register
 from ingest.types import LoadError, MessageInfo, Section
 
 _HEADERS = ("Subject", "From", "To", "Cc", "Date")
@@ -25,7 +25,7 @@ def _body(message: EmailMessage) -> str:
         return ""
     try:
         content = part.get_content()
-    except (LookupError, UnicodeError):
+    except (LookupError, UnicodeError, ValueError):  # an unknown or malformed charset (a NUL in its name)
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
     if part.get_content_subtype() == "html":
@@ -132,9 +132,20 @@ def _parse(data: bytes) -> EmailMessage:
     return message
 
 
+def _read_message(data: bytes, offset: int = 0) -> list[Section]:
+    """A message's sections, or LoadError with the reason: the ``email`` package raises many
+    types on hostile input (ValueError, TypeError, IndexError, AttributeError, ...)."""
+    try:
+        return list(message_sections(_parse(data), offset))
+    except (LoadError, OSError):
+        raise
+    except Exception as exc:
+        raise LoadError(f"e-mail is damaged and could not be read ({type(exc).__name__}: {exc})") from exc
+
+
 @register(".eml")
 def load_eml(path: Path) -> Iterator[Section]:
-    yield from message_sections(_parse(path.read_bytes()))
+    yield from _read_message(path.read_bytes())
 
 
 @register(".mbox")
@@ -142,12 +153,19 @@ def load_mbox(path: Path) -> Iterator[Section]:
     """Each message of the mailbox in turn; offsets run through the whole mailbox's text."""
     box = mailbox.mbox(path, create=False)
     offset = 0
+    damaged: list[str] = []
     try:
-        for key in box.iterkeys():
-            data = box.get_bytes(key)
-            for section in message_sections(_parse(data), offset):
+        for number, key in enumerate(box.iterkeys(), 1):
+            try:
+                sections = _read_message(box.get_bytes(key), offset)
+            except LoadError as exc:  # one damaged message does not cost the others
+                damaged.append(f"message {number}: {exc}")
+                continue
+            for section in sections:
                 yield section
                 if not any(h.startswith("attachment: ") for h in section.heading_path):
                     offset += len(section.text) + 1
     finally:
         box.close()
+    if damaged:
+        note(f"{len(damaged)} message(s) not read: {'; '.join(damaged[:3])}")
