@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
 
 if TYPE_CHECKING:
     from ragkit.embed import SentenceTransformerEmbedder
@@ -19,6 +20,16 @@ SAMPLES = ROOT / "samples"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 # the question the README's first command asks, read from the README so the two never drift
 README_QUESTION = re.findall(r'ragkit ask "([^"]+)"', (ROOT / "README.md").read_text())[0]
+
+# Property tests draw the same examples on every run of the suite (a red run can be run again and
+# fail the same way); open-ended fuzzing, new examples each time and many more of them, is
+# benchmarks/fuzz.py (RAGKIT_HYPOTHESIS=fuzz). A failure found that way becomes an explicit case.
+settings.register_profile("suite", derandomize=True, database=None, max_examples=40, print_blob=True)
+settings.register_profile(
+    "fuzz", derandomize=False, database=None, print_blob=True,
+    max_examples=int(os.environ.get("RAGKIT_FUZZ_EXAMPLES", "2000")),
+)  # fmt: skip
+settings.load_profile(os.environ.get("RAGKIT_HYPOTHESIS", "suite"))
 
 
 @pytest.fixture(scope="session")
