@@ -8,6 +8,7 @@ frame, with their state in the header.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -180,6 +181,21 @@ class RagkitCommands(Provider):
         return run
 
 
+def _recorded(handler: Callable[[RagkitApp, Any], None]) -> Callable[[RagkitApp, Any], None]:
+    """A handler whose message is added to ``app.events`` once it has run, so whoever waits on
+    an event (a test, a script driving the app) sees the screen it leads to, never a message
+    still in the queue."""
+
+    @functools.wraps(handler)
+    def handle(app: RagkitApp, message: Any) -> None:
+        try:
+            handler(app, message)
+        finally:
+            app.events.append(message)
+
+    return handle
+
+
 class RagkitApp(App[None]):
     TITLE = "ragkit"
     CSS = """
@@ -221,7 +237,7 @@ class RagkitApp(App[None]):
         self.cancel_event = threading.Event()
         self.live: LiveSync | None = None
         self.status: dict[str, Any] = {}
-        self.events: list[Message] = []  # what workers posted, in order (tests read it)
+        self.events: list[Message] = []  # the workers' messages once handled, in order (see _recorded)
         self._next_turn = 0
 
     @property
@@ -265,14 +281,6 @@ class RagkitApp(App[None]):
         )
         self.query_one("#ask", Input).placeholder = placeholder + "  (F1: help)"
 
-    def post_message(self, message: Message) -> bool:
-        if isinstance(
-            message,
-            FacadeReady | Failed | StatusChanged | Done | Cancelled | PassageLoaded | ModelLoaded | SyncProgress,
-        ):
-            self.events.append(message)
-        return super().post_message(message)
-
     # --- startup ------------------------------------------------------------------------
 
     @work(thread=True, group="startup")
@@ -286,6 +294,7 @@ class RagkitApp(App[None]):
             return
         self.post_message(FacadeReady(facade))
 
+    @_recorded
     def on_facade_ready(self, message: FacadeReady) -> None:
         self.facade = message.facade
         self.answer_mode = self.facade.settings.answer.mode
@@ -310,6 +319,7 @@ class RagkitApp(App[None]):
             return
         self.post_message(ModelLoaded(note.split(";")[0]))
 
+    @_recorded
     def on_model_loaded(self, message: ModelLoaded) -> None:
         self.model_note = message.note
         self._subtitle()
@@ -327,6 +337,7 @@ class RagkitApp(App[None]):
         except Exception as exc:
             self.post_message(Failed("reading the index state", str(exc), severity="warning"))
 
+    @_recorded
     def on_status_changed(self, message: StatusChanged) -> None:
         known = {f["path"] for f in self.status.get("failures", [])}
         for failure in message.status.get("failures", []):
@@ -371,6 +382,7 @@ class RagkitApp(App[None]):
     def _post_progress(self, progress: Progress) -> None:
         self.post_message(SyncProgress(progress.done, progress.total))
 
+    @_recorded
     def on_sync_progress(self, message: SyncProgress) -> None:
         self._on_sidebar(lambda sidebar: sidebar.show_progress(message.done, message.total))
 
@@ -466,6 +478,7 @@ class RagkitApp(App[None]):
             view.set_state(message.text)
         self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
 
+    @_recorded
     def on_done(self, message: Done) -> None:
         view = self.turns.get(message.turn)
         if self.answering == message.turn:
@@ -477,6 +490,7 @@ class RagkitApp(App[None]):
         self.select_turn(view)
         self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
 
+    @_recorded
     def on_cancelled(self, message: Cancelled) -> None:
         if self.answering == message.turn:
             self.answering = None
@@ -485,6 +499,7 @@ class RagkitApp(App[None]):
             view.set_state("cancelled (not saved in the conversation)")
         self.notify("Answer cancelled.")
 
+    @_recorded
     def on_failed(self, message: Failed) -> None:
         if message.turn is not None:
             if self.answering == message.turn:
@@ -561,6 +576,7 @@ class RagkitApp(App[None]):
         matches = [(a - entry["start"], b - entry["start"]) for a, b in entry.get("matches", [])]
         self.post_message(PassageLoaded(dict(passage, n=entry["n"], verified=entry.get("verified"), matches=matches)))
 
+    @_recorded
     def on_passage_loaded(self, message: PassageLoaded) -> None:
         self.query_one(SourcesPane).show_passage(message.passage)
 
