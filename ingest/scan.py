@@ -2,7 +2,10 @@
 
 Defaults skip version-control folders, virtual environments, caches, editor temp and lock
 files and hidden files. A ``.ragignore`` file (gitignore syntax) in any folder adds rules
-for that folder and below. Symlinks are followed only to files inside the roots.
+for that folder and below. A symlink is followed only to a file inside the innermost folder
+that holds the link, among the roots and the ``fences`` (a server's collections): a link in
+one collection never reads another's files, nor anything else on the machine. A changed path
+handed in as a root (the watcher's) gets the same check.
 """
 
 from __future__ import annotations
@@ -70,8 +73,11 @@ def _spec_for(folder: Path) -> pathspec.GitIgnoreSpec | None:
 class IgnoreRules:
     """Decides whether a path is ignored, given the roots and their ``.ragignore`` files."""
 
-    def __init__(self, roots: Iterable[Path]) -> None:
+    def __init__(self, roots: Iterable[Path], fences: Iterable[Path] = ()) -> None:
         self.roots = [Path(os.path.abspath(r)) for r in roots]
+        # every folder a link may not lead out of: the roots and the fences, innermost first
+        bounds = {*self.roots, *(Path(os.path.abspath(f)) for f in fences)}
+        self.bounds = sorted(bounds, key=lambda b: len(b.parts), reverse=True)
         self._specs: dict[Path, pathspec.GitIgnoreSpec | None] = {}
 
     def _spec(self, folder: Path) -> pathspec.GitIgnoreSpec | None:
@@ -88,6 +94,19 @@ class IgnoreRules:
             if path == root or root in path.parents:
                 return root
         return None
+
+    def link_target(self, link: Path) -> tuple[Path | None, str]:
+        """Where the symlink ``link`` may be followed to: (target, "") for a regular file inside
+        the innermost root or fence holding the link; else (None, why not)."""
+        try:
+            target = link.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:  # a loop, or a link to nothing
+            loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+            return None, "a symlink loop" if loop else "a link to nothing"
+        home = next((b for b in self.bounds if b in link.parents), None)
+        if home is None or home.resolve() not in target.parents or not target.is_file():
+            return None, "outside"
+        return target, ""
 
     def ignored(self, path: Path, is_dir: bool = False) -> bool:
         return self.why(path, is_dir) is not None
@@ -120,12 +139,15 @@ class IgnoreRules:
         return None
 
 
-def scan(roots: Iterable[Path], extensions: frozenset[str], within: Iterable[Path] = ()) -> ScanResult:
+def scan(
+    roots: Iterable[Path], extensions: frozenset[str], within: Iterable[Path] = (), fences: Iterable[Path] = ()
+) -> ScanResult:
     """Every document file under ``roots`` (a root may also be a single file). ``within``
     names the folders whose ``.ragignore`` rules apply (the watched folders when a watcher
-    scans one changed path inside them); by default the roots themselves."""
+    scans one changed path inside them); by default the roots themselves. ``fences``: more
+    folders that no symlink may lead out of (a server's collections)."""
     paths = [Path(os.path.abspath(r)) for r in roots]
-    rules = IgnoreRules(within or paths)
+    rules = IgnoreRules(within or paths, fences)
     result = ScanResult()
     seen: set[Path] = set()
     for root in paths:
@@ -143,6 +165,12 @@ def scan(roots: Iterable[Path], extensions: frozenset[str], within: Iterable[Pat
 
 
 def _walk(root: Path, rules: IgnoreRules, result: ScanResult) -> Iterator[Path]:
+    if root not in rules.roots and root.is_symlink():  # a changed path the watcher hands in: as in a folder
+        if root.is_dir():
+            result.ignored.append((root, "a link to a folder (links to folders are not followed)", 0))
+        elif _followed(root, rules, result):
+            yield root
+        return
     if root.is_file():
         yield root
         return
@@ -176,19 +204,23 @@ def _walk(root: Path, rules: IgnoreRules, result: ScanResult) -> Iterator[Path]:
             except OSError:  # gone since the folder was listed
                 continue
             if stat.S_ISLNK(mode):
-                try:
-                    target = path.resolve(strict=True)
-                except (OSError, RuntimeError) as exc:  # a loop, or a link to nothing
-                    loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
-                    result.ignored.append((path, "a symlink loop" if loop else "a link to nothing", 1))
-                    continue
-                if rules.root_of(target) is None or not target.is_file():
-                    result.outside_links.append(path)
+                if not _followed(path, rules, result):
                     continue
             elif not stat.S_ISREG(mode):  # a pipe, a socket, a device: reading one may never end
                 result.ignored.append((path, f"not a regular file ({_kind(mode)})", 1))
                 continue
             yield path
+
+
+def _followed(link: Path, rules: IgnoreRules, result: ScanResult) -> bool:
+    """Whether the symlink ``link`` is indexed; if not, it is recorded with the reason."""
+    target, why = rules.link_target(link)
+    if target is None:
+        if why == "outside":
+            result.outside_links.append(link)
+        else:
+            result.ignored.append((link, why, 1))
+    return target is not None
 
 
 def _kind(mode: int) -> str:

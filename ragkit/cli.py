@@ -1171,7 +1171,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from ragkit.audit import AuditLog
     from ragkit.keys import KeyStore
-    from ragkit.server import check_bind, create_app
+    from ragkit.server import LOOPBACK, check_bind, create_app
 
     rk = _open(warm_queries=True)
     rk.keep_warm()
@@ -1210,6 +1210,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             try:
                 fresh = load_settings()
                 seen["collections"] = fresh.collections
+                rk.settings.collections = fresh.collections  # the indexer's link fences follow them
                 if fresh.databases != rk.settings.databases:  # databases added or removed meanwhile
                     rk.settings.databases = fresh.databases
                     rk.router.forget()
@@ -1219,7 +1220,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         found: dict[str, list[Path]] = seen["collections"]
         return found
 
-    app = create_app(rk, keys, AuditLog(settings.home / "audit", int(settings.serve.audit_max_mb * 1e6)), collections)
+    audit = AuditLog(settings.home / "audit", int(settings.serve.audit_max_mb * 1e6))
+    app = create_app(rk, keys, audit, collections, require_keys=host not in LOOPBACK)
     guard = f"{sum(1 for k in keys.keys() if k.revoked is None)} live key(s)" if keys.active() else "no keys"
     watched = f"watching {len(folders)} folder(s)" if folders and not args.no_watch else "not watching"
     print(f"serving http://{host}:{port} ({guard}; {watched}); Ctrl-C stops", flush=True)

@@ -140,8 +140,10 @@ class Indexer:
         parse_timeout_s: float = 120.0,
         parse_workers: int = 1,
         ocr: bool = False,
+        fences: Callable[[], Sequence[Path]] = list,
     ) -> None:
         self.manifest = manifest
+        self.fences = fences  # folders no symlink may lead out of (the collections), read at each run
         self.store = store
         self.embed = embed
         self.max_file_bytes = max_file_bytes
@@ -180,7 +182,7 @@ class Indexer:
         for root in resolved:
             if strict and not root.exists() and not self.manifest.files([str(root)]):
                 raise RagkitError(f"path not found: {root}; check the spelling or that the drive is mounted")
-        found = scan(resolved, supported_extensions(), [_absolute(w) for w in within])
+        found = scan(resolved, supported_extensions(), [_absolute(w) for w in within], self.fences())
         report.skipped = len(found.unsupported) + len(found.outside_links)
         report.ignored = [{"path": str(p), "rule": why, "files": n} for p, why, n in found.ignored]
         candidates = {str(p): p for p in found.files}

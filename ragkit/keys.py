@@ -105,7 +105,13 @@ class KeyStore:
             return self._read()
 
     def active(self) -> bool:
+        """Whether a live (unrevoked) key exists."""
         return any(k.revoked is None for k in self.keys())
+
+    def required(self) -> bool:
+        """Whether a key was ever made here: from then on a server needs one on every request,
+        also once every key is revoked (revoking a leaked last key must never open the server)."""
+        return bool(self.keys())
 
     def check(self, presented: str) -> ApiKey | None:
         """The live key ``presented`` is, or None (every digest is compared, in constant time)."""

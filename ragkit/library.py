@@ -335,6 +335,7 @@ class Library:
                     parse_timeout_s=self.settings.index.parse_timeout_s,
                     parse_workers=self.settings.index.parse_workers,
                     ocr=self.settings.index.ocr,
+                    fences=lambda: [f for folders in self.settings.collections.values() for f in folders],
                 )
             return self._indexer
 

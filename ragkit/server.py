@@ -21,8 +21,9 @@
   ``GET /v1/passage`` (a cited span in its context), and the OpenAPI document at
   ``/openapi.json``.
 
-Access: when any key exists (``ragkit keys create``), every request needs one (``Authorization:
-Bearer KEY``): none or an unknown or revoked one is 401; a collection outside the key's
+Access: once a key has been made (``ragkit keys create``), every request needs one (``Authorization:
+Bearer KEY``): none or an unknown or revoked one is 401, and so is every request once all keys are
+revoked (a server that needed a key keeps needing one); a collection outside the key's
 is 403, and a key limited to collections only ever sees their files; a read-only key may
 search and ask but not change anything (403). Without keys the
 server answers anyone who can reach it, so it refuses to listen beyond loopback. Every
@@ -148,7 +149,11 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 
 
 def create_app(
-    rk: Any, keys: KeyStore, audit: AuditLog, collections_of: Callable[[], dict[str, list[Path]]]
+    rk: Any,
+    keys: KeyStore,
+    audit: AuditLog,
+    collections_of: Callable[[], dict[str, list[Path]]],
+    require_keys: bool = False,
 ) -> FastAPI:
     """The app over a facade (``rk``). The caller runs the watcher; the app only reads. Keys
     and collections are read at each request (``collections_of``), so a key revoked or a
@@ -172,9 +177,18 @@ def create_app(
             headers["Allow"] = ", ".join(sorted(methods))
         return JSONResponse({"error": {"message": str(exc.detail), "type": kind}}, exc.status_code, headers or None)
 
+    guarded = threading.Event()  # set once a key was needed: it stays needed, whatever the key file says later
+    if require_keys or keys.required():
+        guarded.set()
+
     def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        if not guarded.is_set():
+            if not keys.required():
+                return Principal("local", (), False)
+            guarded.set()
         if not keys.active():
-            return Principal("local", (), False)
+            deny(request, "-", 401, "every API key of this server is revoked: create one (ragkit keys create NAME)"
+                 " and send it as Authorization: Bearer KEY")  # fmt: skip
         token = ""
         if authorization and authorization.lower().startswith("bearer "):
             token = authorization[7:].strip()
@@ -220,7 +234,7 @@ def create_app(
         collections_of()  # the config is read again when it changed: databases added meanwhile
         names = []
         for name, db in sorted(rk.settings.databases.items()):
-            if db.keys and keys.active() and who.name not in db.keys:
+            if db.keys and guarded.is_set() and who.name not in db.keys:
                 continue
             wanted = [collection] if collection is not None else list(who.collections)
             if wanted and not set(db.collections) & set(wanted):

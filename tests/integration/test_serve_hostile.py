@@ -1,0 +1,129 @@
+"""`ragkit serve` attacked as a colleague with a key limited to one collection, or as nobody
+(docs/security.md names these tests): symlinks made before indexing and while the watcher runs,
+and the last key revoked on a server that listens to the network."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.cli import ragkit
+from tests.integration.servers import free_port, running
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Office:
+    url: str
+    home: Path
+    docs: Path
+    keys: dict[str, str]
+
+    def call(self, method: str, route: str, key: str | None = None, **kwargs: object) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.request(method, self.url + route, headers=headers, timeout=120, **kwargs)  # type: ignore[arg-type]
+
+    def find(self, query: str, key: str) -> list[str]:
+        response = self.call("POST", "/v1/find", key, json={"query": query, "limit": 100})
+        assert response.status_code == 200, response.text
+        return [h["path"] for h in response.json()["hits"]]
+
+
+def _serve(root: Path, home: Path, *extra: str) -> Iterator[str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, RAGKIT_HOME=str(home))
+    log = root / f"serve-{port}.log"
+    command = [sys.executable, "-m", "ragkit", "serve", "--port", str(port), *extra]
+    with running(command, lambda: httpx.get(url + "/v1/status").status_code in (200, 401), log, env) as proc:
+        yield url
+        proc.terminate()
+        assert proc.wait(60) == 0, log.read_text(errors="replace")[-3000:]
+    assert "Traceback" not in log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+    """Two collections, A and B; A holds a link to B's secret and one out of the share, made
+    before the first index run (the collections exist by then)."""
+    root = tmp_path_factory.mktemp("hostile")
+    home, docs = root / "home", root / "docs"
+    (docs / "A").mkdir(parents=True)
+    (docs / "B").mkdir()
+    (docs / "A" / "memo.txt").write_text("The Kvaløy memo concerns the quarterly budget.\n")
+    (docs / "B" / "secret.txt").write_text("The Brattvåg merger is confidential until March.\n")
+    (root / "private.txt").write_text("Nobody shares the Ulsteinvik diary.\n")
+    (docs / "A" / "to-b.txt").symlink_to(docs / "B" / "secret.txt")
+    (docs / "A" / "to-private.txt").symlink_to(root / "private.txt")
+    for name in ("A", "B"):
+        assert ragkit("collections", "add", name, docs / name, home=home).code == 0
+    assert ragkit("index", docs, home=home).code == 0
+    keys = {}
+    for name, extra in (("admin", []), ("a-only", ["--collections", "A"])):
+        made = ragkit("keys", "create", name, *extra, home=home)
+        assert made.code == 0, made.stderr
+        keys[name] = made.stdout.strip().splitlines()[-1]
+    for url in _serve(root, home):
+        yield Office(url, home, docs, keys)
+
+
+def test_a_link_into_another_collection_is_never_served(office: Office) -> None:
+    a_only, admin = office.keys["a-only"], office.keys["admin"]
+    assert office.find("kvaløy", a_only)  # A's own file is there
+    for key in (a_only, admin):
+        assert office.find("brattvåg", key) == ([] if key == a_only else [str(office.docs / "B" / "secret.txt")])
+        assert office.find("ulsteinvik", key) == []
+    hits = office.call("POST", "/v1/search", a_only, json={"query": "confidential merger", "k": 20}).json()["hits"]
+    assert all("/A/" in h["path"] and "Brattvåg" not in h["text"] for h in hits)
+    for link in ("to-b.txt", "to-private.txt"):
+        shown = office.call("GET", "/v1/passage", a_only, params={"path": str(office.docs / "A" / link), "start": 0,
+                                                                  "end": 20})  # fmt: skip
+        assert shown.status_code == 404, shown.text
+
+
+def test_links_made_while_the_watcher_runs_are_never_followed_out(office: Office) -> None:
+    a_only, admin = office.keys["a-only"], office.keys["admin"]
+    shared_a = office.docs / "A"
+    (shared_a / "passwd.txt").symlink_to("/etc/passwd")
+    (shared_a / "later-b.txt").symlink_to(office.docs / "B" / "secret.txt")
+    (shared_a / "folder").symlink_to(office.docs / "B")
+    (shared_a / "marker.txt").write_text("The Sykkylven marker arrives after the links.\n")
+    deadline = time.monotonic() + 60
+    while not office.find("sykkylven", admin):  # the watcher has taken the links' events (they came first)
+        assert time.monotonic() < deadline, "the watcher never indexed the marker"
+        time.sleep(0.2)
+    for key in (a_only, admin):
+        assert office.find("root", key) == []  # /etc/passwd's lines
+        assert office.find("brattvåg", key) == ([] if key == a_only else [str(office.docs / "B" / "secret.txt")])
+    shown = office.call("GET", "/v1/passage", a_only, params={"path": str(shared_a / "passwd.txt"), "start": 0,
+                                                              "end": 4})  # fmt: skip
+    assert shown.status_code == 404
+
+
+def test_revoking_the_last_key_closes_the_server_and_says_how_to_open_it(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "note.txt").write_text("The Hareid ferry leaves at noon.\n")
+    assert ragkit("index", tmp_path / "docs", home=home).code == 0
+    made = ragkit("keys", "create", "only", home=home)
+    key = made.stdout.strip().splitlines()[-1]
+    for url in _serve(tmp_path, home, "--no-watch"):
+        office = Office(url, home, tmp_path / "docs", {"only": key})
+        assert office.find("hareid", key)
+        assert ragkit("keys", "revoke", "only", home=home).code == 0
+        for k in (None, key, "rk_guess"):
+            for method, route, body in (("GET", "/v1/status", None), ("POST", "/v1/find", {"query": "hareid"})):
+                response = office.call(method, route, k, json=body)
+                assert response.status_code == 401, (k, route, response.text)
+                assert "Hareid" not in response.text
+        assert "ragkit keys create" in office.call("GET", "/v1/status").json()["error"]["message"]
+        (home / "keys.json").unlink()  # even with the key file gone: a server that needed a key keeps needing one
+        assert office.call("GET", "/v1/status").status_code == 401
