@@ -178,6 +178,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument(
+        "--show-draft",
+        action="store_true",
+        help="also print the model's own draft, after the checked answer (labelled as unchecked)",
+    )
+    p.add_argument(
         "--docs-only",
         action="store_true",
         help="answer from the documents even when a database added seems closer (answer.route = docs in config)",
@@ -953,27 +958,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
             _print_report(report)
     conversation = _conversation(rk, args.chat)
     result: Answer | SqlAnswer | None = None
-    in_reasoning = False
     databases: list[str] | None = [] if args.docs_only else None
+    live = _LiveDraft(enabled=not args.json and sys.stdout.isatty())
     for item in rk.ask_stream(args.question, args.model, conversation, args.mode, databases=databases):
         if isinstance(item, Answer | SqlAnswer):
             result = item
         elif item.type == "route":
             print(f"({item.chunk})", file=sys.stderr)
-        elif args.json:
-            continue
-        elif item.type == "reasoning":
-            if not in_reasoning:
-                sys.stdout.write("Thinking: ")
-                in_reasoning = True
-            sys.stdout.write(item.chunk)
-            sys.stdout.flush()
-        elif item.type == "text":
-            if in_reasoning:
-                sys.stdout.write("\n\nAnswer: ")
-                in_reasoning = False
-            sys.stdout.write(item.chunk)
-            sys.stdout.flush()
+        elif item.type in ("reasoning", "text"):
+            live.write(item.type, item.chunk)
+    live.clear()
     assert result is not None
     if isinstance(result, SqlAnswer):
         return _print_sql_answer(result, args)
@@ -984,16 +978,52 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(result.as_dict())
         return 0
-    print()
-    if result.draft and result.mode == "extract":
-        print(f"\n=> Quoted from your documents: {result.answer}")
-        print("   (the text above is the model's draft, which could not be verified)")
-    elif result.draft:
-        print(f"\n=> {result.answer} (the text above is the model's draft; none of it was found in your documents)")
+    print(result.answer)  # the checked answer first (its notice, below, says how it was made)
     _print_sources(result)
+    if args.show_draft and result.draft:
+        print("\nThe model's draft (unchecked; the answer above is what your documents support):")
+        print("  " + "\n  ".join(result.draft.strip().splitlines()))
     if conversation is not None:
         print(f"Conversation: {conversation.id} (follow up with: ragkit ask --chat {conversation.id} QUESTION)")
     return 0
+
+
+class _LiveDraft:
+    """In a terminal, the model's reasoning and draft as it writes them, marked as unchecked, then
+    erased once the checked answer is ready (what a person reads first is what was verified).
+    Piped or redirected output never carries them."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.kind = ""
+        self.lines = 0  # terminal lines written, wrapped ones counted
+        self.column = 0
+        self.width = shutil.get_terminal_size().columns or 80
+
+    def write(self, kind: str, chunk: str) -> None:
+        if not self.enabled:
+            return
+        if kind != self.kind:
+            label = "Thinking: " if kind == "reasoning" else "Draft (unchecked, being verified): "
+            self._put(("\n" if self.kind else "") + label)
+            self.kind = kind
+        self._put(chunk)
+
+    def _put(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        for ch in text:
+            if ch == "\n" or self.column >= self.width:
+                self.lines += 1
+                self.column = 0 if ch == "\n" else 1
+            else:
+                self.column += 1
+
+    def clear(self) -> None:
+        if self.enabled and (self.lines or self.column):
+            # to the first column of the first line written, then erase to the end of the screen
+            sys.stdout.write(f"\r\x1b[{self.lines}A\x1b[J" if self.lines else "\r\x1b[J")
+            sys.stdout.flush()
 
 
 def _ask_database(args: argparse.Namespace) -> int:

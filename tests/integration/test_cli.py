@@ -198,3 +198,53 @@ def test_ask_chat_continues_a_saved_conversation(indexed: tuple[Path, dict]) -> 
     assert all("reasoning" in t for t in saved["turns"])
     missing = ragkit("ask", "x", "--chat", "nope", home=home)
     assert missing.code == 1 and "--chat new" in missing.stderr
+
+
+def test_the_checked_answer_comes_first_and_piped_output_never_carries_the_draft(indexed: tuple[Path, dict]) -> None:
+    """README command 1: what a person reads first is the verified answer, then its citations;
+    the packaged model's draft (fluent and often wrong) is shown only when asked for, labelled."""
+    home, _ = indexed
+    env = {"RAGKIT_LLM__TEMPERATURE": "0"}  # the same draft in each run below
+    data = ragkit("ask", README_QUESTION, "--json", home=home, env=env).json()
+    assert data["draft"], "the packaged model's draft did not verify here: no draft to keep out of sight"
+    piped = ragkit("ask", README_QUESTION, home=home, env=env)
+    assert piped.code == 0, piped.stderr
+    first_line = data["answer"].strip().splitlines()[0]
+    assert piped.stdout.lstrip().startswith(first_line), piped.stdout[:400]
+    assert piped.stdout.index("Citations") > piped.stdout.index(first_line)
+    draft_lines = [line.strip() for line in data["draft"].splitlines() if len(line.strip()) > 20]
+    assert draft_lines and not any(line in piped.stdout for line in draft_lines if line not in data["answer"])
+    assert "Draft" not in piped.stdout and "Thinking" not in piped.stdout and "\x1b" not in piped.stdout
+    shown = ragkit("ask", README_QUESTION, "--show-draft", home=home, env=env).stdout
+    label = shown.index("The model's draft (unchecked")
+    assert label > shown.index("Citations") and draft_lines[0] in shown[label:]
+
+
+def test_in_a_terminal_the_draft_streams_marked_and_is_erased_for_the_checked_answer(
+    indexed: tuple[Path, dict],
+) -> None:
+    import pty
+
+    home, _ = indexed
+    controller, terminal = pty.openpty()
+    env = dict(os.environ, RAGKIT_HOME=str(home), RAGKIT_LLM__TEMPERATURE="0", COLUMNS="100", LINES="40")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragkit", "ask", README_QUESTION], stdin=terminal, stdout=terminal, stderr=terminal,
+        env=env, close_fds=True,
+    )  # fmt: skip
+    os.close(terminal)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert proc.wait(600) == 0, out.decode(errors="replace")[-2000:]
+    os.close(controller)
+    text = out.decode(errors="replace")
+    marked = text.index("Draft (unchecked, being verified): ")
+    erased = text.index("\x1b[J", marked)  # the draft is wiped from the screen ...
+    assert text.index("Citations", erased) > erased  # ... before the checked answer and its citations
