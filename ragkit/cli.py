@@ -1251,7 +1251,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return found
 
     audit = AuditLog(settings.home / "audit", int(settings.serve.audit_max_mb * 1e6))
-    app = create_app(rk, keys, audit, collections, require_keys=host not in LOOPBACK)
+    app = create_app(
+        rk, keys, audit, collections, require_keys=host not in LOOPBACK, host=host,
+        allowed_hosts=settings.serve.allowed_hosts, max_body=settings.serve.max_body_kb * 1024,
+    )  # fmt: skip
     guard = f"{sum(1 for k in keys.keys() if k.revoked is None)} live key(s)" if keys.active() else "no keys"
     watched = f"watching {len(folders)} folder(s)" if folders and not args.no_watch else "not watching"
     print(f"serving http://{host}:{port} ({guard}; {watched}); Ctrl-C stops", flush=True)
@@ -1458,10 +1461,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     for e in entries:
         what = e.get("question") or e.get("query") or e.get("path") or e.get("error") or ""
-        print(f"{e.get('time')}  {e.get('key')}  {e.get('endpoint')}  {e.get('status')}  {what}")
+        fields = (e.get("time"), e.get("key"), e.get("endpoint"), e.get("status"), what)
+        print("  ".join(_printable(str(f)) for f in fields))
     if not entries:
         print("the audit log is empty (ragkit serve writes it)")
     return 0
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped (a newline as \\n, an escape as \\x1b): what a
+    client sent can neither forge a line of the log on screen nor drive the terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -178,6 +178,13 @@ class ServeSettings(_Section):
     host: str = Field("127.0.0.1", description="Where 'ragkit serve' listens (loopback unless told otherwise).")
     port: int = Field(8765, ge=1, le=65535, description="Its port.")
     audit_max_mb: float = Field(10.0, gt=0, description="Size at which the audit log is rotated (5 kept).")
+    max_body_kb: int = Field(1024, ge=1, description="Largest request body accepted (413 beyond it).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Names the server may be reached by (the Host header; and the Origin of a browser's request)."
+        " Empty: the loopback names when listening on loopback (so a web page cannot reach it through DNS"
+        " rebinding), any name otherwise (keys guard such a server).",
+    )
 
 
 class DatabaseSettings(_Section):

@@ -35,7 +35,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -51,16 +50,10 @@ from ragkit.errors import RagkitError
 from ragkit.keys import KeyStore
 from ragkit.query import Filters
 from ragkit.rowdocs import with_sources
+from ragkit.serve.gate import Denied, Gate, KeyGuard, Principal, allowed_names
 from ragkit.sqlask import SqlAnswer
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
-
-
-@dataclass(frozen=True)
-class Principal:
-    name: str  # the key's name ("local" when the server has no keys)
-    collections: tuple[str, ...]  # empty: all
-    read_only: bool
 
 
 class SearchRequest(BaseModel):
@@ -154,6 +147,9 @@ def create_app(
     audit: AuditLog,
     collections_of: Callable[[], dict[str, list[Path]]],
     require_keys: bool = False,
+    host: str = "127.0.0.1",
+    allowed_hosts: Sequence[str] = (),
+    max_body: int = 1 << 20,
 ) -> FastAPI:
     """The app over a facade (``rk``). The caller runs the watcher; the app only reads. Keys
     and collections are read at each request (``collections_of``), so a key revoked or a
@@ -177,28 +173,15 @@ def create_app(
             headers["Allow"] = ", ".join(sorted(methods))
         return JSONResponse({"error": {"message": str(exc.detail), "type": kind}}, exc.status_code, headers or None)
 
-    guarded = threading.Event()  # set once a key was needed: it stays needed, whatever the key file says later
-    if require_keys or keys.required():
-        guarded.set()
+    guard = KeyGuard(keys, require_keys)
+    app.add_middleware(Gate, guard=guard, audit=audit, names=allowed_names(host, allowed_hosts), max_body=max_body)
 
     def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-        if not guarded.is_set():
-            if not keys.required():
-                return Principal("local", (), False)
-            guarded.set()
-        if not keys.active():
-            deny(request, "-", 401, "every API key of this server is revoked: create one (ragkit keys create NAME)"
-                 " and send it as Authorization: Bearer KEY")  # fmt: skip
-        token = ""
-        if authorization and authorization.lower().startswith("bearer "):
-            token = authorization[7:].strip()
-        if not token:
-            deny(request, "-", 401, "no API key: send Authorization: Bearer KEY (made by: ragkit keys create NAME)")
-        key = keys.check(token)
-        if key is None:
-            deny(request, "?", 401, "unknown or revoked API key")
-        assert key is not None
-        return Principal(key.name, tuple(key.collections), key.read_only)
+        try:
+            return guard.principal(authorization)
+        except Denied as denied:
+            deny(request, denied.who, denied.status, denied.message)
+            raise  # (deny raised)
 
     Caller = Annotated[Principal, Depends(principal)]
 
@@ -234,7 +217,7 @@ def create_app(
         collections_of()  # the config is read again when it changed: databases added meanwhile
         names = []
         for name, db in sorted(rk.settings.databases.items()):
-            if db.keys and guarded.is_set() and who.name not in db.keys:
+            if db.keys and guard.guarded.is_set() and who.name not in db.keys:
                 continue
             wanted = [collection] if collection is not None else list(who.collections)
             if wanted and not set(db.collections) & set(wanted):

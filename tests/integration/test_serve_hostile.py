@@ -27,9 +27,11 @@ class Office:
     docs: Path
     keys: dict[str, str]
 
-    def call(self, method: str, route: str, key: str | None = None, **kwargs: object) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.request(method, self.url + route, headers=headers, timeout=120, **kwargs)  # type: ignore[arg-type]
+    def call(
+        self, method: str, route: str, key: str | None = None, headers: dict[str, str] | None = None, **kwargs: object
+    ) -> httpx.Response:
+        sent = {**(headers or {}), **({"Authorization": f"Bearer {key}"} if key else {})}
+        return httpx.request(method, self.url + route, headers=sent, timeout=120, **kwargs)  # type: ignore[arg-type]
 
     def find(self, query: str, key: str) -> list[str]:
         response = self.call("POST", "/v1/find", key, json={"query": query, "limit": 100})
@@ -127,3 +129,57 @@ def test_revoking_the_last_key_closes_the_server_and_says_how_to_open_it(tmp_pat
         assert "ragkit keys create" in office.call("GET", "/v1/status").json()["error"]["message"]
         (home / "keys.json").unlink()  # even with the key file gone: a server that needed a key keeps needing one
         assert office.call("GET", "/v1/status").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Host": "rebind.evil.example"}, 403),  # DNS rebinding: a web page's name for 127.0.0.1
+        ({"Host": "rebind.evil.example:8765"}, 403),
+        ({"Origin": "http://evil.example"}, 403),  # a page of another site driving the browser
+        ({"Origin": "null"}, 403),
+        ({"Host": "localhost"}, 200),
+        ({"Origin": "http://127.0.0.1:8765"}, 200),
+        ({}, 200),
+    ],
+)
+def test_a_loopback_server_answers_only_to_its_own_names(office: Office, headers: dict[str, str], status: int) -> None:
+    for key in (office.keys["admin"], None):
+        response = office.call("GET", "/v1/status", key, headers=headers)
+        assert response.status_code == (status if key or status == 403 else 401), (headers, response.text)
+        assert "Kvaløy" not in response.text
+        if status == 403:
+            assert "serve.allowed_hosts" in response.json()["error"]["message"]
+
+
+def test_bodies_are_limited_and_the_key_is_checked_before_a_body_is_read(office: Office) -> None:
+    admin = office.keys["admin"]
+    big = b'{"query": "' + b"x" * (3 << 20) + b'"}'  # 3 MB, over the 1 MB default
+    for key, status in ((None, 401), ("rk_wrong", 401), (admin, 413)):
+        response = office.call("POST", "/v1/find", key, content=big, headers={"Content-Type": "application/json"})
+        assert response.status_code == status, response.text[:300]
+        assert len(response.content) < 1000  # the input is never echoed back
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the size is counted as it arrives
+        yield b'{"query": "'
+        for _ in range(3):
+            yield b"y" * (1 << 20)
+        yield b'"}'
+
+    response = office.call("POST", "/v1/find", admin, content=chunked(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    small = office.call("POST", "/v1/find", admin, json={"query": "kvaløy"})
+    assert small.status_code == 200 and small.json()["total"] == 1
+    for key, status in ((None, 401), (admin, 422)):  # malformed JSON: without a key, 401 first
+        bad = office.call("POST", "/v1/find", key, content=b"{not json", headers={"Content-Type": "application/json"})
+        assert bad.status_code == status, bad.text
+
+
+def test_the_audit_log_on_screen_cannot_be_forged_by_a_query(office: Office) -> None:
+    forged = "harmless\n2099-01-01T00:00:00  admin  /v1/keys  200  revoked everything\x1b[2J\x1b[31m"
+    office.call("POST", "/v1/find", office.keys["a-only"], json={"query": forged})
+    shown = ragkit("audit", "tail", "-n", "50", home=office.home).stdout
+    assert "\x1b" not in shown
+    line = next(line for line in shown.splitlines() if "harmless" in line)
+    assert "\\n2099-01-01" in line and "\\x1b[2J" in line  # escaped, on the entry's own line
+    assert not any(line.startswith("2099-01-01") for line in shown.splitlines())

@@ -1,0 +1,172 @@
+"""What a request must get past before the app reads a byte of its body: the name it reached the
+server by (Host, and a browser's Origin), the key, and the body's size.
+
+Checked in an ASGI layer so that a request without a key, or from a web page that reached a
+loopback server through DNS rebinding, is answered (401, 403) without its body being read, and a
+body over the limit is refused (413) without being held in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ragkit.audit import AuditLog
+from ragkit.keys import KeyStore
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
+OPEN_PATHS = frozenset({"/openapi.json"})  # the API's shape, as public as the source: no documents in it
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str  # the key's name ("local" when the server has no keys)
+    collections: tuple[str, ...]  # empty: all
+    read_only: bool
+
+
+class Denied(Exception):
+    def __init__(self, status: int, message: str, who: str = "-") -> None:
+        super().__init__(message)
+        self.status, self.message, self.who = status, message, who
+
+
+class KeyGuard:
+    """Who a request's ``Authorization`` header makes it. Once a key has been made, or when the
+    server listens beyond loopback, a key is needed from then on: revoking the last one (or losing
+    the key file) closes the server, it never opens it."""
+
+    def __init__(self, keys: KeyStore, require_keys: bool = False) -> None:
+        self.keys = keys
+        self.guarded = threading.Event()
+        if require_keys or keys.required():
+            self.guarded.set()
+
+    def principal(self, authorization: str | None) -> Principal:
+        if not self.guarded.is_set():
+            if not self.keys.required():
+                return Principal("local", (), False)
+            self.guarded.set()
+        if not self.keys.active():
+            raise Denied(401, "every API key of this server is revoked: create one (ragkit keys create NAME) and send"
+                              " it as Authorization: Bearer KEY")  # fmt: skip
+        token = authorization[7:].strip() if authorization and authorization.lower().startswith("bearer ") else ""
+        if not token:
+            raise Denied(401, "no API key: send Authorization: Bearer KEY (made by: ragkit keys create NAME)")
+        key = self.keys.check(token)
+        if key is None:
+            raise Denied(401, "unknown or revoked API key", "?")
+        return Principal(key.name, tuple(key.collections), key.read_only)
+
+
+def allowed_names(host: str, configured: Sequence[str]) -> frozenset[str] | None:
+    """The names a request may carry in Host (and Origin): the configured ones; else, on loopback,
+    the loopback names; else None (any: a key guards such a server)."""
+    if configured:
+        return frozenset(n.lower() for n in configured) | LOOPBACK_NAMES
+    return LOOPBACK_NAMES if host in LOOPBACK_NAMES else None
+
+
+def _hostname(value: str) -> str:
+    """The name in a Host header or an Origin ("[::1]:8765" → "::1", "http://a.b:1" → "a.b")."""
+    netloc = urlsplit(value).netloc if "://" in value else value
+    try:
+        return (urlsplit("//" + netloc).hostname or "").lower()
+    except ValueError:
+        return "\0invalid"
+
+
+class Gate:
+    def __init__(
+        self, app: ASGIApp, guard: KeyGuard, audit: AuditLog, names: frozenset[str] | None, max_body: int
+    ) -> None:
+        self.app, self.guard, self.audit, self.names, self.max_body = app, guard, audit, names, max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            self._check_names(headers)
+            if scope["path"] not in OPEN_PATHS:
+                self.guard.principal(headers.get("authorization"))
+            body = await self._body(headers, receive)
+        except Denied as denied:
+            self.audit.record(key=denied.who, endpoint=scope["path"], status=denied.status, error=denied.message)
+            await _respond(send, denied)
+            return
+        if body is None:
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _check_names(self, headers: dict[str, str]) -> None:
+        if self.names is None:
+            return
+        host = _hostname(headers.get("host", ""))
+        if host not in self.names:
+            raise Denied(403, f"this server is not reached by the name {host!r}: add it to serve.allowed_hosts"
+                              " in the config if it should be")  # fmt: skip
+        origin = headers.get("origin")
+        if origin is not None and _hostname(origin) not in self.names:
+            raise Denied(403, "requests from web pages of other sites are refused (Origin"
+                              f" {origin[:100]!r}); add the name to serve.allowed_hosts if it should be")  # fmt: skip
+
+    async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
+        """None when the declared length is within the limit (the app reads it as sent); else the
+        body read here up to the limit, for a chunked body; Denied(413) beyond it."""
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.max_body:
+                raise Denied(413, f"the request body is over {self.max_body // 1024} kB (serve.max_body_kb)")
+            return None
+        if "transfer-encoding" not in headers:
+            return None
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise Denied(413, f"the request body is over {self.max_body // 1024} kB (serve.max_body_kb)")
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, then: Receive) -> Receive:
+    """The body read by the gate, given to the app as one message; then the connection's own
+    messages (a disconnect, which a streamed answer listens for)."""
+    sent = False
+
+    async def receive() -> MutableMapping[str, Any]:
+        nonlocal sent
+        if sent:
+            return await then()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _respond(send: Send, denied: Denied) -> None:
+    kind = {401: "unauthorized", 403: "forbidden", 413: "too_large"}.get(denied.status, "invalid_request")
+    body = json.dumps({"error": {"message": denied.message, "type": kind}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if denied.status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    await send({"type": "http.response.start", "status": denied.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
