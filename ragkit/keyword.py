@@ -488,7 +488,7 @@ def _filter_sql(filters: Filters, entity_keys: Callable[[str, str], list[str]] |
         params.append(_day_start_ns(filters.after))
     if filters.before:
         where.append(f"{dated} < ?")
-        params.append(_day_start_ns(date.fromordinal(filters.before.toordinal() + 1)))
+        params.append(_day_start_ns(filters.before, days_after=1))
     if filters.within:
         where.append("(" + " OR ".join("f.path GLOB ?" for _ in filters.within) + ")")
         params += [glob_escape(folder.rstrip("/")) + "/*" for folder in filters.within]
@@ -504,6 +504,15 @@ def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
 
 
-def _day_start_ns(day: date) -> int:
-    """Midnight of ``day`` in local time, in nanoseconds since the epoch."""
-    return int(time.mktime(day.timetuple())) * 1_000_000_000
+def _day_start_ns(day: date, days_after: int = 0) -> int:
+    """Midnight of ``days_after`` days after ``day`` in local time, in nanoseconds since the epoch.
+    Days the platform's clock cannot hold (year 1, the day after 9999-12-31) are counted in UTC, and
+    the result is held within SQLite's 64-bit integers (about the years 1678 to 2262)."""
+    try:
+        ns = int(time.mktime(date.fromordinal(day.toordinal() + days_after).timetuple())) * 1_000_000_000
+    except (OverflowError, ValueError):
+        ns = (day.toordinal() + days_after - _EPOCH_ORDINAL) * 86_400 * 1_000_000_000
+    return max(-(2**63), min(ns, 2**63 - 1))
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

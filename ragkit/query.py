@@ -41,6 +41,9 @@ FILTERS = ("path", "type", "after", "before", "lang", *ENTITY_FILTERS)
 MAX_EDITS = 2
 
 
+MAX_NESTING = 64
+
+
 class QueryError(RagkitError):
     """A query that cannot be parsed: the message shows where."""
 
@@ -204,6 +207,14 @@ class _Parser:
         self._langs: list[str] = []
         self._entities: list[tuple[str, str]] = []
         self.depth = 0
+        self.nesting = 0
+
+    def nest(self, tok: _Tok, step: int) -> None:
+        """Count parentheses and NOTs within one another: past MAX_NESTING the query is refused
+        (the parser, and every walk over its tree, recurse once per level)."""
+        self.nesting += step
+        if self.nesting > MAX_NESTING:
+            raise self.error(tok, f"the query nests parentheses and NOTs more than {MAX_NESTING} deep: simplify it")
 
     def filters(self) -> Filters:
         if self._after and self._before and self._after > self._before:
@@ -280,7 +291,9 @@ class _Parser:
         if tok.kind == "NOT":
             if self.peek() is None:
                 raise self.error(tok, "NOT needs a term after it")
+            self.nest(tok, +1)
             inner = self.unary()
+            self.nest(tok, -1)
             if inner is None:
                 raise self.error(tok, "NOT cannot apply to a filter")
             return Not(inner)
@@ -291,12 +304,14 @@ class _Parser:
     def primary(self, tok: _Tok) -> Node | None:
         if tok.kind == "lparen":
             self.depth += 1
+            self.nest(tok, +1)
             inner = self.or_expr()
             close = self.peek()
             if close is None or close.kind != "rparen":
                 raise self.error(tok, "this ( is not closed: add a )")
             self.take()
             self.depth -= 1
+            self.nest(tok, -1)
             if inner is None:
                 raise self.error(tok, "parentheses hold only filters: give filters beside the whole query")
             return inner

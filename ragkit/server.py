@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
@@ -162,6 +163,14 @@ def create_app(
         redoc_url=None,
     )
     generating = threading.Lock()  # one answer at a time on the model; searches run beside it
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 with where and what, never the input itself (it may be large, or not even text)."""
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()[:20]]  # fmt: skip
+        message = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)[:1000]
+        return JSONResponse({"detail": errors, "error": {"message": message, "type": "invalid_request"}}, 422)
 
     @app.exception_handler(StarletteHTTPException)  # FastAPI's own, and Starlette's (a body that is not JSON)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -9,6 +9,7 @@ body over the limit is refused (413) without being held in memory.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"  # a high half not followed by a low one
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a low half not after a high one
+)
 OPEN_PATHS = frozenset({"/openapi.json"})  # the API's shape, as public as the source: no documents in it
 
 
@@ -105,10 +110,7 @@ class Gate:
             self.audit.record(key=denied.who, endpoint=scope["path"], status=denied.status, error=denied.message)
             await _respond(send, denied)
             return
-        if body is None:
-            await self.app(scope, receive, send)
-            return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, receive if body is None else _replay(body, receive), send)
 
     def _check_names(self, headers: dict[str, str]) -> None:
         if self.names is None:
@@ -123,14 +125,13 @@ class Gate:
                               f" {origin[:100]!r}); add the name to serve.allowed_hosts if it should be")  # fmt: skip
 
     async def _body(self, headers: dict[str, str], receive: Receive) -> bytes | None:
-        """None when the declared length is within the limit (the app reads it as sent); else the
-        body read here up to the limit, for a chunked body; Denied(413) beyond it."""
+        """The body, read here (None if the request has none): Denied(413) past the limit, declared
+        or counted as it arrives; Denied(400) for JSON text with an unpaired surrogate (no
+        character at all: it could be neither stored, searched nor written back)."""
         length = headers.get("content-length")
-        if length is not None:
-            if not length.isdigit() or int(length) > self.max_body:
-                raise Denied(413, f"the request body is over {self.max_body // 1024} kB (serve.max_body_kb)")
-            return None
-        if "transfer-encoding" not in headers:
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            raise Denied(413, f"the request body is over {self.max_body // 1024} kB (serve.max_body_kb)")
+        if length is None and "transfer-encoding" not in headers:
             return None
         chunks, size = [], 0
         while True:
@@ -144,7 +145,11 @@ class Gate:
             chunks.append(chunk)
             if not message.get("more_body"):
                 break
-        return b"".join(chunks)
+        body = b"".join(chunks)
+        if _LONE_SURROGATE.search(body):
+            raise Denied(400, "the request holds an unpaired UTF-16 surrogate (a \\uD800-\\uDFFF escape alone),"
+                              " which is no character: send the text as UTF-8, or as escapes in pairs")  # fmt: skip
+        return body
 
 
 def _replay(body: bytes, then: Receive) -> Receive:

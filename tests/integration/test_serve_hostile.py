@@ -4,6 +4,7 @@ and the last key revoked on a server that listens to the network."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -183,3 +184,25 @@ def test_the_audit_log_on_screen_cannot_be_forged_by_a_query(office: Office) -> 
     line = next(line for line in shown.splitlines() if "harmless" in line)
     assert "\\n2099-01-01" in line and "\\x1b[2J" in line  # escaped, on the entry's own line
     assert not any(line.startswith("2099-01-01") for line in shown.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/v1/find", {"query": "kvaløy after:0001-01-01"}),
+        ("/v1/find", {"query": "kvaløy before:9999-12-31"}),
+        ("/v1/search", {"query": "budget after:0001-01-01 before:9999-12-31"}),
+        ("/v1/find", {"query": "(" * 500 + "kvaløy" + ")" * 500}),
+        ("/v1/find", {"query": "NOT " * 500 + "kvaløy"}),
+        ("/v1/find", {"query": "kval\udcffy"}),
+        ("/v1/search", {"query": "budget \ud800"}),
+        ("/v1/find", {"query": "kvaløy", "collection": "A\udcff"}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "budget \udcff?"}], "ragkit_mode": "extract"}),
+    ],
+)
+def test_odd_queries_get_an_answer_or_a_400_never_a_500(office: Office, route: str, body: dict[str, object]) -> None:
+    raw = json.dumps(body).encode()  # (\\udcff stays an escape in the JSON, as a client may send it)
+    response = office.call("POST", route, office.keys["admin"], content=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code in (200, 400, 404, 422), (response.status_code, response.text[:500])
+    if response.status_code != 200:
+        assert response.json()["error"]["message"]
