@@ -52,6 +52,7 @@ from ragkit.keys import KeyStore
 from ragkit.query import Filters
 from ragkit.rowdocs import with_sources
 from ragkit.serve.gate import Denied, Gate, KeyGuard, Principal, allowed_names
+from ragkit.serve.scope import confine
 from ragkit.sqlask import SqlAnswer
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -245,6 +246,11 @@ def create_app(
     def visible(path: str, limit: Filters | None) -> bool:
         return limit is None or any(path.startswith(f.rstrip("/") + "/") for f in limit.within)
 
+    def shown(result: Any, limit: Filters | None) -> Any:
+        """A result as the key may see it: its sources named, each place inside its collections."""
+        sourced = with_sources(result, rk.settings.home)
+        return sourced if limit is None else confine(sourced, lambda path: visible(path, limit))
+
     def failed(request: Request, who: Principal, exc: RagkitError, **entry: Any) -> HTTPException:
         audit.record(key=who.name, endpoint=request.url.path, status=400, error=str(exc), **entry)
         return HTTPException(400, str(exc))
@@ -267,7 +273,7 @@ def create_app(
         except RagkitError as exc:
             raise failed(request, who, exc, query=body.query) from exc
         audit.record(key=who.name, endpoint="/v1/search", status=200, query=body.query, files=_paths(hits))
-        return {"hits": with_sources([h.as_dict() for h in hits], rk.settings.home)}
+        return {"hits": shown([h.as_dict() for h in hits], limit)}
 
     @app.post("/v1/find", responses=ERRORS)
     def find(body: FindRequest, request: Request, who: Caller) -> dict[str, Any]:
@@ -277,7 +283,7 @@ def create_app(
         except RagkitError as exc:
             raise failed(request, who, exc, query=body.query) from exc
         audit.record(key=who.name, endpoint="/v1/find", status=200, query=body.query, total=result.total)
-        found: dict[str, Any] = with_sources(result.as_dict(), rk.settings.home)
+        found: dict[str, Any] = shown(result.as_dict(), limit)
         return found
 
     @app.get("/v1/status", responses=ERRORS)
@@ -541,7 +547,7 @@ def create_app(
                 items = list(events())
             except RagkitError as exc:
                 raise failed(request, who, exc, question=question) from exc
-            answer = items[-1].as_dict()
+            answer = shown(items[-1].as_dict(), limit)
             done(answer)
             usage = answer.get("usage") or {}
             return {
@@ -584,7 +590,7 @@ def create_app(
             try:
                 for item in events():
                     if isinstance(item, Answer | SqlAnswer):  # the checked answer, and all about it in `ragkit`
-                        answer = item.as_dict()
+                        answer = shown(item.as_dict(), limit)
                         done(answer)
                         if body.ragkit_mode != "generate":
                             yield chunk({"content": answer["answer"]})

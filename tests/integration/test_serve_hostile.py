@@ -64,13 +64,15 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     (docs / "A" / "memo.txt").write_text("The Kvaløy memo concerns the quarterly budget.\n")
     (docs / "B" / "secret.txt").write_text("The Brattvåg merger is confidential until March.\n")
     (root / "private.txt").write_text("Nobody shares the Ulsteinvik diary.\n")
+    for name in ("A", "B"):  # one content at two places, one in each collection
+        (docs / name / "circular.txt").write_text("The Vartdal circular reaches every office on Friday.\n")
     (docs / "A" / "to-b.txt").symlink_to(docs / "B" / "secret.txt")
     (docs / "A" / "to-private.txt").symlink_to(root / "private.txt")
     for name in ("A", "B"):
         assert ragkit("collections", "add", name, docs / name, home=home).code == 0
     assert ragkit("index", docs, home=home).code == 0
     keys = {}
-    for name, extra in (("admin", []), ("a-only", ["--collections", "A"])):
+    for name, extra in (("admin", []), ("a-only", ["--collections", "A"]), ("b-only", ["--collections", "B"])):
         made = ragkit("keys", "create", name, *extra, home=home)
         assert made.code == 0, made.stderr
         keys[name] = made.stdout.strip().splitlines()[-1]
@@ -90,6 +92,26 @@ def test_a_link_into_another_collection_is_never_served(office: Office) -> None:
         shown = office.call("GET", "/v1/passage", a_only, params={"path": str(office.docs / "A" / link), "start": 0,
                                                                   "end": 20})  # fmt: skip
         assert shown.status_code == 404, shown.text
+
+
+def test_one_content_in_two_collections_is_named_only_by_the_keys_own_place(office: Office) -> None:
+    """Identical files are stored once; a hit, its ``also`` list, and an answer's sources and
+    citations name only the places the key may see."""
+    for key, mine, other in (("a-only", "/A/", "/B/"), ("b-only", "/B/", "/A/")):
+        token = office.keys[key]
+        hits = office.call("POST", "/v1/search", token, json={"query": "Vartdal circular", "k": 5}).json()["hits"]
+        assert hits and hits[0]["path"] == str(office.docs / mine.strip("/") / "circular.txt")
+        found = office.call("POST", "/v1/find", token, json={"query": "vartdal"}).json()
+        chat = office.call("POST", "/v1/chat/completions", token, json={
+            "messages": [{"role": "user", "content": "When does the Vartdal circular reach every office?"}],
+            "ragkit_mode": "extract"})  # fmt: skip
+        assert chat.status_code == 200, chat.text
+        answer = chat.json()["ragkit"]
+        assert answer["citations"] and all(mine in c["path"] for c in answer["citations"])
+        for shown in (hits, found, answer):
+            assert str(office.docs) + other not in json.dumps(shown, ensure_ascii=False), (key, shown)
+    hits = office.call("POST", "/v1/search", office.keys["admin"], json={"query": "Vartdal circular"}).json()["hits"]
+    assert {hits[0]["path"], *hits[0]["also"]} == {str(office.docs / n / "circular.txt") for n in ("A", "B")}
 
 
 def test_links_made_while_the_watcher_runs_are_never_followed_out(office: Office) -> None:
