@@ -219,12 +219,17 @@ def test_the_audit_log_on_screen_cannot_be_forged_by_a_query(office: Office) -> 
         ("/v1/find", {"query": "kval\udcffy"}),
         ("/v1/search", {"query": "budget \ud800"}),
         ("/v1/find", {"query": "kvaløy", "collection": "A\udcff"}),
-        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "budget \udcff?"}], "ragkit_mode": "extract"}),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "budget \udcff?"}], "ragkit_mode": "extract"},
+        ),
     ],
 )
 def test_odd_queries_get_an_answer_or_a_400_never_a_500(office: Office, route: str, body: dict[str, object]) -> None:
     raw = json.dumps(body).encode()  # (\\udcff stays an escape in the JSON, as a client may send it)
-    response = office.call("POST", route, office.keys["admin"], content=raw, headers={"Content-Type": "application/json"})
+    response = office.call(
+        "POST", route, office.keys["admin"], content=raw, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code in (200, 400, 404, 422), (response.status_code, response.text[:500])
     if response.status_code != 200:
         assert response.json()["error"]["message"]
