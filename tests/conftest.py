@@ -11,6 +11,13 @@ from typing import TYPE_CHECKING
 import pytest
 from hypothesis import settings
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # The suite's workers share the machine's cores: one thread each for torch's and BLAS's
+    # kernels (and for the ragkit processes a test starts), not every worker spinning a thread
+    # per core on the same cores. Set before anything imports torch.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 if TYPE_CHECKING:
     from ragkit.embed import SentenceTransformerEmbedder
     from ragkit.onnxembed import OnnxEmbedder
@@ -97,3 +104,19 @@ def onnx_embedder(onnx_root: Path) -> OnnxEmbedder:
     from ragkit.onnxembed import OnnxEmbedder
 
     return OnnxEmbedder(resolve_embedder_path(PACKAGED_EMBEDDER), onnx_root, PACKAGED_EMBEDDER)
+
+
+# Modules that take minutes go first. pytest-xdist hands each module to a worker whole (--dist
+# loadscope, so a module's shared fixtures are made once), and a long module handed out last
+# would leave one worker running it alone while the other waits. Longest first (measured with
+# --durations; the rest keep their order).
+LONG_MODULES = (
+    "test_crash.py", "test_cli.py", "test_entities.py", "test_crash_live.py", "test_answers.py", "test_damaged.py",
+    "test_remote.py", "test_serve.py", "test_writes.py", "test_diskfull.py", "test_find.py", "test_rowdocs.py",
+    "test_embedders.py", "test_serve_hostile.py", "test_torture.py", "test_saved_searches.py",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

@@ -25,9 +25,10 @@ pytestmark = pytest.mark.slow
 
 
 def many_files(folder: Path, count: int) -> Path:
+    """``count`` small files, one passage each (many files, little to embed: the runs stop on files)."""
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(count):
-        words = " ".join(f"w{i}x{j}" for j in range(120))
+        words = " ".join(f"w{i}x{j}" for j in range(16))
         (folder / f"file-{i:04d}.txt").write_text(f"File {i} mentions the marker mk{i}q. {words}\n")
     return folder
 
