@@ -130,3 +130,21 @@ def test_bad_syntax_is_refused_with_where_and_why(query: str, problem: str, at: 
     assert problem in caught.value.problem
     assert caught.value.at == at
     assert str(caught.value).endswith(" " * (at + 2) + "^")  # the pointer under the problem
+
+
+def test_nesting_past_the_limit_is_a_query_error_and_within_it_parses() -> None:
+    from ragkit.query import MAX_NESTING
+
+    deep = "(" * MAX_NESTING + "acme" + ")" * MAX_NESTING
+    assert tree(deep) == Term("acme")
+    for query in ("(" * 500 + "acme" + ")" * 500, "acme " + "NOT " * 500 + "x"):
+        with pytest.raises(QueryError, match="nests parentheses and NOTs more than"):
+            parse(query)
+
+
+def test_dates_at_the_ends_of_the_calendar_are_held_in_sqlite_integers() -> None:
+    from ragkit.keyword import _day_start_ns
+
+    first, last = _day_start_ns(date(1, 1, 1)), _day_start_ns(date(9999, 12, 31), days_after=1)
+    assert first == -(2**63) and last == 2**63 - 1  # (no overflow, and still before and after every file)
+    assert _day_start_ns(date(2024, 3, 1)) < _day_start_ns(date(2024, 3, 1), days_after=1)
