@@ -39,6 +39,7 @@ from ragkit.errors import RagkitError
 ENTITY_FILTERS = ("person", "org", "place", "email", "phone", "iban", "url")  # a file mentioning it
 FILTERS = ("path", "type", "after", "before", "lang", *ENTITY_FILTERS)
 MAX_EDITS = 2
+MAX_FUZZY = 16  # fuzzy terms in one query: each is matched against the whole vocabulary
 
 
 MAX_NESTING = 64
@@ -208,6 +209,7 @@ class _Parser:
         self._entities: list[tuple[str, str]] = []
         self.depth = 0
         self.nesting = 0
+        self.fuzzy = 0
 
     def nest(self, tok: _Tok, step: int) -> None:
         """Count parentheses and NOTs within one another: past MAX_NESTING the query is refused
@@ -366,6 +368,11 @@ class _Parser:
             text, edits = fuzzy.group(1), int(fuzzy.group(2) or 1)
             if edits > MAX_EDITS:
                 raise self.error(tok, f"at most {MAX_EDITS} edits: {text}~{MAX_EDITS}")
+            self.fuzzy += 1
+            if self.fuzzy > MAX_FUZZY:
+                raise self.error(
+                    tok, f"at most {MAX_FUZZY} fuzzy terms (word~N) in one query: split it, or use --batch"
+                )
         if prefix:
             text = text[:-1]
         words = _words(text)
