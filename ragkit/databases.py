@@ -32,6 +32,7 @@ from ragkit.errors import RagkitError
 MAX_ROWS = 1000  # rows a query may return
 MAX_BYTES = 2_000_000  # and bytes of values
 TIMEOUT_S = 10.0  # and seconds it may run
+MAX_VALUE = 64_000_000  # and bytes of any one value it reads or builds (SQLite's SQLITE_LIMIT_LENGTH)
 
 
 class DatabaseError(RagkitError):
@@ -226,11 +227,17 @@ class SqliteDatabase(_Database):
         checked = sqlguard.check(sql, self.kind, self.tables, max_rows + 1, self.all_tables)
         db = self._connect()
         # its own WITH queries are read like tables; never under the name of a real one
-        allowed = self.tables | (sqlguard.cte_names(checked, self.kind) - self.all_tables)
+        # (and never under the name of SQLite's own tables: WITH sqlite_master AS (…) … FROM main.sqlite_master
+        # would read every table's CREATE statement)
+        ctes = {n for n in sqlguard.cte_names(checked, self.kind) - self.all_tables if not n.startswith("sqlite_")}
+        allowed = self.tables | ctes
 
         def authorize(action: int, first: str | None, second: str | None, _db: str | None, _src: str | None) -> int:
             if action == sqlite3.SQLITE_READ:
-                return sqlite3.SQLITE_OK if (first or "").lower() in allowed else sqlite3.SQLITE_DENY
+                table = (first or "").lower()
+                return (
+                    sqlite3.SQLITE_OK if table in allowed and not table.startswith("sqlite_") else sqlite3.SQLITE_DENY
+                )
             if action in (sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE):
                 return sqlite3.SQLITE_OK
             return sqlite3.SQLITE_DENY  # writes, ATTACH, PRAGMA, transactions, schema changes
@@ -238,6 +245,9 @@ class SqliteDatabase(_Database):
         deadline = time.monotonic() + timeout_s
         db.set_authorizer(authorize)
         db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        # no value a query builds (printf('%.*c', 900000000, 'x'), zeroblob, replace) may pass
+        # MAX_VALUE: one function call would otherwise take gigabytes within the time cap
+        db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE)
         started = time.perf_counter()
         try:
             columns, rows, truncated = _fetch(db.execute(checked), max_rows, max_bytes)

@@ -190,3 +190,34 @@ def test_the_db_commands(tmp_path: Path) -> None:
     assert ragkit("db", "remove", "chinook", home=home).code == 0
     missing = ragkit("db", "schema", "chinook", home=home)
     assert missing.code == 1 and "ragkit db add" in missing.stderr
+
+
+def test_sqlites_own_tables_stay_closed_under_any_name(chinook: SqliteDatabase) -> None:
+    """A WITH query named like an internal table once opened main.sqlite_master, and with it every
+    table's CREATE statement, to a database limited with --tables."""
+    limited = SqliteDatabase("chinook", f"sqlite:///{chinook.path}", ["Album"])
+    for sql in (
+        "WITH sqlite_master AS (SELECT 1 AS sql) SELECT sql FROM main.sqlite_master",
+        "WITH sqlite_schema AS (SELECT 1 AS sql) SELECT sql FROM main.sqlite_schema",
+        "WITH sqlite_master AS (SELECT 1 AS sql) SELECT sql FROM sqlite_master",
+    ):
+        try:
+            result = limited.run(sql)
+        except (SqlRefused, DatabaseError):
+            continue
+        assert not any("CREATE" in str(row) for row in result.rows), (sql, result.rows)
+
+
+def test_no_value_a_query_builds_may_take_gigabytes(chinook: SqliteDatabase) -> None:
+    """Values are held to MAX_VALUE (SQLite's length limit): a 900 MB string comes back NULL and
+    a 120 MB one is refused, where each took 0.9 GB of memory before. (SQLite 3.40's printf
+    still spends about 10 s counting out the characters it no longer stores: see
+    docs/security.md.)"""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert chinook.run("SELECT printf('%.*c', 900000000, 'x')").rows == [(None,)]
+    with pytest.raises(DatabaseError, match="too big"):  # 60 MB doubled: past the limit
+        chinook.run("SELECT length(replace(printf('%.*c', 60000000, 'x'), 'x', 'xx'))")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # kB: well under 0.9 GB
+    assert chinook.run("SELECT length(printf('%.*c', 1000, 'x'))").rows == [(1000,)]
