@@ -9,10 +9,14 @@ import os
 import threading
 import time
 from collections import deque
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 KEEP = 5
+# The request being served, if any: {"audited": bool}. The server's gate sets it; a request
+# that ends without an entry (cut off, refused by validation, failed) gets one from the gate.
+REQUEST: ContextVar[dict[str, bool] | None] = ContextVar("ragkit_request", default=None)
 
 
 class AuditLog:
@@ -31,6 +35,9 @@ class AuditLog:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "a", encoding="utf-8") as out:
                 out.write(line)
+        request = REQUEST.get()
+        if request is not None:
+            request["audited"] = True
 
     def _rotate(self) -> None:
         for n in range(KEEP - 1, 0, -1):

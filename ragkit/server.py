@@ -203,7 +203,8 @@ def create_app(
         collections = collections_of()
         if collection is not None:
             if collection not in collections:
-                known = ", ".join(sorted(collections)) or "none"
+                mine = [c for c in sorted(collections) if not who.collections or c in who.collections]
+                known = ", ".join(mine) or "none"  # (a limited key is told only of its own)
                 raise HTTPException(404, f"no collection is named {collection!r} (collections: {known})")
             if who.collections and collection not in who.collections:
                 deny(request, who.name, 403, f"the key {who.name!r} may not read the collection {collection!r}")
@@ -250,6 +251,19 @@ def create_app(
         """A result as the key may see it: its sources named, each place inside its collections."""
         sourced = with_sources(result, rk.settings.home)
         return sourced if limit is None else confine(sourced, lambda path: visible(path, limit))
+
+    def model_named(request: Request, who: Principal, name: str | None) -> str | None:
+        """A model a request names: only an installed one of the catalogue (as /v1/models lists
+        them), never a path on the server: what exists there is none of a client's business,
+        and nothing placed there is loaded."""
+        if not name or name == "ragkit":
+            return None
+        installed = [m["name"] for m in rk.models() if m.get("installed")]
+        if name not in installed:
+            message = f"no installed model is named {name!r} (GET /v1/models lists them: {', '.join(installed)})"
+            audit.record(key=who.name, endpoint=request.url.path, status=400, error=message)
+            raise HTTPException(400, message)
+        return name
 
     def failed(request: Request, who: Principal, exc: RagkitError, **entry: Any) -> HTTPException:
         audit.record(key=who.name, endpoint=request.url.path, status=400, error=str(exc), **entry)
@@ -486,9 +500,10 @@ def create_app(
     @app.post("/v1/databases/{name}/ask", responses=ERRORS)
     def database_ask(name: str, body: DatabaseAskRequest, request: Request, who: Caller) -> dict[str, Any]:
         database(request, who, name)
+        model = model_named(request, who, body.model)
         try:
             with generating:
-                answer: dict[str, Any] = rk.ask_database(body.question, name, body.model).as_dict()
+                answer: dict[str, Any] = rk.ask_database(body.question, name, model).as_dict()
         except RagkitError as exc:
             raise failed(request, who, exc, database=name, question=body.question) from exc
         audit.record(key=who.name, endpoint=f"/v1/databases/{name}/ask", status=200, question=body.question,
@@ -525,7 +540,7 @@ def create_app(
                 history.append(Turn(pending, _text(m.content), []))
                 pending = ""
         conversation = Conversation(turns=history) if history else None
-        model = body.model if body.model and body.model != "ragkit" else None
+        model = model_named(request, who, body.model)
         made, ident = int(time.time()), f"chatcmpl-{uuid.uuid4().hex[:24]}"
         routable = [] if body.ragkit_route == "docs" else usable(who, body.collection)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ragkit.audit import AuditLog
+from ragkit.audit import REQUEST, AuditLog
 from ragkit.keys import KeyStore
 
 Scope = MutableMapping[str, Any]
@@ -101,16 +101,41 @@ class Gate:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        who = "-"
         try:
             self._check_names(headers)
             if scope["path"] not in OPEN_PATHS:
-                self.guard.principal(headers.get("authorization"))
+                who = self.guard.principal(headers.get("authorization")).name
             body = await self._body(headers, receive)
         except Denied as denied:
             self.audit.record(key=denied.who, endpoint=scope["path"], status=denied.status, error=denied.message)
             await _respond(send, denied)
             return
-        await self.app(scope, receive if body is None else _replay(body, receive), send)
+        await self._audited(scope, receive if body is None else _replay(body, receive), send, who)
+
+    async def _audited(self, scope: Scope, receive: Receive, send: Send, who: str) -> None:
+        """Run the app; a request it did not audit itself (refused by validation, failed, or cut off
+        by the client before the end) is audited here, once, with its status."""
+        request = {"audited": False}
+        token = REQUEST.set(request)
+        response = {"status": 500, "ended": False}
+
+        async def watched(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                response["ended"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            REQUEST.reset(token)
+            if not request["audited"]:
+                entry: dict[str, Any] = {"key": who, "endpoint": scope["path"], "status": response["status"]}
+                if not response["ended"]:
+                    entry["error"] = "the connection ended before the response did"
+                self.audit.record(**entry)
 
     def _check_names(self, headers: dict[str, str]) -> None:
         if self.names is None:

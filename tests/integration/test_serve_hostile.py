@@ -72,7 +72,8 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
         assert ragkit("collections", "add", name, docs / name, home=home).code == 0
     assert ragkit("index", docs, home=home).code == 0
     keys = {}
-    for name, extra in (("admin", []), ("a-only", ["--collections", "A"]), ("b-only", ["--collections", "B"])):
+    for name, extra in (("admin", []), ("a-only", ["--collections", "A"]), ("b-only", ["--collections", "B"]),
+                        ("streamer", [])):  # fmt: skip
         made = ragkit("keys", "create", name, *extra, home=home)
         assert made.code == 0, made.stderr
         keys[name] = made.stdout.strip().splitlines()[-1]
@@ -233,3 +234,52 @@ def test_odd_queries_get_an_answer_or_a_400_never_a_500(office: Office, route: s
     assert response.status_code in (200, 400, 404, 422), (response.status_code, response.text[:500])
     if response.status_code != 200:
         assert response.json()["error"]["message"]
+
+
+def test_a_model_is_named_from_the_catalogue_never_by_a_path_on_the_server(office: Office) -> None:
+    """A path as the model once told whether a file exists, and whether it is a GGUF, and loaded
+    any GGUF found there for good."""
+    said = {}
+    for name in ("/etc/passwd", "/nonexistent/model.gguf", str(office.home), "../../etc/shadow"):
+        body = {"model": name, "messages": [{"role": "user", "content": "When is the budget due?"}]}
+        response = office.call("POST", "/v1/chat/completions", office.keys["admin"], json=body)
+        assert response.status_code == 400, response.text
+        said[name] = response.json()["error"]["message"].replace(repr(name), "NAME")
+    assert len(set(said.values())) == 1 and "/v1/models" in next(iter(said.values()))
+    listed = office.call("GET", "/v1/models", office.keys["admin"]).json()["data"]
+    body = {"model": listed[0]["id"], "messages": [{"role": "user", "content": "budget?"}], "ragkit_mode": "extract"}
+    assert office.call("POST", "/v1/chat/completions", office.keys["admin"], json=body).status_code == 200
+
+
+def test_every_request_is_audited_once_whatever_becomes_of_it(office: Office) -> None:
+    """Refused by validation, an unknown collection, a streamed answer the client hangs up on."""
+    key = office.keys["streamer"]
+    assert office.call("POST", "/v1/search", key, json={"query": ""}).status_code == 422
+    assert office.call("POST", "/v1/find", key, json={"query": "x", "collection": "nope"}).status_code == 404
+    body = {"messages": [{"role": "user", "content": "Tell me all about the quarterly budget."}], "stream": True,
+            "ragkit_mode": "generate"}  # fmt: skip
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.stream("POST", office.url + "/v1/chat/completions", json=body, headers=headers, timeout=120) as r:
+        assert r.status_code == 200
+        next(line for line in r.iter_lines() if line.startswith("data: "))  # the first chunk, then hang up
+
+    def mine() -> list[dict[str, object]]:
+        entries = ragkit("audit", "tail", "-n", "500", "--json", home=office.home).json()["entries"]
+        return [e for e in entries if e["key"] == "streamer"]
+
+    deadline = time.monotonic() + 60
+    while not any(e["endpoint"] == "/v1/chat/completions" for e in mine()):
+        assert time.monotonic() < deadline, "the cut-off answer was never audited"
+        time.sleep(0.3)
+    time.sleep(2)  # (and it stays one entry)
+    entries = mine()
+    assert [(e["endpoint"], e["status"]) for e in entries[:2]] == [("/v1/search", 422), ("/v1/find", 404)]
+    (chat,) = [e for e in entries if e["endpoint"] == "/v1/chat/completions"]
+    assert chat["status"] == 200 and len(entries) == 3
+
+
+def test_an_error_names_only_the_keys_own_collections(office: Office) -> None:
+    said = office.call("POST", "/v1/find", office.keys["a-only"], json={"query": "x", "collection": "C"}).json()
+    assert "A" in said["error"]["message"] and "B" not in said["error"]["message"].replace("C", "")
+    said = office.call("POST", "/v1/find", office.keys["admin"], json={"query": "x", "collection": "C"}).json()
+    assert "A, B" in said["error"]["message"]
