@@ -6,15 +6,16 @@
 # and the 30 slowest tests. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step() {
-  local start=$SECONDS
+step() {  # step NAME COMMAND...: run it, then say how long it took
+  local name=$1 start=$SECONDS
+  shift
   "$@"
-  echo "== $1 ${2:-}: $((SECONDS - start)) s"
+  echo "== $name: $((SECONDS - start)) s"
 }
-step .venv/bin/ruff check .
-step .venv/bin/mypy ragkit ingest tui
-step .venv/bin/lint-imports
+step ruff .venv/bin/ruff check .
+step mypy .venv/bin/mypy ragkit ingest tui
+step import-contracts .venv/bin/lint-imports
 workers=${RAGKIT_TEST_WORKERS:-$(nproc)}
 parallel=()
 [ "$workers" -gt 0 ] && parallel=(-n "$workers" --dist loadscope)
-step .venv/bin/python -m pytest "${parallel[@]}" --durations=30 "$@"
+step pytest .venv/bin/python -m pytest "${parallel[@]}" --durations=30 "$@"
