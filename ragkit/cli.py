@@ -148,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_searches)
 
     p = sub.add_parser("ask", help="answer a question from your documents, with citations")
-    p.add_argument("question")
+    p.add_argument("question", nargs="?", default=None)  # (after --docs PATH..., it is taken back: _question)
     p.add_argument("--docs", nargs="+", type=Path, default=[], metavar="PATH", help="index these first")
     p.add_argument("--model", default=None, help="GGUF path or model name")
     p.add_argument(
@@ -943,6 +943,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from ragkit.facade import Answer
     from ragkit.sqlask import SqlAnswer
 
+    _question(args)
     if args.db:
         return _ask_database(args)
     rk = _assistant(args, warm_queries=True)
@@ -986,6 +987,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if conversation is not None:
         print(f"Conversation: {conversation.id} (follow up with: ragkit ask --chat {conversation.id} QUESTION)")
     return 0
+
+
+def _question(args: argparse.Namespace) -> None:
+    """``ask --docs DIR "question"``: --docs takes one or more paths, so it also took the question;
+    its last word, when no file or folder of that name exists, is the question."""
+    if args.question is None and args.docs and not args.docs[-1].exists():
+        args.question = str(args.docs.pop())
+    if args.question is None:
+        raise RagkitError('ask needs a question: ragkit ask "QUESTION" [--docs PATH...]')
 
 
 class _LiveDraft:

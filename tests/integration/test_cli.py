@@ -247,3 +247,21 @@ def test_in_a_terminal_the_draft_streams_marked_and_is_erased_for_the_checked_an
     erased = text.index("\x1b[J", marked)  # the draft is wiped from the screen ...
     citations = text.index("Citations", erased)  # ... before the checked answer and its citations;
     assert text.index("The model's draft (unchecked", citations) > citations  # --show-draft: after them, labelled
+
+
+def test_ask_takes_the_question_before_or_after_docs(tmp_path: Path) -> None:
+    """A newcomer's first try, ``ragkit ask --docs notes "what is due?"``, failed: --docs took the
+    question as one more path."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("The Hellesylt invoice is due on the ninth of May.\n")
+    home = tmp_path / "home"
+    for args in (["--docs", notes, "When is the Hellesylt invoice due?"],
+                 ["When is the Hellesylt invoice due?", "--docs", notes]):  # fmt: skip
+        result = ragkit("ask", *args, "--mode", "extract", "--json", home=home)
+        assert result.code == 0, result.stderr
+        answer = result.json()
+        assert answer["question"] == "When is the Hellesylt invoice due?"
+        assert "ninth of May" in answer["answer"] and answer["citations"][0]["path"].endswith("todo.txt")
+    missing = ragkit("ask", "--docs", notes, home=home)
+    assert missing.code != 0 and 'ragkit ask "QUESTION"' in missing.stderr
