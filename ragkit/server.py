@@ -51,11 +51,11 @@ from ragkit.errors import RagkitError
 from ragkit.keys import KeyStore
 from ragkit.query import Filters
 from ragkit.rowdocs import with_sources
-from ragkit.serve.gate import Denied, Gate, KeyGuard, Principal, allowed_names
+from ragkit.serve.gate import LOOPBACK_NAMES, Denied, Gate, KeyGuard, Principal, allowed_names
 from ragkit.serve.scope import confine
 from ragkit.sqlask import SqlAnswer
 
-LOOPBACK = ("127.0.0.1", "::1", "localhost")
+LOOPBACK = LOOPBACK_NAMES
 
 
 class SearchRequest(BaseModel):
@@ -187,6 +187,9 @@ def create_app(
     app.add_middleware(Gate, guard=guard, audit=audit, names=allowed_names(host, allowed_hosts), max_body=max_body)
 
     def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+        checked = getattr(request.state, "principal", None)  # by the gate, before the body was read
+        if isinstance(checked, Principal):
+            return checked
         try:
             return guard.principal(authorization)
         except Denied as denied:

@@ -105,7 +105,9 @@ class Gate:
         try:
             self._check_names(headers)
             if scope["path"] not in OPEN_PATHS:
-                who = self.guard.principal(headers.get("authorization")).name
+                principal = self.guard.principal(headers.get("authorization"))
+                scope.setdefault("state", {})["principal"] = principal  # (the app's routes read it, not the keys again)
+                who = principal.name
             body = await self._body(headers, receive)
         except Denied as denied:
             self.audit.record(key=denied.who, endpoint=scope["path"], status=denied.status, error=denied.message)
