@@ -12,12 +12,13 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ragkit.answer.quotes import SentenceModel, choose, render, short_answer
+from ragkit.answer.spans import SpanFinder, finder_for
 from ragkit.attribution import Attribution, Citation, SentenceSupport, attribute
 from ragkit.chat import ChatModels
 from ragkit.config import Settings
 from ragkit.conversation import Conversation, Turn, hit_key
 from ragkit.errors import RagkitError
-from ragkit.extract import choose, render
 from ragkit.llm import StreamEvent
 from ragkit.llm.guard import RepetitionGuard
 from ragkit.prompt import Prompt, build_prompt, with_sources
@@ -47,6 +48,8 @@ class Answer:
     new_sources: list[int] = field(default_factory=list)  # source numbers retrieved for this turn
     retrieval: dict[str, Any] = field(default_factory=dict)  # queries, filter, every hit with its score
     mode: str = "generate"  # how the shown answer was made: "generate" (the model) or "extract" (quoted)
+    # quoted answers to who/when/where/how-many questions: the words that answer, with their source
+    short_answer: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,7 @@ class Answer:
             "grounded": self.grounded,
             "notice": self.notice,
             "mode": self.mode,
+            "short_answer": self.short_answer,
             "by": self.attribution.by,
             "sources": [dict(h.as_dict(), n=n) for n, h in enumerate(self.sources, start=1)],
             "sentences": [
@@ -111,6 +115,7 @@ class Answer:
             conversation=data.get("conversation", ""),
             retrieval=dict(data.get("retrieval") or {}),
             mode=data.get("mode", "generate"),
+            short_answer=data.get("short_answer"),
         )
 
     @property
@@ -129,6 +134,7 @@ PARTLY = (
     "Only part of this answer could be verified against your documents: the sentences that could not "
     "are marked (✗) and are not backed by any source."
 )
+NOT_SAID = "Your documents do not seem to say: {}."
 Mode = Literal["auto", "generate", "extract"]
 
 
@@ -152,6 +158,27 @@ class Answerer:
         self.search = search
         self.chunk_count = chunk_count
         self.embed = embed
+        self.sentences: SentenceModel | None = None  # which sentence answers; None: the packaged model
+        self._finder: SpanFinder | None = None
+
+    @property
+    def finder(self) -> SpanFinder:
+        """What finds names, dates, places and amounts in a sentence: the spaCy pipeline of
+        ``entities.model`` when one is set, else patterns."""
+        if self._finder is None:
+            self._finder = finder_for(self.settings.entities.model)
+        return self._finder
+
+    def evidence(
+        self, question: str, mode: Mode, conversation: Conversation | None = None
+    ) -> tuple[list[Hit], list[Hit]]:
+        """The passages retrieved for a question (neighbouring chunks merged), and those of
+        them close enough to answer from."""
+        cfg = self.settings.retrieve
+        # the model is given top_k passages; quoting looks for sentences in evidence_k of them
+        k = cfg.top_k if mode == "generate" else max(cfg.top_k, cfg.evidence_k)
+        hits = merge_adjacent(self.retrieve_for(question, conversation, k))
+        return hits, [h for h in hits if h.score >= cfg.min_score]
 
     def retrieval_queries(self, question: str, conversation: Conversation | None = None) -> list[str]:
         """The queries a question is searched with: itself, and for a follow-up also joined
@@ -190,10 +217,7 @@ class Answerer:
         if self.chunk_count() == 0:
             raise RagkitError("nothing is indexed yet; add documents with: ragkit index PATH (or ask with --docs PATH)")
         cfg = self.settings.retrieve
-        # the model is given top_k passages; quoting looks for sentences in evidence_k of them
-        k = cfg.top_k if mode == "generate" else max(cfg.top_k, cfg.evidence_k)
-        hits = merge_adjacent(self.retrieve_for(question, conversation, k))  # a passage's neighbouring chunks: one
-        relevant = [h for h in hits if h.score >= cfg.min_score]
+        hits, relevant = self.evidence(question, mode, conversation)
         retrieval = {
             "queries": self.retrieval_queries(question, conversation),
             "min_score": cfg.min_score,
@@ -217,18 +241,23 @@ class Answerer:
             result, prompt = yield from self._generate(question, model, relevant[: cfg.top_k], conversation)
         result.model_note, result.retrieval = self._note(model, mode), retrieval
         if not result.grounded:
-            quotes = choose(question, relevant, self.embed) if mode != "generate" else []
+            quotes = choose(question, relevant, self.embed, self.sentences, self.finder) if mode != "generate" else []
             if mode == "extract":  # the quoted passages are the sources, or else the closest ones
                 prompt = with_sources(prompt, [q.hit for q in quotes] or relevant[: cfg.top_k])
             draft = result.answer
             if quotes:  # answer from the evidence, verbatim and cited
                 prompt = with_sources(prompt, [q.hit for q in quotes])
                 numbers = {hit_key(h): n for n, h in enumerate(prompt.sources, start=1)}
-                quoted = render(quotes, lambda hit: numbers[hit_key(hit)])
+                short = short_answer(question, quotes)
+                quoted = render(quotes, lambda hit: numbers[hit_key(hit)], short)
                 result.answer, result.draft, result.mode = quoted, draft, "extract"
                 result.attribution = attribute(quoted, prompt.sources, embed=self.embed)
                 result.grounded = result.attribution.grounded
                 result.notice = QUOTED if mode == "extract" else QUOTED_INSTEAD
+                if short is not None:
+                    result.short_answer = short.as_dict(lambda hit: numbers[hit_key(hit)])
+                    if short.missing:
+                        result.notice += " " + NOT_SAID.format("; ".join(f"“{p.text}”" for p in short.missing))
                 if mode == "extract":
                     yield StreamEvent("text", quoted)
             elif result.attribution.any_verified:  # partly backed: shown, the rest marked

@@ -44,7 +44,8 @@ _MARKER_NUMBERS = re.compile(r"\d{1,3}")
 _LEADING_MARKERS = re.compile(r"(?:\[\d{1,3}(?:\s*,\s*\d{1,3})*\]\s*)+[.!?]*")
 _WRAP = re.compile(r"(?<!\n)\n(?!\n)")  # a line break inside a paragraph (PDFs) ends no sentence
 _WORDS = re.compile(r"[\w'’-]+")
-_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+(?=\s|$)|\n|$)")
+# a full stop ends a sentence only before a space or the end: "2.3 million" and "e.g.," run on
+_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?]+(?![.!?]|\s|$))*(?:[.!?]+(?=\s|$)|\n|$)")
 
 
 @dataclass(frozen=True)

@@ -979,7 +979,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json(result.as_dict())
         return 0
-    print(result.answer)  # the checked answer first (its notice, below, says how it was made)
+    print(_highlighted(result))  # the checked answer first (its notice, below, says how it was made)
     _print_sources(result)
     if args.show_draft and result.draft:
         print("\nThe model's draft (unchecked; the answer above is what your documents support):")
@@ -987,6 +987,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if conversation is not None:
         print(f"Conversation: {conversation.id} (follow up with: ragkit ask --chat {conversation.id} QUESTION)")
     return 0
+
+
+def _highlighted(result: Any) -> str:
+    """The answer, its leading short answer ("Maren Tolsvik, 1887 — …") in bold on a terminal."""
+    short = (result.short_answer or {}).get("text", "")
+    if not short or not result.answer.startswith(short) or not sys.stdout.isatty():
+        return result.answer
+    return f"\033[1;33m{short}\033[0m{result.answer[len(short) :]}"
 
 
 def _question(args: argparse.Namespace) -> None:

@@ -40,10 +40,13 @@ def where(item: dict[str, Any]) -> str:
     return f"{name}, p. {item['page']}" if item.get("page") is not None else name
 
 
-def answer_markup(text: str, unsupported: Sequence[str] = ()) -> str:
-    """The answer with every ``[n]`` turned into a link that selects citation n, and each
-    sentence that did not verify dimmed, struck through and marked ✗."""
+def answer_markup(text: str, unsupported: Sequence[str] = (), short: str = "") -> str:
+    """The answer with every ``[n]`` turned into a link that selects citation n, each
+    sentence that did not verify dimmed, struck through and marked ✗, and the short answer
+    that leads a quoted answer ("Maren Tolsvik, 1887 — …") highlighted."""
     markup = escape(text)
+    if short and text.startswith(short):
+        markup = f"[b reverse]{escape(short)}[/b reverse]{escape(text[len(short) :])}"
     for sentence in unsupported:
         quoted = escape(sentence)
         markup = markup.replace(quoted, f"[dim strike]{quoted}[/dim strike] [red]✗[/red]", 1)
@@ -146,7 +149,8 @@ class TurnView(Vertical):
             return
         if not self.search_only:
             unsupported = [] if result.get("declined") else result.get("unsupported", [])
-            self.query_one(".answer", Static).update(answer_markup(result["answer"], unsupported))
+            short = (result.get("short_answer") or {}).get("text", "")
+            self.query_one(".answer", Static).update(answer_markup(result["answer"], unsupported, short))
             if result.get("draft"):  # the model's text, kept visible but clearly not an answer
                 self.query_one(".draft", Static).update(escape(result["draft"]))
                 self.query_one(".draft-box", Collapsible).display = True
