@@ -174,7 +174,7 @@ def ask_all(rk: Any, questions: list[dict[str, Any]], mode: str, every_fact: boo
             counts["right"] += 1
         elif verified:
             counts["wrong"] += 1
-            counts["wrong_examples"] = [*counts.get("wrong_examples", []), (item["q"], answer.answer[:160])][:8]
+            counts["wrong_examples"] = [*counts.get("wrong_examples", []), (item["q"], answer.answer[:160])]
         if any(p.kind in ("who", "when", "where", "number") for p in asks(item["q"])):
             counts["typed"] += 1
             short = normal((answer.short_answer or {}).get("text", ""))
@@ -242,14 +242,14 @@ def main() -> None:
     for mode in modes:
         print(report("invented, held-out documents", mode, totals[mode]))
         if args.examples:
-            for q, a in totals[mode].get("wrong_examples", []):
+            for q, a in totals[mode].get("wrong_examples", [])[:12]:
                 print(f"    wrong: {q} -> {a}")
     rk.close()
 
 
 def add(total: dict[str, Any], counts: dict[str, Any]) -> None:
     for key, value in counts.items():
-        total[key] = total[key] + value if key != "wrong_examples" else [*total.get(key, []), *value][:12]
+        total[key] = [*total.get(key, []), *value] if isinstance(value, list) else total.get(key, 0) + value
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ and never sent back to the model.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from ragkit.answer.quotes import SentenceModel, choose, render, short_answer
@@ -135,7 +135,17 @@ PARTLY = (
     "are marked (✗) and are not backed by any source."
 )
 NOT_SAID = "Your documents do not seem to say: {}."
+BACKED_ONLY = (
+    "Only the sentences of the model's answer that your documents back are shown; the rest could not be "
+    "verified and is kept under 'draft'."
+)
 Mode = Literal["auto", "generate", "extract"]
+
+
+def shifted(attribution: Attribution, by: int) -> Attribution:
+    """``attribution`` of a text that now has ``by`` characters before it."""
+    moved = [replace(s, start=s.start + by, end=s.end + by) for s in attribution.sentences]
+    return Attribution(attribution.by, attribution.citations, moved)
 
 
 def _rough_tokens(text: str) -> int:
@@ -249,9 +259,11 @@ class Answerer:
                 prompt = with_sources(prompt, [q.hit for q in quotes])
                 numbers = {hit_key(h): n for n, h in enumerate(prompt.sources, start=1)}
                 short = short_answer(question, quotes)
+                body = render(quotes, lambda hit: numbers[hit_key(hit)])
                 quoted = render(quotes, lambda hit: numbers[hit_key(hit)], short)
                 result.answer, result.draft, result.mode = quoted, draft, "extract"
-                result.attribution = attribute(quoted, prompt.sources, embed=self.embed)
+                # the short answer is words of the quoted sentences: the sentences are what is checked
+                result.attribution = shifted(attribute(body, prompt.sources, embed=self.embed), len(quoted) - len(body))
                 result.grounded = result.attribution.grounded
                 result.notice = QUOTED if mode == "extract" else QUOTED_INSTEAD
                 if short is not None:
@@ -260,6 +272,12 @@ class Answerer:
                         result.notice += " " + NOT_SAID.format("; ".join(f"“{p.text}”" for p in short.missing))
                 if mode == "extract":
                     yield StreamEvent("text", quoted)
+            elif result.attribution.any_verified and mode == "auto":  # only what is backed is shown
+                backed = " ".join(s.text for s in result.attribution.sentences if s.supported or not s.factual)
+                result.answer, result.draft = backed, draft
+                result.attribution = attribute(backed, prompt.sources, embed=self.embed)
+                result.grounded = result.attribution.grounded
+                result.notice = BACKED_ONLY
             elif result.attribution.any_verified:  # partly backed: shown, the rest marked
                 result.notice = PARTLY
             else:  # say plainly that the documents do not seem to hold it; keep any draft

@@ -44,6 +44,7 @@ _MARKER_NUMBERS = re.compile(r"\d{1,3}")
 _LEADING_MARKERS = re.compile(r"(?:\[\d{1,3}(?:\s*,\s*\d{1,3})*\]\s*)+[.!?]*")
 _WRAP = re.compile(r"(?<!\n)\n(?!\n)")  # a line break inside a paragraph (PDFs) ends no sentence
 _WORDS = re.compile(r"[\w'’-]+")
+_PATHS = re.compile(r"(?<![\w/])(?:~|[\w.-]*)(?:/[\w.~+-]+)+/?(?<![.,])")
 # a full stop ends a sentence only before a space or the end: "2.3 million" and "e.g.," run on
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?]+(?![.!?]|\s|$))*(?:[.!?]+(?=\s|$)|\n|$)")
 
@@ -139,10 +140,13 @@ def agrees(claim: str, window: str, passage: str = "") -> bool:
     clause it matches; every name is in the passage, and no clause puts one where the matching
     window clause has another; each clause of the claim has the same polarity as the window's
     clause that matches it best (so "not", "never", "no longer", "fails to" cannot be added or
-    dropped); no word of the window is negated by a prefix ("unsuccessful" against
-    "successful"); and no word of the window is :func:`substituted`."""
+    dropped); every file path is in the passage as written; no word of the window is negated
+    by a prefix ("unsuccessful" against "successful"); and no word of the window is
+    :func:`substituted`."""
     if not quantities(claim) <= quantities(window):
         return False
+    if any(path not in (passage or window) for path in _PATHS.findall(claim)):
+        return False  # a file path, URL or identifier the source does not hold ("/lib/xmime")
     known = {w.lower().removesuffix("'s").removesuffix("’s") for w in _WORDS.findall(passage or window)}
     if not all(name in known or _demonym_of(name, names(passage or window)) for name in names(claim)):
         return False

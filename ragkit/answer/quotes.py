@@ -16,6 +16,7 @@ is quoted and the documents are said not to hold the answer.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ FEATURES = (
     "cosine_gap",  # how far below the best sentence's cosine for this question
     "overlap",  # share of the question's content words in the sentence
     "overlap_gap",
+    "rare_overlap",  # the same, each word weighted by how few of the candidate sentences hold it
     "neighbours",  # share of the question's words in the sentences before and after it
     "typed",  # the question asks for a kind of thing (who, when, where, how many)
     "novel",  # share of those kinds present in the sentence and not already in the question
@@ -198,7 +200,11 @@ def features(
     wanted = content_words(question)
     parts = asks(question)
     typed = [p for p in parts if p.kind]
-    overlap = np.array([_share(wanted, content_words(c.text)) for c in found])
+    words = [content_words(c.text) for c in found]
+    overlap = np.array([_share(wanted, w) for w in words])
+    held = {w: sum(w in mine for mine in words) for w in wanted}
+    rarity = {w: math.log1p(len(found) / n) for w, n in held.items() if n}  # a word in every sentence tells little
+    rare = np.array([sum(rarity.get(w, 0.0) for w in wanted & mine) / (sum(rarity.values()) or 1.0) for mine in words])
     named, amounts, negated = names(question), quantities(question), negations(question) % 2
     rows, spans = [], []
     for i, c in enumerate(found):
@@ -209,7 +215,7 @@ def features(
         spans.append(mine)
         rows.append([
             1.0, float(cosine[i]), float(cosine[i] - cosine.max()),
-            float(overlap[i]), float(overlap[i] - overlap.max()),
+            float(overlap[i]), float(overlap[i] - overlap.max()), float(rare[i]),
             _share(wanted, content_words(around) - content_words(c.text)), 1.0 if typed else 0.0,
             sum(s is not None for s in mine) / len(typed) if typed else 0.0, 1.0 / (1 + c.rank),
             1.0 if c.position == 0 else 0.0,

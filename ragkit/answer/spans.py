@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from ragkit.text import STOPWORDS, content_words
 
-KINDS = ("who", "when", "where", "number", "why")
+KINDS = ("who", "when", "where", "place", "number", "why")
 
 _ASKS: tuple[tuple[str, str], ...] = (
     ("when", r"\bwhen\b|\b(?:what|which) (?:year|date|day|month|century|decade|time|period)\b|\bhow long ago\b"),
@@ -28,9 +28,10 @@ _ASKS: tuple[tuple[str, str], ...] = (
         r"\bhow (?:many|much|long|far|old|large|big|tall|high|deep|wide|heavy|often|fast)\b"
         r"|\bwhat (?:percentage|percent|number|amount|share|proportion|fraction|sum|price|cost)\b",
     ),
+    ("where", r"\bwhere\b"),  # a name after "in", "at", "near"…, a path, "the kitchen"
     (
-        "where",
-        r"\bwhere\b|\b(?:what|which) (?:city|country|town|village|place|state|region|county|island|street|port|"
+        "place",  # a named place, wherever it stands in the sentence
+        r"\b(?:what|which) (?:city|country|town|village|place|state|region|county|island|street|port|"
         r"harbou?r|continent|location|river|building|site)\b",
     ),
     (
@@ -72,8 +73,13 @@ def asks(question: str) -> list[Part]:
 
 def kind_of(text: str) -> str | None:
     """The kind of answer ``text`` (a question, or a part of one) asks for: the pattern that
-    matches first in it."""
-    found = [(m.start(), kind) for kind, pattern in _ASK_PATTERNS if (m := pattern.search(text))]
+    matches first in it, within its first words ("How is it supplied when the ferry cannot
+    sail?" asks how, not when)."""
+    found = [
+        (m.start(), kind)
+        for kind, pattern in _ASK_PATTERNS
+        if (m := pattern.search(text)) and len(text[: m.start()].split()) <= 2
+    ]
     return min(found)[1] if found else None
 
 
@@ -108,6 +114,12 @@ _YEAR_ALONE = re.compile(r"^(?:1[0-9]{3}|20[0-9]{2})$")
 _CAPITAL = re.compile(r"[A-Z][\w'’.&-]*")
 _JOINERS = frozenset("of de da van von der den la le du al bin ibn y and & the".split())
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|on|near|from|to|into|across|outside|inside|off|of|beside|by)\s+$", re.I)
+_PLACE_ONLY = re.compile(r"\b(?:in|at|near|into|across|outside|inside|beside)\s+$", re.I)
+_PATH = re.compile(r"(?<![\w/])((?:~|[A-Za-z]:)?(?:[/\\][\w.@+-]+){2,}[/\\]?)")
+_PLACE_PHRASE = re.compile(
+    r"\b(?:in|at|on|near|under|inside|outside|beside|behind|below|above|into)\s+((?:the|a|an|its|their|his|her)\s+"
+    r"(?:[a-z][\w'’-]*\s+){0,2}(?:[a-z][\w'’-]*))\b"
+)
 _STARTERS = frozenset(
     "a an the in on at by for from to of as since during after before although while when where this that these "
     "those it its there here today many some several various each every all most both either neither yes no "
@@ -133,9 +145,13 @@ class PatternSpans:
         if kind == "number":
             return _amounts(sentence)
         runs = _name_runs(sentence)
-        if kind == "where":
-            placed = [r for r in runs if _PLACE_BEFORE.search(sentence[: r.start])]
-            runs = placed or runs
+        if kind == "who":  # "in Nedre Kleppa" is where, not who
+            return [Span(r.start, r.end, r.text, kind) for r in runs if not _PLACE_ONLY.search(sentence[: r.start])]
+        if kind == "where":  # a name after a place word, a path, or "in the harbour"
+            runs = [r for r in runs if _PLACE_BEFORE.search(sentence[: r.start])]
+            runs += [Span(m.start(1), m.end(1), m.group(1), kind) for m in _PATH.finditer(sentence)]
+            runs += [_trimmed(sentence, m.start(1), m.end(1), kind) for m in _PLACE_PHRASE.finditer(sentence)]
+            return _longest(Span(r.start, r.end, r.text, kind) for r in runs)
         return [Span(r.start, r.end, r.text, kind) for r in runs]
 
 
@@ -146,6 +162,7 @@ class SpacySpans:
     LABELS: dict[str, tuple[str, ...]] = {  # noqa: RUF012 - read only
         "who": ("PERSON", "ORG", "NORP"),
         "where": ("GPE", "LOC", "FAC"),
+        "place": ("GPE", "LOC", "FAC"),
         "when": ("DATE",),
         "number": ("CARDINAL", "QUANTITY", "MONEY", "PERCENT"),
         "why": (),
@@ -202,6 +219,15 @@ def answer_spans(
             continue
         out.append(min(found, key=lambda s: min(_gap(s, a) for a in anchors)))
     return out
+
+
+def _trimmed(sentence: str, start: int, end: int, kind: str) -> Span:
+    """The span without the words it ends in that carry nothing ("the quay in" -> "the quay")."""
+    words = sentence[start:end].split()
+    while len(words) > 2 and words[-1].lower() in STOPWORDS:
+        words.pop()
+    text = " ".join(words)
+    return Span(start, start + len(text), text, kind)
 
 
 def _gap(span: Span, at: int) -> int:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.answering import PARTLY, Mode
+from ragkit.answer.quotes import SentenceModel, packaged
+from ragkit.answering import BACKED_ONLY, PARTLY, Mode
 from ragkit.cli import _print_sources
 from ragkit.conversation import Conversation
 from ragkit.facade import NOT_FOUND, Answer, Ragkit, open_ragkit
@@ -176,6 +177,12 @@ def test_the_cli_lists_the_sentences_that_did_not_verify(rk: Ragkit, capsys: pyt
     # auto mode does not show a half-backed answer: it quotes the evidence and keeps the draft
     _, auto = collect(rk, QUESTION, mode="auto")
     assert auto.mode == "extract" and auto.grounded and made_up in auto.draft
+    # and where no sentence of the evidence answers well enough, it shows only the backed sentences
+    rk.answerer.sentences = SentenceModel(list(packaged().weights), threshold=1.01)  # one that never quotes
+    _, backed_only = collect(rk, QUESTION, mode="auto")
+    assert backed_only.notice == BACKED_ONLY and backed_only.grounded
+    assert made_up not in backed_only.answer and made_up in backed_only.draft
+    assert backed_only.answer == f"{backed[:-1]} [1]."
 
 
 class NoModel(ScriptedLLM):

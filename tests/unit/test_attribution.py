@@ -120,3 +120,24 @@ def test_a_pdf_line_break_inside_a_sentence_does_not_cut_the_window() -> None:
     assert result.grounded
     quote = result.citations[0].quote
     assert quote.startswith("Each application") and "packages directories" in quote
+
+
+MIME = "Each application installs its XML source file in /usr/share/mime/packages. The updater reads it from there."
+
+
+def test_a_file_path_the_source_does_not_hold_is_not_verified() -> None:
+    sources = [hit(MIME, "/d/mime.txt")]
+    right = attribute("Each application installs its XML source file in /usr/share/mime/packages [1].", sources)
+    assert right.sentences[0].supported
+    invented = attribute("Each application installs its XML source file in /usr/lib/xmime/packages [1].", sources)
+    assert not invented.sentences[0].supported
+
+
+def test_a_decimal_point_ends_no_sentence() -> None:
+    from ragkit.attribution import split_sentences
+
+    text = "The cooperative pressed 2.3 million litres in 2022. Most of it is sold in Bergen."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "The cooperative pressed 2.3 million litres in 2022.",
+        "Most of it is sold in Bergen.",
+    ]
