@@ -28,6 +28,12 @@ def pdf(pages: list[Page], ending: bool = True) -> bytes:
         )
         objects.append(b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(data), extra, data))
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    return serialize(objects, ending)
+
+
+def serialize(objects: list[bytes], ending: bool = True) -> bytes:
+    """A PDF of these numbered objects (the first is the catalog), with its cross-reference
+    table and trailer; ``ending=False`` as in :func:`pdf`."""
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, 1):

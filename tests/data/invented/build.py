@@ -10,6 +10,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from tests.pdfmaker import serialize
+
 SRC = Path(__file__).with_name("src")
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
@@ -49,16 +51,7 @@ def _pdf(text: str, path: Path) -> Path:
         b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
-    data = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(data))
-        data += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(data)
-    data += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    data += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    data += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(data))
+    path.write_bytes(serialize(objects))
     return path
 
 
