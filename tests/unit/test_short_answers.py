@@ -170,3 +170,20 @@ def test_the_packaged_model_rewards_novel_answers_and_matches_this_ragkit() -> N
     assert model.weights[FEATURES.index("novel")] > 0
     assert 0 < model.threshold < 1
     assert model.about.get("fitted on", "").startswith("SQuAD")
+
+
+def test_with_a_spacy_pipeline_its_recogniser_finds_the_spans() -> None:
+    from ragkit.answer.spans import SpacySpans, finder_for
+    from tests.conftest import spacy_pipeline
+
+    finder = finder_for(str(spacy_pipeline()))
+    assert isinstance(finder, SpacySpans)
+    sentence = "The cooperative was chaired by Ingrid Saeter from Bergen until March 2015."
+    assert "Ingrid Saeter" in [s.text for s in finder.spans(sentence, "who")]
+    assert "Bergen" in [s.text for s in finder.spans(sentence, "place")]
+    assert "March 2015" in [s.text for s in finder.spans(sentence, "when")]
+    question = "Who chaired the cooperative, and until when?"
+    who, when = answer_spans(question, sentence, finder)
+    assert who is not None and who.text == "Ingrid Saeter"
+    assert when is not None and "2015" in when.text
+    assert isinstance(finder_for("no-such-pipeline"), PatternSpans)  # not installed: the patterns answer
