@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingest import load
-from ragkit.answering import NOT_FOUND
+from ragkit.answering import BACKED_ONLY, NOT_FOUND
 from tests.conftest import README_QUESTION, SAMPLES
 from tests.integration.cli import ragkit
 
@@ -118,8 +118,12 @@ def test_ask_with_docs_indexes_first(tmp_path: Path) -> None:
     answer = result.json()
     assert answer["sources"] and all(s["path"].endswith("repeatable-installs.md") for s in answer["sources"])
     assert all(c["path"].endswith("repeatable-installs.md") for c in answer["citations"])
-    if answer["grounded"]:  # shown as an answer: backed by a verified citation, with no warning
-        assert any(c["verified"] for c in answer["citations"]) and answer["notice"] == ""
+    if answer["grounded"]:  # shown as an answer: backed by a verified citation, saying how it was made
+        assert any(c["verified"] for c in answer["citations"])
+        if answer["mode"] == "extract":
+            assert answer["notice"].startswith("Quoted from your documents") and answer["draft"]
+        else:  # the model's answer, whole or only its verified sentences
+            assert answer["notice"] in ("", BACKED_ONLY)
     else:  # not shown as an answer: said plainly, with the reason
         assert answer["answer"] == NOT_FOUND and answer["notice"]
 

@@ -79,8 +79,10 @@ HOSTILE = [
 ]
 TOO_COSTLY = [  # valid reads, stopped by the time limit
     "SELECT count(*) FROM Track a, Track b, Track c",
+    # (+ 0: on c.GenreId itself SQLite searches Genre's rowid range, and the whole read takes
+    # about 0.45 s on an idle machine, under the limit; this way it compares 125 M rows, 5 s)
     "SELECT count(*) FROM InvoiceLine a CROSS JOIN InvoiceLine b CROSS JOIN Genre c"
-    " WHERE a.Quantity + b.Quantity > c.GenreId",
+    " WHERE a.Quantity + b.Quantity > c.GenreId + 0",
     "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r",
 ]
 
