@@ -145,7 +145,7 @@ def agrees(claim: str, window: str, passage: str = "") -> bool:
     :func:`substituted`."""
     if not quantities(claim) <= quantities(window):
         return False
-    if any(path not in (passage or window) for path in _PATHS.findall(claim)):
+    if not set(_PATHS.findall(claim)) <= set(_PATHS.findall(passage or window)):
         return False  # a file path, URL or identifier the source does not hold ("/lib/xmime")
     known = {w.lower().removesuffix("'s").removesuffix("’s") for w in _WORDS.findall(passage or window)}
     if not all(name in known or _demonym_of(name, names(passage or window)) for name in names(claim)):

@@ -129,7 +129,8 @@ def test_a_file_path_the_source_does_not_hold_is_not_verified() -> None:
     sources = [hit(MIME, "/d/mime.txt")]
     right = attribute("Each application installs its XML source file in /usr/share/mime/packages [1].", sources)
     assert right.sentences[0].supported
-    invented = attribute("Each application installs its XML source file in /usr/lib/xmime/packages [1].", sources)
+    # the same words, one letter off in the path: only the path check tells
+    invented = attribute("Each application installs its XML source file in /usr/share/mime/package [1].", sources)
     assert not invented.sentences[0].supported
 
 
