@@ -212,6 +212,17 @@ def _walk(root: Path, rules: IgnoreRules, result: ScanResult) -> Iterator[Path]:
             yield path
 
 
+def symlink_target(path: Path) -> str | None:
+    """The file a symlink at ``path`` leads to (resolved), or None if ``path`` is no symlink.
+    Raises OSError for a link to nothing or a loop."""
+    if not path.is_symlink():
+        return None
+    try:
+        return str(path.resolve(strict=True))
+    except RuntimeError as exc:  # a loop, on Pythons that say so this way
+        raise OSError(errno.ELOOP, str(exc)) from exc
+
+
 def _followed(link: Path, rules: IgnoreRules, result: ScanResult) -> bool:
     """Whether the symlink ``link`` is indexed; if not, it is recorded with the reason."""
     target, why = rules.link_target(link)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ingest import Chunk, supported_extensions
-from ingest.scan import scan
+from ingest.scan import scan, symlink_target
 from ragkit.embed import like_length
 from ragkit.errors import RagkitError
 from ragkit.faults import kill_point
@@ -113,6 +113,7 @@ class _Todo:
     info: os.stat_result
     digest: str
     row: FileRow | None
+    link: str | None = None  # a symlink's target (the scan checked where it leads)
     chunks: list[Chunk] = field(default_factory=list)
     notes: tuple[str, ...] = ()
     about: DocInfo | None = None
@@ -234,11 +235,12 @@ class Indexer:
     ) -> _Todo | None:
         """Settle a file that needs no parsing, or return it as work to do."""
         try:
+            link = symlink_target(path)  # a file swapped for a link, or a link re-pointed, is a change
             info = path.stat()
         except OSError as exc:
             self._fail(key, 0, 0, None, f"cannot read file: {exc.strerror or exc}", report)
             return None
-        if row and row.size == info.st_size and row.mtime_ns == info.st_mtime_ns:
+        if row and row.size == info.st_size and row.mtime_ns == info.st_mtime_ns and row.link == link:
             report.unchanged += 1
             return None
         if info.st_size > self.max_file_bytes:
@@ -246,22 +248,23 @@ class Indexer:
                 f"file is {info.st_size / 1e6:.0f} MB, over the {self.max_file_bytes / 1e6:.0f} MB limit; "
                 "raise index.max_file_mb to index it"
             )
-            self._fail(key, info.st_size, info.st_mtime_ns, None, reason, report)
+            self._fail(key, info.st_size, info.st_mtime_ns, None, reason, report, link)
             return None
         try:
             digest = file_hash(path)
         except OSError as exc:
-            self._fail(key, info.st_size, info.st_mtime_ns, None, f"cannot read file: {exc.strerror or exc}", report)
+            why = f"cannot read file: {exc.strerror or exc}"
+            self._fail(key, info.st_size, info.st_mtime_ns, None, why, report, link)
             return None
         if row and row.hash == digest:  # touched, not changed
             with self.manifest.transaction():
-                self.manifest.put_file(replace(row, size=info.st_size, mtime_ns=info.st_mtime_ns))
+                self.manifest.put_file(replace(row, size=info.st_size, mtime_ns=info.st_mtime_ns, link=link))
             report.unchanged += 1
             return None
         if self.manifest.doc_state(digest) == "ready":
-            self._point(key, info, digest, row, gone, report)
+            self._point(key, info, digest, row, gone, report, link)
             return None
-        return _Todo(key, path, info, digest, row)
+        return _Todo(key, path, info, digest, row, link)
 
     def _point(
         self,
@@ -271,6 +274,7 @@ class Indexer:
         row: FileRow | None,
         gone: dict[str, FileRow],
         report: IndexReport,
+        link: str | None,
     ) -> None:
         """The content is indexed already (a rename, move or copy): point the file at it."""
         moved_from = next((g for g in gone.values() if g.hash == digest and g.status == "ok"), None)
@@ -278,7 +282,7 @@ class Indexer:
             if moved_from is not None:
                 self.manifest.delete_file(moved_from.path)
                 kill_point("rename")
-            self.manifest.put_file(FileRow(key, info.st_size, info.st_mtime_ns, digest, "ok", None, digest))
+            self.manifest.put_file(FileRow(key, info.st_size, info.st_mtime_ns, digest, "ok", None, digest, link=link))
         if moved_from is not None:
             del gone[moved_from.path]
             report.renamed += 1
@@ -309,7 +313,8 @@ class Indexer:
             if result.chunks is None:
                 for failed in (item, *waiting.pop(item.digest, [])):
                     info = failed.info
-                    self._fail(failed.key, info.st_size, info.st_mtime_ns, failed.digest, result.error or "", report)
+                    error = result.error or ""
+                    self._fail(failed.key, info.st_size, info.st_mtime_ns, failed.digest, error, report, failed.link)
                     tick(failed.key)
                 continue
             item.chunks = result.chunks
@@ -367,7 +372,7 @@ class Indexer:
             for f in (item, *twins):
                 note = "; ".join(item.notes) or None
                 self.manifest.put_file(
-                    FileRow(f.key, f.info.st_size, f.info.st_mtime_ns, f.digest, "ok", None, item.digest, note)
+                    FileRow(f.key, f.info.st_size, f.info.st_mtime_ns, f.digest, "ok", None, item.digest, note, f.link)
                 )
                 if note:
                     report.warnings.append({"path": f.key, "note": note})
@@ -379,9 +384,18 @@ class Indexer:
             else:
                 report.added += 1
 
-    def _fail(self, key: str, size: int, mtime_ns: int, digest: str | None, reason: str, report: IndexReport) -> None:
+    def _fail(
+        self,
+        key: str,
+        size: int,
+        mtime_ns: int,
+        digest: str | None,
+        reason: str,
+        report: IndexReport,
+        link: str | None = None,
+    ) -> None:
         with self.manifest.transaction():
-            self.manifest.put_file(FileRow(key, size, mtime_ns, digest, "failed", reason, None))
+            self.manifest.put_file(FileRow(key, size, mtime_ns, digest, "failed", reason, None, link=link))
         report.failed.append({"path": key, "reason": reason})
 
     def _collect_garbage(self) -> None:

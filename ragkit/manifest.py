@@ -32,6 +32,7 @@ class FileRow:
     error: str | None
     doc: str | None
     note: str | None = None  # indexed, with a warning (e.g. pages without a text layer)
+    link: str | None = None  # a symlink's target when it was indexed; None for a file itself
 
 
 @dataclass(frozen=True)
@@ -216,6 +217,13 @@ def _m10(db: sqlite3.Connection) -> None:
     db.execute("UPDATE docs SET about_due = 1 WHERE state = 'ready' AND date_ns IS NULL AND lang IS NULL")
 
 
+def _m11(db: sqlite3.Connection) -> None:
+    # a file is what was indexed only if it is still the same kind: a file swapped for a symlink
+    # (or a link pointed elsewhere) reads as changed, even with the old size and mtime. Rows of
+    # links indexed before this read as changed once, and are then hashed, not re-embedded.
+    db.execute("ALTER TABLE files ADD COLUMN link TEXT")
+
+
 def _message_row(doc: str, n: int, offset: int, m: dict[str, Any]) -> tuple[Any, ...]:
     refs = " ".join(m.get("references") or ())
     fields = (m.get(k) or "" for k in ("message_id", "in_reply_to"))
@@ -230,7 +238,10 @@ def basename_sql(path: str) -> str:
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 STEM_TOKENIZER = f"porter {FTS_TOKENIZER}"
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10, _m11]
+
+
+_FILE_COLUMNS = "path, size, mtime_ns, hash, status, error, doc, note, link"  # a FileRow's fields, in order
 
 
 def chunk_id(doc: str, ordinal: int) -> str:
@@ -355,13 +366,11 @@ class Manifest:
     # --- files --------------------------------------------------------------
 
     def file(self, path: str) -> FileRow | None:
-        row = self.db.execute(
-            "SELECT path, size, mtime_ns, hash, status, error, doc, note FROM files WHERE path = ?", (path,)
-        ).fetchone()
+        row = self.db.execute(f"SELECT {_FILE_COLUMNS} FROM files WHERE path = ?", (path,)).fetchone()
         return FileRow(*row) if row else None
 
     def files(self, under: Sequence[str] = ()) -> list[FileRow]:
-        rows = self.db.execute("SELECT path, size, mtime_ns, hash, status, error, doc, note FROM files ORDER BY path")
+        rows = self.db.execute(f"SELECT {_FILE_COLUMNS} FROM files ORDER BY path")
         result = [FileRow(*row) for row in rows]
         if under:
             result = [r for r in result if any(_is_under(r.path, root) for root in under)]
@@ -369,9 +378,20 @@ class Manifest:
 
     def put_file(self, row: FileRow) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, doc, note, indexed_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (row.path, row.size, row.mtime_ns, row.hash, row.status, row.error, row.doc, row.note, time.time()),
+            "INSERT OR REPLACE INTO files(path, size, mtime_ns, hash, status, error, doc, note, link, indexed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.path,
+                row.size,
+                row.mtime_ns,
+                row.hash,
+                row.status,
+                row.error,
+                row.doc,
+                row.note,
+                row.link,
+                time.time(),
+            ),
         )
 
     def delete_file(self, path: str) -> None:

@@ -13,17 +13,21 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ingest.scan import symlink_target
 from ragkit.errors import RagkitError
 from ragkit.indexer import file_hash
 from ragkit.manifest import FileRow
 
 
 def unchanged_since_indexed(path: Path, row: FileRow | None) -> bool:
-    """Whether ``path`` still holds the bytes the index was built from: same size and
-    mtime, or (touched, not changed) the same content hash."""
+    """Whether ``path`` still holds the bytes the index was built from: the same kind (a file,
+    or a symlink to the same target: a file swapped for a link is a change whatever its size
+    and mtime), the same size and mtime, or (touched, not changed) the same content hash."""
     if row is None or row.hash is None:
         return False
     try:
+        if symlink_target(path) != row.link:
+            return False
         info = path.stat()
         if (info.st_size, info.st_mtime_ns) == (row.size, row.mtime_ns):
             return True
@@ -65,6 +69,8 @@ def passage(
         sections = load(Path(path))
     except (LoadError, OSError) as exc:
         raise RagkitError(f"cannot read {path} ({exc}); was it moved or deleted?") from exc
+    if not unchanged_since_indexed(Path(path), row):  # swapped while it was read: what was read is not shown
+        raise RagkitError(f"{path} changed while it was read; re-index it (ragkit index {shlex.quote(path)})")
     text = _assembled([s for s in sections if s.page == page])
     if end > len(text):
         raise RagkitError(f"{path} reads differently than when it was indexed; re-index it and ask again")

@@ -155,6 +155,45 @@ def test_revoking_the_last_key_closes_the_server_and_says_how_to_open_it(tmp_pat
         assert office.call("GET", "/v1/status").status_code == 401
 
 
+def _sized(text: str, size: int) -> bytes:
+    """``text`` cut or padded to ``size`` bytes, ending with a newline."""
+    return text.encode()[: size - 1].ljust(size - 1) + b"\n"
+
+
+def test_a_file_swapped_for_a_symlink_after_indexing_is_never_read_through_it(tmp_path: Path) -> None:
+    """The link has the size and mtime the file had (the attacker set them so): the file is still
+    not what was indexed, and neither the passage view nor the next index run reads through it."""
+    home, docs = tmp_path / "home", tmp_path / "docs"
+    docs.mkdir()
+    private = tmp_path / "private.txt"
+    private.write_text("Nobody shares the Ulsteinvik diary entries.\n")
+    decoy = docs / "decoy.txt"
+    decoy.write_bytes(_sized("The Herøy decoy has the same size as the diary.", private.stat().st_size))
+    inside_new = docs / "inside-new.txt"  # a file in the share that a second decoy is swapped to
+    inside_new.write_text("The Sande schedule was moved to the autumn term.\n")
+    inside_old = docs / "inside-old.txt"
+    inside_old.write_bytes(_sized("The Giske roster is posted in the hall each week.", inside_new.stat().st_size))
+    for made, like in ((decoy, private), (inside_old, inside_new)):
+        assert made.stat().st_size == like.stat().st_size
+        os.utime(made, ns=(like.stat().st_atime_ns, like.stat().st_mtime_ns))
+    assert ragkit("index", docs, home=home).code == 0
+    key = ragkit("keys", "create", "reader", home=home).stdout.strip().splitlines()[-1]
+    for url in _serve(tmp_path, home, "--no-watch"):
+        office = Office(url, home, docs, {"reader": key})
+        params = {"path": str(decoy), "start": 0, "end": 10}
+        assert office.call("GET", "/v1/passage", key, params=params).status_code == 200
+        for made, like in ((decoy, private), (inside_old, inside_new)):
+            made.unlink()
+            made.symlink_to(like)
+        shown = office.call("GET", "/v1/passage", key, params=params)
+        assert shown.status_code == 400 and "Ulsteinvik" not in shown.text, shown.text
+        assert "changed since it was indexed" in shown.json()["error"]["message"]
+    assert ragkit("index", docs, home=home).code == 0
+    for word, places in (("sande", [inside_new, inside_old]), ("giske", []), ("ulsteinvik", []), ("herøy", [])):
+        hits = ragkit("find", "--json", word, home=home).json()["hits"]
+        assert sorted(p for h in hits for p in (h["path"], *h.get("also", []))) == [str(p) for p in places], word
+
+
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
