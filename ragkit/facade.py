@@ -288,17 +288,18 @@ class Ragkit:
         """Every mention of ``name`` (and of what is merged into it): path, page, span, text, type."""
         return self.library.entities.show(name, kind)
 
-    def thread(self, ident: str) -> dict[str, Any]:
-        """The e-mail thread holding the message ``ident`` (a Message-ID or an .eml file's path)."""
+    def thread(self, ident: str, seen: Callable[[str], bool] | None = None) -> dict[str, Any]:
+        """The e-mail thread holding the message ``ident`` (a Message-ID or an .eml file's path),
+        built from the messages of the files ``seen`` (all, by default)."""
         from ragkit.threads import thread_of
 
-        return thread_of(self.library.manifest, ident).as_dict()
+        return thread_of(self.library.manifest, ident, seen).as_dict()
 
-    def thread_at(self, path: str, offset: int) -> dict[str, Any]:
+    def thread_at(self, path: str, offset: int, seen: Callable[[str], bool] | None = None) -> dict[str, Any]:
         """The e-mail thread of the message at character ``offset`` of ``path``."""
         from ragkit.threads import thread_at
 
-        return thread_at(self.library.manifest, path, offset).as_dict()
+        return thread_at(self.library.manifest, path, offset, seen).as_dict()
 
     def passage(self, path: str, page: int | None, start: int, end: int, context: int = 400) -> dict[str, Any]:
         """The cited span in its context, read from the file itself; refused if the file

@@ -35,6 +35,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -378,20 +379,23 @@ def create_app(
         audit.record(key=who.name, endpoint="/v1/entities/mentions", status=200)
         return {"mentions": mentions}
 
-    def thread_seen(thread: dict[str, Any], limit: Filters | None) -> dict[str, Any]:
-        """A thread as a key limited to collections may see it: places outside them are left
-        out (a message only there shows as one not in the archive, like a missing parent)."""
-        if limit is None:
-            return thread
+    def thread_found(
+        request: Request, who: Principal, limit: Filters | None, ask: Callable[..., Any], **entry: Any
+    ) -> Any:
+        """A thread built from the messages of the key's collections only: its subject, people,
+        count, dates and root come from them. A message elsewhere is known only as far as
+        those messages' headers name it; not found and not the key's read the same (404)."""
+        from ragkit.threads import ThreadNotFound
 
-        def prune(node: dict[str, Any]) -> dict[str, Any]:
-            places = [p for p in node["places"] if visible(p["path"], limit)]
-            shown = {**node, "places": places, "replies": [prune(r) for r in node["replies"]]}
-            if not places:
-                shown.update({"in_archive": False, "subject": "", "from": "", "date": None})
-            return shown
-
-        return {**thread, "tree": prune(thread["tree"])}
+        try:
+            found = ask(seen=None if limit is None else lambda path: visible(path, limit))
+        except ThreadNotFound as exc:
+            audit.record(key=who.name, endpoint=request.url.path, status=404, error=str(exc), **entry)
+            raise HTTPException(404, str(exc)) from exc
+        except RagkitError as exc:
+            raise failed(request, who, exc, **entry) from exc
+        audit.record(key=who.name, endpoint=request.url.path, status=200, **entry)
+        return found
 
     @app.get("/v1/threads/at", responses=ERRORS)
     def thread_at(
@@ -401,28 +405,13 @@ def create_app(
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         limit = scope(request, who, None)
-        if not visible(path, limit):
-            audit.record(key=who.name, endpoint="/v1/threads/at", status=404, path=path)
-            raise HTTPException(404, f"{path} is not an indexed file")
-        try:
-            thread = rk.thread_at(path, offset)
-        except RagkitError as exc:
-            raise failed(request, who, exc, path=path) from exc
-        audit.record(key=who.name, endpoint="/v1/threads/at", status=200, path=path)
-        return thread_seen(thread, limit)
+        shown: dict[str, Any] = thread_found(request, who, limit, partial(rk.thread_at, path, offset), path=path)
+        return shown
 
     @app.get("/v1/threads/{ident:path}", responses=ERRORS)
     def thread(request: Request, who: Caller, ident: str) -> dict[str, Any]:
         limit = scope(request, who, None)
-        try:
-            found = rk.thread(ident)
-        except RagkitError as exc:
-            raise failed(request, who, exc, thread=ident) from exc
-        shown = thread_seen(found, limit)
-        if not any(node.get("in_archive") for node in _nodes(shown["tree"])):
-            audit.record(key=who.name, endpoint="/v1/threads", status=404, thread=ident)
-            raise HTTPException(404, f"no indexed e-mail has the id or path {ident!r}")
-        audit.record(key=who.name, endpoint="/v1/threads", status=200, thread=ident)
+        shown: dict[str, Any] = thread_found(request, who, limit, partial(rk.thread, ident), thread=ident)
         return shown
 
     # --- saved searches: the whole index's, so only for keys not limited to collections ---
@@ -643,8 +632,3 @@ def check_bind(host: str, keys: KeyStore) -> None:
             f"refusing to listen on {host} with no API keys: anyone who can reach it could read your documents;"
             " create one first (ragkit keys create NAME), or listen on 127.0.0.1"
         )
-
-
-def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
-    """A thread tree's messages, depth first."""
-    return [node, *[n for reply in node["replies"] for n in _nodes(reply)]]

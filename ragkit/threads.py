@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,12 +96,16 @@ class Thread:
         }
 
 
-def threads(manifest: Manifest) -> list[Thread]:
-    """Every thread of the indexed e-mails, the newest activity first."""
+def threads(manifest: Manifest, seen: Callable[[str], bool] | None = None) -> list[Thread]:
+    """Every thread of the indexed e-mails, the newest activity first. ``seen``: the files
+    whose messages count (a server key's collections); a message kept only elsewhere is known
+    only as far as the seen messages' headers name it, as one the archive lacks."""
     rows = manifest.db.execute(
         "SELECT m.doc, m.ord, m.offset, m.message_id, m.in_reply_to, m.refs, m.subject, m.sender, m.date, f.path"
         " FROM messages m JOIN files f ON f.doc = m.doc AND f.status = 'ok' ORDER BY f.path, m.ord"
     ).fetchall()
+    if seen is not None:
+        rows = [row for row in rows if seen(row[-1])]
     nodes: dict[str, Node] = {}
 
     def node(ident: str) -> Node:
@@ -150,26 +155,30 @@ def _link(parent: Node, child: Node, force: bool = False) -> None:
     parent.children.append(child)
 
 
-def thread_of(manifest: Manifest, ident: str) -> Thread:
+class ThreadNotFound(RagkitError):
+    """No thread (of the files seen) holds the message asked for."""
+
+
+def thread_of(manifest: Manifest, ident: str, seen: Callable[[str], bool] | None = None) -> Thread:
     """The thread holding the message ``ident`` (its Message-ID, with or without <>), or the
-    first message of the file at path ``ident``."""
+    first message of the file at path ``ident``; of the files ``seen`` only."""
     wanted = ident.strip().strip("<>")
-    for thread in threads(manifest):
+    for thread in threads(manifest, seen):
         for _, n in thread.root.walk():
             if n.id == wanted or any(p["path"] == ident for p in n.places):
                 return thread
-    raise RagkitError(f"no indexed e-mail has the id or path {ident!r} (see: ragkit threads)")
+    raise ThreadNotFound(f"no indexed e-mail has the id or path {ident!r} (see: ragkit threads)")
 
 
-def thread_at(manifest: Manifest, path: str, offset: int) -> Thread:
+def thread_at(manifest: Manifest, path: str, offset: int, seen: Callable[[str], bool] | None = None) -> Thread:
     """The thread of the message of ``path`` that holds character ``offset`` (the last message
     starting at or before it: a mailbox's messages follow one another)."""
     best: tuple[int, Thread] | None = None
-    for thread in threads(manifest):
+    for thread in threads(manifest, seen):
         for _, n in thread.root.walk():
             for place in n.places:
                 if place["path"] == path and place["offset"] <= offset and (best is None or place["offset"] > best[0]):
                     best = (place["offset"], thread)
     if best is None:
-        raise RagkitError(f"{path} holds no indexed e-mail at that place (threads come from .eml and .mbox files)")
+        raise ThreadNotFound(f"{path} holds no indexed e-mail at that place (threads come from .eml and .mbox files)")
     return best[1]

@@ -122,12 +122,23 @@ def test_entities_and_threads_are_served_within_a_keys_collections(tmp_path: Pat
 
         whole = client("admin", "thread", "root@x", "--json").json()
         assert tree(whole["tree"]) == ["alice", [["bob", [["carol", []]]]]]
+        reply_date = whole["tree"]["replies"][0]["replies"][0]["date"]
+        assert whole["messages"] == 3 and whole["first"] < reply_date
         pruned = client("press", "thread", "pub@x", "--json").json()  # the inbox's messages are gaps to this key
         assert tree(pruned["tree"]) == ["gap root@x", [["gap secret@x", [["carol", []]]]]]
         inbox_node = {k: v for k, v in pruned["tree"]["replies"][0].items() if k != "replies"}
         assert "bob" not in json.dumps(inbox_node) and "board.mbox" not in json.dumps(inbox_node)
-        refused = client("press", "thread", "solo@x", code=1)  # wholly outside the key's collections
-        assert "no indexed e-mail" in refused.stderr
+        about = {k: v for k, v in pruned.items() if k != "tree"}  # the thread as told by the press's messages only
+        assert about == {"id": "root@x", "subject": "Re: Merger plans", "messages": 1,
+                         "participants": ["carol@paper.org"], "first": reply_date, "last": reply_date}  # fmt: skip
+        press = {"Authorization": f"Bearer {keys['press']}"}
+        said = {}
+        for ident in ("solo@x", "nobody@x"):  # wholly outside the key's collections, and nowhere: alike
+            refused = client("press", "thread", ident, code=1)
+            assert "no indexed e-mail" in refused.stderr
+            answer = httpx.get(url + f"/v1/threads/{ident}", headers=press)
+            said[ident] = (answer.status_code, answer.text.replace(ident, "ID"))
+        assert said["solo@x"] == said["nobody@x"] and said["solo@x"][0] == 404
         at = httpx.get(url + "/v1/threads/at", params={"path": str(docs / "inbox" / "board.mbox"), "offset": 0},
                        headers={"Authorization": f"Bearer {keys['press']}"})  # fmt: skip
         assert at.status_code == 404  # a file outside the key's collections is not there at all
