@@ -305,6 +305,9 @@ def load_pdf(path: Path) -> Iterator[Section]:
                 from ingest.ocr import ocr_page
 
                 text = ocr_page(path, number + 1)
+            fields = _fields(pages, number)
+            if fields:  # after the page's own text, whose offsets stay as they are
+                text = f"{text}\n\n{fields}" if text.strip() else fields
             if failed and not text.strip():
                 unread.setdefault(f"pypdf: {failed}; PDFium: {second.error or 'no text'}", []).append(number + 1)
             produced = produced or bool(text.strip())
@@ -324,6 +327,16 @@ def load_pdf(path: Path) -> Iterator[Section]:
             raise LoadError(f"PDF pages could not be read ({next(iter(unread))})")
         hint = f"OCR is on but cannot run: {ocr_missing}" if ocr_missing else "turn on OCR (index.ocr = true)"
         raise LoadError(f"PDF has no text layer (scanned images?); {hint}")
+
+
+def _fields(pages: Any, number: int) -> str:
+    """The form fields page ``number`` shows ("Name: value" lines), or ""."""
+    from ingest.pdfforms import form_text
+
+    try:
+        return form_text(pages[number])
+    except Exception:  # a page pypdf cannot even open has its own note
+        return ""
 
 
 class _Pdfium:
