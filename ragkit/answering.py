@@ -19,6 +19,7 @@ from ragkit.chat import ChatModels
 from ragkit.config import Settings
 from ragkit.conversation import Conversation, Turn, hit_key
 from ragkit.errors import RagkitError
+from ragkit.faults import fail_point
 from ragkit.llm import StreamEvent
 from ragkit.llm.guard import RepetitionGuard
 from ragkit.prompt import Prompt, build_prompt, with_sources
@@ -314,6 +315,7 @@ class Answerer:
         try:
             for event in stream:
                 chunks += event.type in ("reasoning", "text")
+                fail_point("mid-answer")
                 if event.type == "reasoning":
                     reasoning.append(event.chunk)
                     yield event

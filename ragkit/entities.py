@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -265,8 +265,11 @@ class Entities:
 
     # --- reports -------------------------------------------------------------------
 
-    def top(self, kind: str | None = None, n: int | None = 50, within: Sequence[str] = ()) -> list[EntityRow]:
-        """Entities by the number of files that mention them (then mentions), merges and ignores applied."""
+    def top(
+        self, kind: str | None = None, n: int | None = 50, seen: Callable[[str], bool] | None = None
+    ) -> list[EntityRow]:
+        """Entities by the number of files that mention them (then mentions), merges and ignores
+        applied; of the files ``seen`` only (all, by default)."""
         if kind is not None and kind not in TYPES:
             raise RagkitError(f"no entity type {kind!r} (types: {', '.join(TYPES)})")
         where, params = ("WHERE e.type = ?", [kind]) if kind else ("", [])
@@ -274,7 +277,7 @@ class Entities:
             f'SELECT e.type, e."key", e.value, e.doc, count(*) FROM entities e {where} GROUP BY e.type, e."key", e.doc',
             params,
         ).fetchall()
-        files = self._files_by_doc(within)
+        files = self._files_by_doc(seen)
         aliases, ignored = self.book.aliases(), self.book.ignored()
         grouped: dict[tuple[str, str], dict[str, Any]] = defaultdict(
             lambda: {"docs": set(), "mentions": 0, "spellings": Counter(), "keys": set()}
@@ -299,15 +302,17 @@ class Entities:
         result.sort(key=lambda r: (-r.files, -r.mentions, r.name.casefold()))
         return result[:n] if n else result
 
-    def _files_by_doc(self, within: Sequence[str] = ()) -> dict[str, int]:
+    def _files_by_doc(self, seen: Callable[[str], bool] | None = None) -> dict[str, int]:
         rows = self.manifest.db.execute("SELECT doc, path FROM files WHERE status = 'ok' AND doc IS NOT NULL")
         counts: Counter[str] = Counter()
         for doc, path in rows:
-            if not within or any(path.startswith(w.rstrip("/") + "/") for w in within):
+            if seen is None or seen(path):
                 counts[doc] += 1
         return dict(counts)
 
-    def show(self, name: str, kind: str | None = None, within: Sequence[str] = ()) -> list[dict[str, Any]]:
+    def show(
+        self, name: str, kind: str | None = None, seen: Callable[[str], bool] | None = None
+    ) -> list[dict[str, Any]]:
         """Every mention of ``name`` (and of what is merged into it), in every file that holds it."""
         kinds = [kind] if kind else list(TYPES)
         mentions = []
@@ -321,7 +326,7 @@ class Entities:
                 [type_, *keys],
             )
             for path, t, value, page, start, end in rows:
-                if within and not any(path.startswith(w.rstrip("/") + "/") for w in within):
+                if seen is not None and not seen(path):
                     continue
                 mentions.append({"path": path, "type": t, "text": value, "page": page, "start": start, "end": end})
         return mentions

@@ -3,6 +3,9 @@
 ``RAGKIT_KILL_AT=NAME`` (or ``NAME:N``, the N-th time the step is reached) makes the process
 ``SIGKILL`` itself at that step, as a power cut or ``kill -9`` would. Unset, as it always is
 outside the tests, a kill point costs one comparison. The names are listed in ``POINTS``.
+
+``RAGKIT_FAIL_AT=NAME`` makes a fail point raise an unexpected error (a bug's stand-in), so
+tests can see what a user is shown when one escapes mid-way. The names are in ``FAILS``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ POINTS = {
     "row-written": "a database row's file is written (rows as documents); the index has not synced it yet",
 }
 
+FAILS = {
+    "mid-answer": "the model has begun to answer (the stream to the client has begun)",
+}
+
 _name, _, _nth = (os.environ.get("RAGKIT_KILL_AT") or "").partition(":")
+_fail = os.environ.get("RAGKIT_FAIL_AT") or ""
 _left = int(_nth or 1)
 
 
@@ -31,3 +39,12 @@ def kill_point(name: str) -> None:
     _left -= 1
     if _left == 0:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class InjectedFault(RuntimeError):
+    """Raised at a fail point named by ``RAGKIT_FAIL_AT``: an error nothing expects."""
+
+
+def fail_point(name: str) -> None:
+    if name == _fail:
+        raise InjectedFault(f"a fault injected at {name} (RAGKIT_FAIL_AT)")

@@ -440,6 +440,19 @@ class KeywordIndex:
         ranked.sort(key=lambda r: (-r[1], r[0]))
         return ranked[:k]
 
+    def counts(self, filters: Filters) -> dict[str, int]:
+        """Files, chunks and failed files, as ``Manifest.counts``, of the files that pass ``filters``."""
+        where, params = _filter_sql(filters, self.entity_keys)
+        one = self.manifest.db.execute
+        files = one(f"SELECT count(*) FROM files f WHERE f.status = 'ok'{where}", params).fetchone()[0]
+        failed = one(f"SELECT count(*) FROM files f WHERE f.status = 'failed'{where}", params).fetchone()[0]
+        chunks = one(
+            "SELECT count(*) FROM chunks c JOIN docs d ON d.hash = c.doc AND d.state = 'ready' WHERE EXISTS"
+            f" (SELECT 1 FROM files f WHERE f.doc = c.doc AND f.status = 'ok'{where})",
+            params,
+        ).fetchone()[0]
+        return {"files": files, "chunks": chunks, "failed": failed}
+
     def allowed_chunks(self, filters: Filters) -> set[str]:
         """The ids of the chunks of files that pass ``filters``."""
         where, params = _filter_sql(filters, self.entity_keys)
@@ -492,6 +505,9 @@ def _filter_sql(filters: Filters, entity_keys: Callable[[str, str], list[str]] |
     if filters.within:
         where.append("(" + " OR ".join("f.path GLOB ?" for _ in filters.within) + ")")
         params += [glob_escape(folder.rstrip("/")) + "/*" for folder in filters.within]
+    if filters.without:
+        where.append("NOT (" + " OR ".join("f.path GLOB ?" for _ in filters.without) + ")")
+        params += [glob_escape(folder.rstrip("/")) + "/*" for folder in filters.without]
     if filters.langs:
         marks = ", ".join("?" * len(filters.langs))
         where.append(f"(SELECT d.lang FROM docs d WHERE d.hash = f.doc) IN ({marks})")

@@ -104,9 +104,21 @@ class Filters:
     # the query language, and kept apart from paths (which a query may widen with more)
     within: tuple[str, ...] = ()
     entities: tuple[tuple[str, str], ...] = ()  # (type, name as typed): files that mention each
+    without: tuple[str, ...] = ()  # folders no file may be in (rows of a database the key may not use); the caller's
 
     def __bool__(self) -> bool:
-        return bool(self.paths or self.types or self.after or self.before or self.langs or self.within or self.entities)
+        return bool(
+            self.paths or self.types or self.after or self.before or self.langs or self.within or self.entities
+            or self.without
+        )  # fmt: skip
+
+    def admits(self, path: str) -> bool:
+        """Whether the file at ``path`` is inside ``within`` (if given) and outside ``without``."""
+
+        def inside(folder: str) -> bool:
+            return path.startswith(folder.rstrip("/") + "/")
+
+        return (not self.within or any(map(inside, self.within))) and not any(map(inside, self.without))
 
     def describe(self) -> str:
         said = [f"path:{p}" for p in self.paths] + [f"type:{t}" for t in self.types]
@@ -495,4 +507,5 @@ def merge_filters(given: Filters | None, typed: Filters) -> Filters:
         given.langs + typed.langs,
         given.within + typed.within,
         given.entities + typed.entities,
+        given.without + typed.without,
     )

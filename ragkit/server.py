@@ -51,8 +51,8 @@ from ragkit.audit import AuditLog
 from ragkit.errors import RagkitError
 from ragkit.keys import KeyStore
 from ragkit.query import Filters
-from ragkit.rowdocs import with_sources
-from ragkit.serve.gate import LOOPBACK_NAMES, Denied, Gate, KeyGuard, Principal, allowed_names
+from ragkit.rowdocs import rows_root, with_sources
+from ragkit.serve.gate import INTERNAL, LOOPBACK_NAMES, Denied, Gate, KeyGuard, Principal, allowed_names, log
 from ragkit.serve.scope import confine
 from ragkit.sqlask import SqlAnswer
 
@@ -204,7 +204,10 @@ def create_app(
         raise HTTPException(status, message, headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
     def scope(request: Request, who: Principal, collection: str | None) -> Filters | None:
+        """What the key may read: its collections' folders (or the one it names), less the rows
+        (as documents) of the databases it may not use; None: everything."""
         collections = collections_of()
+        hidden = hidden_rows(who)
         if collection is not None:
             if collection not in collections:
                 mine = [c for c in sorted(collections) if not who.collections or c in who.collections]
@@ -212,18 +215,27 @@ def create_app(
                 raise HTTPException(404, f"no collection is named {collection!r} (collections: {known})")
             if who.collections and collection not in who.collections:
                 deny(request, who.name, 403, f"the key {who.name!r} may not read the collection {collection!r}")
-            return Filters(within=tuple(str(p) for p in collections[collection]) + rows_of([collection]))
+            within = tuple(str(p) for p in collections[collection]) + rows_of([collection])
+            return Filters(within=within, without=hidden)
         if who.collections:
             folders = [str(p) for name in who.collections for p in collections.get(name, [])]
-            return Filters(within=(*folders, *rows_of(who.collections)) or ("/nonexistent-collection",))
-        return None
+            within = (*folders, *rows_of(who.collections)) or ("/nonexistent-collection",)
+            return Filters(within=within, without=hidden)
+        return Filters(without=hidden) if hidden else None
 
     def rows_of(names: Sequence[str]) -> tuple[str, ...]:
         """The folders of the rows (as documents) of the databases these collections hold."""
-        from ragkit.rowdocs import rows_root
-
         root = rows_root(rk.settings.home)
         return tuple(str(root / n) for n, d in rk.settings.databases.items() if set(d.collections) & set(names))
+
+    def hidden_rows(who: Principal) -> tuple[str, ...]:
+        """The folders of the rows of the databases limited to other keys (``db add --keys``):
+        a key refused the database is refused its rows as documents too."""
+        root = rows_root(rk.settings.home)
+        return tuple(str(root / n) for n, d in sorted(rk.settings.databases.items()) if refused(who, d.keys))
+
+    def refused(who: Principal, keys: Sequence[str]) -> bool:
+        return bool(keys) and guard.guarded.is_set() and who.name not in keys
 
     def usable(who: Principal, collection: str | None) -> list[str]:
         """The databases this key may ask (within ``collection``, if named): those its
@@ -232,7 +244,7 @@ def create_app(
         collections_of()  # the config is read again when it changed: databases added meanwhile
         names = []
         for name, db in sorted(rk.settings.databases.items()):
-            if db.keys and guard.guarded.is_set() and who.name not in db.keys:
+            if refused(who, db.keys):
                 continue
             wanted = [collection] if collection is not None else list(who.collections)
             if wanted and not set(db.collections) & set(wanted):
@@ -249,7 +261,7 @@ def create_app(
         return name
 
     def visible(path: str, limit: Filters | None) -> bool:
-        return limit is None or any(path.startswith(f.rstrip("/") + "/") for f in limit.within)
+        return limit is None or limit.admits(path)
 
     def shown(result: Any, limit: Filters | None) -> Any:
         """A result as the key may see it: its sources named, each place inside its collections."""
@@ -308,13 +320,20 @@ def create_app(
     def status(request: Request, who: Caller) -> dict[str, Any]:
         state: dict[str, Any] = rk.status()
         limit = scope(request, who, None)
-        if limit is not None:  # a limited key sees its collections' files only
+        if limit is not None:  # a limited key sees its collections' files only, and counts only them
+            state.update(rk.library.keywords.counts(limit))
             state["failures"] = [f for f in state["failures"] if visible(f["path"], limit)]
             state["warnings"] = [w for w in state["warnings"] if visible(w["path"], limit)]
             state["folders"] = [f for f in state["folders"] if visible(f + "/x", limit)]
             state["searches"] = []
             state["ignored_paths"] = [i for i in state.get("ignored_paths", []) if visible(i["path"], limit)]
             state["ignored"] = sum(int(i["files"]) for i in state["ignored_paths"])
+        if who.collections:  # where the index and the rest of the share live is not theirs to know
+            state.pop("index_path", None)
+            watcher = state.get("watcher") or {}
+            state["watcher"] = {k: v for k, v in watcher.items() if k in ("live", "last_sync", "poll")} | {
+                "roots": [r for r in watcher.get("roots", []) if visible(r + "/x", limit)]
+            }
         state["collections"] = sorted(n for n in collections_of() if not who.collections or n in who.collections)
         state["key"] = who.name
         try:
@@ -357,7 +376,7 @@ def create_app(
     ) -> dict[str, Any]:
         limit = scope(request, who, collection)
         try:
-            rows = rk.library.entities.top(kind, top or None, within=limit.within if limit else ())
+            rows = rk.library.entities.top(kind, top or None, seen=limit.admits if limit else None)
         except RagkitError as exc:
             raise failed(request, who, exc) from exc
         audit.record(key=who.name, endpoint="/v1/entities", status=200)
@@ -373,7 +392,7 @@ def create_app(
     ) -> dict[str, Any]:
         limit = scope(request, who, collection)
         try:
-            mentions = rk.library.entities.show(name, kind, within=limit.within if limit else ())
+            mentions = rk.library.entities.show(name, kind, seen=limit.admits if limit else None)
         except RagkitError as exc:
             raise failed(request, who, exc) from exc
         audit.record(key=who.name, endpoint="/v1/entities/mentions", status=200)
@@ -420,6 +439,10 @@ def create_app(
         if who.collections:
             deny(request, who.name, 403, f"saved searches cover the whole index; the key {who.name!r} is limited"
                  f" to collections ({', '.join(who.collections)})")  # fmt: skip
+        barred = [n for n, d in sorted(rk.settings.databases.items()) if d.text_columns and refused(who, d.keys)]
+        if barred:  # (their rows are documents of the index too)
+            deny(request, who.name, 403, f"saved searches cover the whole index; the key {who.name!r} may not"
+                 f" read the database {barred[0]!r}, whose rows are part of it")  # fmt: skip
         if write and who.read_only:
             deny(request, who.name, 403, f"the key {who.name!r} is read-only: it may search and ask, not change"
                  " saved searches")  # fmt: skip
@@ -614,6 +637,11 @@ def create_app(
                 audit.record(key=who.name, endpoint="/v1/chat/completions", status=400, question=question,
                              error=str(exc))  # fmt: skip
                 yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'ragkit_error'}})}\n\n"
+            except Exception as exc:  # a bug: the stream still ends as a client expects, and says so
+                log.exception("a streamed answer failed")
+                audit.record(key=who.name, endpoint="/v1/chat/completions", status=500, question=question,
+                             error=f"internal error ({type(exc).__name__})")  # fmt: skip
+                yield f"data: {json.dumps({'error': {'message': INTERNAL, 'type': 'internal_error'}})}\n\n"
             yield "data: [DONE]\n\n"
 
         return StreamingResponse(sse(), media_type="text/event-stream")

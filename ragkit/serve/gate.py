@@ -9,6 +9,7 @@ body over the limit is refused (413) without being held in memory.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -23,6 +24,9 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("ragkit.serve")
+INTERNAL = "ragkit failed on this request (an internal error; the server's log has the details)"
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "::1", "localhost"})
 _LONE_SURROGATE = re.compile(
@@ -120,23 +124,28 @@ class Gate:
         by the client before the end) is audited here, once, with its status."""
         request = {"audited": False}
         token = REQUEST.set(request)
-        response = {"status": 500, "ended": False}
+        response: dict[str, Any] = {"status": 500, "started": False, "ended": False, "error": None}
 
         async def watched(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                response["status"] = message["status"]
+                response["status"], response["started"] = message["status"], True
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 response["ended"] = True
             await send(message)
 
         try:
             await self.app(scope, receive, watched)
+        except Exception as exc:  # a bug: the client gets a 500 it can read, the operator the traceback
+            log.exception("%s %s failed", scope.get("method", ""), scope["path"])
+            response["error"] = f"internal error ({type(exc).__name__})"
+            if not response["started"]:
+                await _answer(watched, 500, INTERNAL, "internal_error")
         finally:
             REQUEST.reset(token)
             if not request["audited"]:
                 entry: dict[str, Any] = {"key": who, "endpoint": scope["path"], "status": response["status"]}
-                if not response["ended"]:
-                    entry["error"] = "the connection ended before the response did"
+                if response["error"] or not response["ended"]:
+                    entry["error"] = response["error"] or "the connection ended before the response did"
                 self.audit.record(**entry)
 
     def _check_names(self, headers: dict[str, str]) -> None:
@@ -196,9 +205,13 @@ def _replay(body: bytes, then: Receive) -> Receive:
 
 async def _respond(send: Send, denied: Denied) -> None:
     kind = {401: "unauthorized", 403: "forbidden", 413: "too_large"}.get(denied.status, "invalid_request")
-    body = json.dumps({"error": {"message": denied.message, "type": kind}}).encode()
+    await _answer(send, denied.status, denied.message, kind)
+
+
+async def _answer(send: Send, status: int, message: str, kind: str) -> None:
+    body = json.dumps({"error": {"message": message, "type": kind}}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if denied.status == 401:
+    if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
-    await send({"type": "http.response.start", "status": denied.status, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
