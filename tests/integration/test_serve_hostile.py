@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -71,9 +73,18 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     for name in ("A", "B"):
         assert ragkit("collections", "add", name, docs / name, home=home).code == 0
     assert ragkit("index", docs, home=home).code == 0
+    ledger = root / "ledger.db"  # A's database, its rows indexed as documents, limited to the admin's key
+    with sqlite3.connect(ledger) as db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+        db.execute("INSERT INTO notes VALUES (1, 'The Fosnavåg payment went to a private account.')")
+    db.close()
+    added = ragkit("db", "add", "ledger", f"sqlite:///{ledger}", "--text-columns", "notes.body", "--collections", "A",
+                   "--keys", "admin", home=home)  # fmt: skip
+    assert added.code == 0, added.stderr
+    assert ragkit("db", "sync", home=home).code == 0
     keys = {}
     for name, extra in (("admin", []), ("a-only", ["--collections", "A"]), ("b-only", ["--collections", "B"]),
-                        ("streamer", [])):  # fmt: skip
+                        ("streamer", []), ("clerk", [])):  # fmt: skip
         made = ragkit("keys", "create", name, *extra, home=home)
         assert made.code == 0, made.stderr
         keys[name] = made.stdout.strip().splitlines()[-1]
@@ -93,6 +104,33 @@ def test_a_link_into_another_collection_is_never_served(office: Office) -> None:
         shown = office.call("GET", "/v1/passage", a_only, params={"path": str(office.docs / "A" / link), "start": 0,
                                                                   "end": 20})  # fmt: skip
         assert shown.status_code == 404, shown.text
+
+
+def test_rows_of_a_database_limited_to_other_keys_are_not_read_as_documents(office: Office) -> None:
+    """``db add --keys``: a key refused the database is refused its rows through every door."""
+    admin = office.keys["admin"]
+    (row,) = office.find("fosnavåg", admin)
+    for name in ("a-only", "clerk"):  # one limited to the database's collection, one to nothing
+        key = office.keys[name]
+        assert office.call("GET", "/v1/databases/ledger/schema", key).status_code == 403
+        assert office.find("fosnavåg", key) == []
+        hits = office.call("POST", "/v1/search", key, json={"query": "payment to a private account", "k": 20})
+        assert hits.status_code == 200 and "Fosnavåg" not in hits.text
+        assert office.call("GET", "/v1/passage", key, params={"path": row, "start": 0, "end": 8}).status_code == 404
+        mentions = office.call("GET", "/v1/entities/mentions", key, params={"name": "Fosnavåg"})
+        assert mentions.status_code == 200 and mentions.json()["mentions"] == [], mentions.text
+        chat = office.call(
+            "POST",
+            "/v1/chat/completions",
+            key,
+            json={
+                "messages": [{"role": "user", "content": "Where did the Fosnavåg payment go?"}],
+                "ragkit_mode": "extract",
+            },
+        )
+        assert chat.status_code == 200 and "private account" not in chat.text
+        assert office.call("GET", "/v1/searches", key).status_code == 403  # saved searches cover the whole index
+    assert office.call("GET", "/v1/passage", admin, params={"path": row, "start": 0, "end": 8}).status_code == 200
 
 
 def test_one_content_in_two_collections_is_named_only_by_the_keys_own_place(office: Office) -> None:
@@ -132,6 +170,30 @@ def test_links_made_while_the_watcher_runs_are_never_followed_out(office: Office
     shown = office.call("GET", "/v1/passage", a_only, params={"path": str(shared_a / "passwd.txt"), "start": 0,
                                                               "end": 4})  # fmt: skip
     assert shown.status_code == 404
+
+
+def test_a_file_swapped_for_a_link_while_the_watcher_runs_is_never_read_through_it(office: Office) -> None:
+    a_only, admin = office.keys["a-only"], office.keys["admin"]
+    secret = office.docs / "B" / "secret.txt"
+    swapped = office.docs / "A" / "swapped.txt"
+    swapped.write_bytes(_sized("The Vanylven swap note waits in the share.", secret.stat().st_size))
+    os.utime(swapped, ns=(secret.stat().st_atime_ns, secret.stat().st_mtime_ns))
+    _wait_for(office, "vanylven", admin)
+    swapped.unlink()
+    swapped.symlink_to(secret)  # same size, same mtime: only its kind tells
+    (office.docs / "A" / "after-swap.txt").write_text("The Hornindal marker comes after the swap.\n")
+    _wait_for(office, "hornindal", admin)
+    assert office.find("vanylven", admin) == []
+    assert office.find("brattvåg", a_only) == []
+    shown = office.call("GET", "/v1/passage", a_only, params={"path": str(swapped), "start": 0, "end": 20})
+    assert shown.status_code in (400, 404) and B_SECRET not in shown.text, shown.text
+
+
+def _wait_for(office: Office, word: str, key: str) -> None:
+    deadline = time.monotonic() + 60
+    while not office.find(word, key):
+        assert time.monotonic() < deadline, f"the watcher never indexed {word!r}"
+        time.sleep(0.2)
 
 
 def test_revoking_the_last_key_closes_the_server_and_says_how_to_open_it(tmp_path: Path) -> None:
@@ -317,8 +379,203 @@ def test_every_request_is_audited_once_whatever_becomes_of_it(office: Office) ->
     assert chat["status"] == 200 and len(entries) == 3
 
 
+def test_an_unexpected_error_is_a_500_the_client_can_read_and_a_stream_still_ends(tmp_path: Path) -> None:
+    """A bug's stand-in (``RAGKIT_FAIL_AT``) raised once the answer has begun to stream: the
+    client gets an error it can read and the stream's ``[DONE]``, the request is audited once
+    as a 500, the operator gets the traceback, and the server goes on answering."""
+    home, docs = tmp_path / "home", tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.txt").write_text("The Hareid ferry leaves at noon from the northern quay.\n")
+    assert ragkit("index", docs, home=home).code == 0
+    port, log = free_port(), tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, RAGKIT_HOME=str(home), RAGKIT_FAIL_AT="mid-answer")
+    command = [sys.executable, "-m", "ragkit", "serve", "--port", str(port), "--no-watch"]
+    question = {"messages": [{"role": "user", "content": "When does the Hareid ferry leave?"}],
+                "ragkit_mode": "generate"}  # fmt: skip
+    with running(command, lambda: httpx.get(url + "/v1/status").status_code == 200, log, env):
+        plain = httpx.post(url + "/v1/chat/completions", json=question, timeout=300)
+        assert plain.status_code == 500, plain.text
+        assert "internal error" in plain.json()["error"]["message"] and "Traceback" not in plain.text
+        with httpx.stream("POST", url + "/v1/chat/completions", json={**question, "stream": True}, timeout=300) as r:
+            assert r.status_code == 200
+            events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+        assert events[-1] == "[DONE]" and json.loads(events[-2])["error"]["type"] == "internal_error", events[-3:]
+        assert httpx.get(url + "/v1/status").status_code == 200
+    entries = ragkit("audit", "tail", "-n", "50", "--json", home=home).json()["entries"]
+    chats = [(e["status"], e.get("error", "")) for e in entries if e["endpoint"] == "/v1/chat/completions"]
+    assert chats == [(500, "internal error (InjectedFault)")] * 2
+    assert log.read_text(errors="replace").count("InjectedFault: a fault injected at mid-answer") == 2
+
+
+def test_status_tells_a_limited_key_only_of_its_own_collections(office: Office) -> None:
+    """No global counts, no index path, no other collection's folders or the watcher's roots."""
+    states = {
+        name: office.call("GET", "/v1/status", office.keys[name]).json() for name in ("admin", "a-only", "b-only")
+    }
+    for name, other in (("a-only", "B"), ("b-only", "A")):
+        shown = json.dumps(states[name], ensure_ascii=False)
+        assert "index_path" not in states[name] and str(office.home) not in shown
+        assert str(office.docs / other) not in shown and states[name]["collections"] == [name[0].upper()]
+    assert str(office.home) in json.dumps(states["admin"])
+    rows, shared = 1, 1  # the ledger's row (only the admin's key may read it); the circular kept in A and B
+    a, b, admin = (states[name] for name in ("a-only", "b-only", "admin"))
+    assert a["files"] + b["files"] + rows == admin["files"]
+    assert a["chunks"] + b["chunks"] + rows - shared == admin["chunks"]  # one content, one chunk
+
+
 def test_an_error_names_only_the_keys_own_collections(office: Office) -> None:
     said = office.call("POST", "/v1/find", office.keys["a-only"], json={"query": "x", "collection": "C"}).json()
     assert "A" in said["error"]["message"] and "B" not in said["error"]["message"].replace("C", "")
     said = office.call("POST", "/v1/find", office.keys["admin"], json={"query": "x", "collection": "C"}).json()
     assert "A, B" in said["error"]["message"]
+
+
+# --- every endpoint, attacked from a table ------------------------------------------------
+# Each row: an endpoint as the OpenAPI document names it, and requests a key limited to A sends
+# to reach what is not A's: B's secret, a file outside the share, the ledger's rows (limited to
+# the admin's key). The table must cover every endpoint the server serves (checked below).
+
+B_SECRET, OUTSIDE, HIDDEN_ROW = "Brattvåg", "Ulsteinvik", "Fosnavåg"
+D = "{docs}"  # the share's folder, filled in per server
+ATTACKS: dict[tuple[str, str], list[dict[str, object]]] = {
+    ("GET", "/v1/models"): [{}],
+    ("GET", "/v1/status"): [{}],
+    ("POST", "/v1/search"): [
+        {"json": {"query": "Brattvåg merger"}},
+        {"json": {"query": "merger path:*/B/*"}},  # a filter typed in the query widens nothing
+        {"json": {"query": "merger", "collection": "B"}},
+        {"json": {"query": "payment private account", "k": 100}},
+    ],
+    ("POST", "/v1/find"): [
+        {"json": {"query": "brattvåg OR ulsteinvik OR fosnavåg"}},
+        {"json": {"query": "path:../B/* brattvåg"}},
+        {"json": {"query": f"path:{D}/B/secret.txt"}},
+        {"json": {"query": "brattvåg", "collection": "B"}},
+        {"json": {"query": "brattv*"}},
+        {"json": {"query": "brattvag~1"}},
+    ],
+    ("GET", "/v1/passage"): [
+        {"params": {"path": f"{D}/B/secret.txt", "start": 0, "end": 40}},
+        {"params": {"path": f"{D}/A/../B/secret.txt", "start": 0, "end": 40}},
+        {"params": {"path": f"{D}/A/to-b.txt", "start": 0, "end": 40}},
+        {"params": {"path": f"{D}/A/to-private.txt", "start": 0, "end": 40}},
+        {"params": {"path": f"{D}//B/secret.txt", "start": 0, "end": 40}},
+        {"params": {"path": f"{D}/A/./../B/secret.txt", "start": 0, "end": 40}},
+        {"params": {"path": f"{D}/A/memo.txt\x00/../../B/secret.txt", "start": 0, "end": 40}},
+        {"params": {"path": "/etc/passwd", "start": 0, "end": 40}},
+        {"params": {"path": f"{D}/A/memo.txt", "start": 0, "end": 10**9}},
+    ],
+    ("GET", "/v1/entities"): [{"params": {}}, {"params": {"collection": "B"}}, {"params": {"top": 0}}],
+    ("GET", "/v1/entities/mentions"): [
+        {"params": {"name": B_SECRET}},
+        {"params": {"name": HIDDEN_ROW}},
+        {"params": {"name": B_SECRET, "collection": "B"}},
+    ],
+    ("GET", "/v1/threads/at"): [{"params": {"path": f"{D}/B/secret.txt"}}, {"params": {"path": "/etc/passwd"}}],
+    ("GET", "/v1/threads/{ident}"): [{"ident": f"{D}/B/secret.txt"}, {"ident": "../../etc/passwd"}],
+    ("GET", "/v1/searches"): [{}],
+    ("POST", "/v1/searches"): [{"json": {"name": "spy", "query": "brattvåg"}}],
+    ("DELETE", "/v1/searches/{name}"): [{"name": "spy"}],
+    ("POST", "/v1/searches/{name}/run"): [{"name": "spy", "json": {}}],
+    ("GET", "/v1/databases"): [{}],
+    ("GET", "/v1/databases/{name}/schema"): [{"name": "ledger"}, {"name": "../ledger"}],
+    ("POST", "/v1/databases/{name}/ask"): [{"name": "ledger", "json": {"question": "What did Fosnavåg pay?"}}],
+    ("POST", "/v1/databases/{name}/query"): [{"name": "ledger", "json": {"sql": "SELECT body FROM notes"}}],
+    ("POST", "/v1/chat/completions"): [
+        {
+            "json": {
+                "messages": [{"role": "user", "content": "What is confidential about the Brattvåg merger?"}],
+                "ragkit_mode": "extract",
+            }
+        },
+        {"json": {"messages": [{"role": "user", "content": "Brattvåg merger?"}], "collection": "B"}},
+        {
+            "json": {
+                "messages": [{"role": "user", "content": "Where did the Fosnavåg payment go?"}],
+                "ragkit_route": "auto",
+                "ragkit_mode": "extract",
+            }
+        },
+    ],
+}
+
+
+def _sent(office: Office, route: tuple[str, str], attack: dict[str, object]) -> tuple[str, str, dict[str, object]]:
+    """The method, the filled-in path and httpx's arguments for one attack."""
+    method, template = route
+    fill = lambda value: value.replace(D, str(office.docs)) if isinstance(value, str) else value  # noqa: E731
+    path = template
+    for name in ("ident", "name"):
+        if "{" + name + "}" in path:
+            path = path.replace("{" + name + "}", quote(str(attack[name]), safe=""))
+    sent = {k: ({n: fill(v) for n, v in val.items()} if isinstance(val, dict) else val)
+            for k, val in attack.items() if k in ("json", "params")}  # fmt: skip
+    return method, path, sent
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def test_the_attack_table_covers_every_endpoint_the_server_serves(office: Office) -> None:
+    document = office.call("GET", "/openapi.json").json()
+    served = {(m.upper(), p.replace("{ident:path}", "{ident}")) for p, ops in document["paths"].items() for m in ops}
+    assert served == set(ATTACKS), served ^ set(ATTACKS)
+
+
+@pytest.mark.parametrize("route", list(ATTACKS), ids=[f"{m} {p}" for m, p in ATTACKS])
+def test_a_key_limited_to_one_collection_reaches_nothing_else_through_any_endpoint(
+    office: Office, route: tuple[str, str]
+) -> None:
+    for attack in ATTACKS[route]:
+        method, path, sent = _sent(office, route, attack)
+        for key in (None, "rk_guess"):  # no key, a wrong key: 401, whatever was asked
+            response = office.call(method, path, key, **sent)
+            assert response.status_code == 401, (key, path, sent, response.text[:300])
+        response = office.call(method, path, office.keys["a-only"], **sent)
+        assert response.status_code in (200, 400, 403, 404, 422), (
+            path,
+            sent,
+            response.status_code,
+            response.text[:500],
+        )
+        told = response.text  # less what the request itself said (a query, a question, is echoed back)
+        for said in sorted(_strings(sent), key=len, reverse=True):
+            told = told.replace(json.dumps(said, ensure_ascii=False)[1:-1], "")
+        for word in (B_SECRET, OUTSIDE, HIDDEN_ROW, "root:x:0"):
+            assert word not in told, (path, sent, word, told[:500])
+        assert str(office.docs / "B") not in told and str(office.home) not in told, (path, sent, told[:500])
+        if response.status_code != 200:
+            assert response.json()["error"]["message"], response.text
+
+
+@pytest.mark.parametrize("route", [r for r in ATTACKS if r[0] in ("POST", "DELETE")], ids=lambda r: f"{r[0]} {r[1]}")
+def test_every_endpoint_that_takes_a_body_limits_it_and_reads_none_without_a_key(
+    office: Office, route: tuple[str, str]
+) -> None:
+    method, path, _ = _sent(office, route, ATTACKS[route][0])
+    big = b'{"query": "' + b"x" * (2 << 20) + b'"}'
+    json_type = {"Content-Type": "application/json"}
+    for key, status in ((None, 401), (office.keys["admin"], 413)):
+        response = office.call(method, path, key, content=big, headers=json_type)
+        assert response.status_code == status and len(response.content) < 1000, (path, response.text[:200])
+    if method == "POST":
+        for key, status in ((None, 401), (office.keys["admin"], 422)):  # malformed: without a key, 401 first
+            response = office.call(method, path, key, content=b'{"query": [', headers=json_type)
+            assert response.status_code == status, (path, response.text[:200])
+
+
+@pytest.mark.parametrize("route", list(ATTACKS), ids=[f"{m} {p}" for m, p in ATTACKS])
+def test_every_endpoint_refuses_a_foreign_host_or_origin(office: Office, route: tuple[str, str]) -> None:
+    method, path, sent = _sent(office, route, ATTACKS[route][0])
+    for headers in ({"Host": "rebind.evil.example"}, {"Origin": "http://evil.example"}):
+        response = office.call(method, path, office.keys["admin"], headers=headers, **sent)
+        assert response.status_code == 403, (path, headers, response.text[:200])
+        assert "Kvaløy" not in response.text and B_SECRET not in response.text
