@@ -41,10 +41,10 @@ def main() -> None:
     os.environ["RAGKIT_HOME"] = tempfile.mkdtemp(prefix="ragkit-bench-answer-")
     from llama_cpp import Llama
 
-    from ragkit.conversation import Conversation
-    from ragkit.facade import Answer, open_ragkit
+    from ragkit.answer.conversation import Conversation
+    from ragkit.answer.prompt import build_prompt
+    from ragkit.assistant.local import Answer, open_ragkit
     from ragkit.llm.llamacpp import _quiet_stderr
-    from ragkit.prompt import build_prompt
 
     rk = open_ragkit()
     rk.index([ROOT / "samples"])

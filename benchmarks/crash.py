@@ -4,7 +4,7 @@ build, and what the resumed runs cost.
 The corpus: samples/ and 40 notes cut from it, indexed once ("before"), then changed as
 people change folders (a rename, a deletion, an edit, new files). Each of the runs starts
 from a copy of "before", runs `ragkit index` on the changed corpus in a process of its own,
-and kills it with SIGKILL: first at every named kill point (ragkit.faults; `rebuild` during
+and kills it with SIGKILL: first at every named kill point (ragkit.core.faults; `rebuild` during
 `index --rebuild`, `entities-written` in the entities pass), then at random times within
 the length of an uninterrupted run. A resumed run follows each kill. Reported against the
 clean build (an uninterrupted run from the same copy): chunks lost, chunks duplicated (a
@@ -36,9 +36,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 SAMPLES = ROOT / "samples"
 
-from ragkit.embed import SentenceTransformerEmbedder  # noqa: E402
-from ragkit.facade import open_ragkit  # noqa: E402
-from ragkit.faults import POINTS  # noqa: E402
+from ragkit.assistant.local import open_ragkit  # noqa: E402
+from ragkit.core.faults import POINTS  # noqa: E402
+from ragkit.index.embed import SentenceTransformerEmbedder  # noqa: E402
 
 NAMED = [*sorted(set(POINTS) - {"row-written"}), "entities-written"]  # rows as documents: no database here
 

@@ -39,7 +39,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 def corpus_chunks(count: int, seed: int) -> list[str]:
     from ingest import chunk_sections, load, loader_for
-    from ragkit.embed import PACKAGED_EMBEDDER, Tokenizer, resolve_embedder_path
+    from ragkit.index.embed import PACKAGED_EMBEDDER, Tokenizer, resolve_embedder_path
 
     tokenizer = Tokenizer(resolve_embedder_path(PACKAGED_EMBEDDER))
     files = sorted(p for p in (DATA / "corpus").rglob("*") if p.is_file() and loader_for(p) is not None)
@@ -102,8 +102,8 @@ def main() -> None:
         sys.exit(f"shared data not found under {DATA} (../shared beside the clone)")
 
     os.environ.setdefault("RAGKIT_HOME", tempfile.mkdtemp(prefix="ragkit-bench-embed-"))
-    from ragkit.embed import PACKAGED_EMBEDDER, SentenceTransformerEmbedder, native_bf16, resolve_embedder_path
-    from ragkit.onnxembed import OnnxEmbedder
+    from ragkit.index.embed import PACKAGED_EMBEDDER, SentenceTransformerEmbedder, native_bf16, resolve_embedder_path
+    from ragkit.index.onnxembed import OnnxEmbedder
 
     chunks = corpus_chunks(args.chunks, args.seed)
     data = scifact(args.docs, args.seed)

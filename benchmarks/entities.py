@@ -30,9 +30,9 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 DATA = ROOT.parent / "shared" / "data"
 
 from ingest.entities import NameFinder  # noqa: E402
-from ragkit.config import EntitiesSettings, load_settings  # noqa: E402
-from ragkit.embed import SentenceTransformerEmbedder  # noqa: E402
-from ragkit.facade import open_ragkit  # noqa: E402
+from ragkit.assistant.local import open_ragkit  # noqa: E402
+from ragkit.core.config import EntitiesSettings, load_settings  # noqa: E402
+from ragkit.index.embed import SentenceTransformerEmbedder  # noqa: E402
 
 
 def pipeline() -> Path:

@@ -49,7 +49,7 @@ class SyntheticEmbedder:
     random unit vector per text instead of its meaning: for building big indexes fast."""
 
     def __init__(self) -> None:
-        from ragkit.embed import PACKAGED_EMBEDDER, SentenceTransformerEmbedder
+        from ragkit.index.embed import PACKAGED_EMBEDDER, SentenceTransformerEmbedder
 
         real = SentenceTransformerEmbedder(PACKAGED_EMBEDDER)
         self.name, self.dim, self.model_dir, self.tokenizer = real.name, real.dim, real.model_dir, real.tokenizer
@@ -119,13 +119,13 @@ def pct(values: list[float], q: float) -> float:
 def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
     import numpy as np
 
-    from ragkit.config import load_settings
-    from ragkit.library import Library
+    from ragkit.core.config import load_settings
+    from ragkit.index.library import Library
 
     docs = work / f"docs-{size}"
     files = write_corpus(docs, size)
     settings = load_settings(home=work / f"home-{size}", retrieve={"exact_limit": max(size * 2, 100_000)})
-    from ragkit import onnxembed
+    from ragkit.index import onnxembed
 
     queries_by = onnxembed.for_settings(settings)  # queries are embedded for real, as a search does
     queries_by.prepare()

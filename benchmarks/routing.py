@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 DATA = ROOT.parent / "shared" / "data"
 
-from ragkit.config import DatabaseSettings, load_settings  # noqa: E402
-from ragkit.facade import open_ragkit  # noqa: E402
+from ragkit.assistant.local import open_ragkit  # noqa: E402
+from ragkit.core.config import DatabaseSettings, load_settings  # noqa: E402
 
 
 def main() -> int:

@@ -63,10 +63,10 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
-    from ragkit.chat import ChatModels
-    from ragkit.config import load_settings
-    from ragkit.databases import SqliteDatabase
-    from ragkit.sqlask import SqlAsker
+    from ragkit.core.config import load_settings
+    from ragkit.db.ask import SqlAsker
+    from ragkit.db.connections import SqliteDatabase
+    from ragkit.llm.loader import ChatModels
 
     questions = [json.loads(line) for line in (ROOT / "tests/data/chinook_questions.jsonl").read_text().splitlines()]
     questions = questions[: args.max_questions]

@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--lexical", action="store_true", help="without the embedder's semantic signal")
     args = parser.parse_args()
 
-    from ragkit.attribution import attribute
-    from ragkit.embed import SentenceTransformerEmbedder
-    from ragkit.retrieve import Hit
+    from ragkit.answer.attribution import attribute
+    from ragkit.index.embed import SentenceTransformerEmbedder
+    from ragkit.search.retrieve import Hit
 
     embed = None if args.lexical else SentenceTransformerEmbedder().embed
     cases = [json.loads(line) for line in args.claims.read_text("utf-8").splitlines() if line.strip()]

@@ -198,6 +198,19 @@ def name_key(text: str) -> str:
     return name
 
 
+def key_of(kind: str, text: str) -> str:
+    """How a value is looked up: as stored (normalised), case folded; a typed phone number or
+    IBAN loses its spaces and punctuation as the stored ones did."""
+    if kind == "phone":
+        digits = re.sub(r"\D", "", text)
+        return ("+" + digits[2:] if text.strip().startswith("00") else "+" + digits) if digits else ""
+    if kind == "iban":
+        return re.sub(r"\s", "", text).casefold()
+    if kind in NAME_TYPES:
+        return name_key(text).casefold()
+    return text.strip().casefold()
+
+
 class NameFinder:
     """People, organisations and places from a spaCy pipeline (a folder, or an installed
     package's name). Only its tokenizer and named-entity recogniser run."""

@@ -9,67 +9,67 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ragkit import _privacy  # noqa: F401  (must run before any third-party import)
+from ragkit.core import privacy as _privacy  # noqa: F401  (must run before any third-party import)
 
 # Each public name and the module that defines it, imported on first use: ``ragkit --help``
 # and the commands that need little (search never loads a chat model) stay fast.
 _WHERE = {
-    "Answer": "ragkit.answering",
-    "Assistant": "ragkit.api",
-    "Attribution": "ragkit.attribution",
-    "Citation": "ragkit.attribution",
-    "Settings": "ragkit.config",
-    "load_settings": "ragkit.config",
-    "Conversation": "ragkit.conversation",
-    "ConversationStore": "ragkit.conversation",
-    "RagkitError": "ragkit.errors",
-    "Ragkit": "ragkit.facade",
-    "open_ragkit": "ragkit.facade",
-    "IndexReport": "ragkit.indexer",
-    "Progress": "ragkit.indexer",
-    "Library": "ragkit.library",
-    "LiveSync": "ragkit.live",
+    "Answer": "ragkit.answer.answerer",
+    "Assistant": "ragkit.assistant.protocol",
+    "Attribution": "ragkit.answer.attribution",
+    "Citation": "ragkit.answer.attribution",
+    "Settings": "ragkit.core.config",
+    "load_settings": "ragkit.core.config",
+    "Conversation": "ragkit.answer.conversation",
+    "ConversationStore": "ragkit.answer.conversation",
+    "RagkitError": "ragkit.core.errors",
+    "Ragkit": "ragkit.assistant.local",
+    "open_ragkit": "ragkit.assistant.local",
+    "IndexReport": "ragkit.index.sync",
+    "Progress": "ragkit.index.sync",
+    "Library": "ragkit.index.library",
+    "LiveSync": "ragkit.index.watch",
     "LLM": "ragkit.llm",
     "GenerationParams": "ragkit.llm",
     "StreamEvent": "ragkit.llm",
-    "Catalog": "ragkit.models",
-    "ModelRef": "ragkit.models",
-    "Profile": "ragkit.models",
-    "Hit": "ragkit.retrieve",
-    "Route": "ragkit.routing",
-    "Router": "ragkit.routing",
-    "FindResult": "ragkit.keyword",
-    "FindHit": "ragkit.keyword",
-    "Filters": "ragkit.query",
-    "NewMatch": "ragkit.searches",
-    "SavedSearch": "ragkit.searches",
-    "SqlAnswer": "ragkit.sqlask",
-    "QueryResult": "ragkit.databases",
-    "RemoteAssistant": "ragkit.remote",
-    "open_assistant": "ragkit.facade",
+    "Catalog": "ragkit.llm.catalog",
+    "ModelRef": "ragkit.llm.catalog",
+    "Profile": "ragkit.llm.catalog",
+    "Hit": "ragkit.search.retrieve",
+    "Route": "ragkit.answer.routing",
+    "Router": "ragkit.answer.routing",
+    "FindResult": "ragkit.search.keywords",
+    "FindHit": "ragkit.search.keywords",
+    "Filters": "ragkit.search.query",
+    "NewMatch": "ragkit.investigate.searches",
+    "SavedSearch": "ragkit.investigate.searches",
+    "SqlAnswer": "ragkit.db.ask",
+    "QueryResult": "ragkit.db.connections",
+    "RemoteAssistant": "ragkit.assistant.remote",
+    "open_assistant": "ragkit.assistant.local",
 }
 
 if TYPE_CHECKING:
-    from ragkit.answering import Answer
-    from ragkit.api import Assistant
-    from ragkit.attribution import Attribution, Citation
-    from ragkit.config import Settings, load_settings
-    from ragkit.conversation import Conversation, ConversationStore
-    from ragkit.databases import QueryResult
-    from ragkit.errors import RagkitError
-    from ragkit.facade import Ragkit, open_assistant, open_ragkit
-    from ragkit.indexer import IndexReport, Progress
-    from ragkit.keyword import FindHit, FindResult
-    from ragkit.library import Library
-    from ragkit.live import LiveSync
+    from ragkit.answer.answerer import Answer
+    from ragkit.answer.attribution import Attribution, Citation
+    from ragkit.answer.conversation import Conversation, ConversationStore
+    from ragkit.answer.routing import Route, Router
+    from ragkit.assistant.local import Ragkit, open_assistant, open_ragkit
+    from ragkit.assistant.protocol import Assistant
+    from ragkit.assistant.remote import RemoteAssistant
+    from ragkit.core.config import Settings, load_settings
+    from ragkit.core.errors import RagkitError
+    from ragkit.db.ask import SqlAnswer
+    from ragkit.db.connections import QueryResult
+    from ragkit.index.library import Library
+    from ragkit.index.sync import IndexReport, Progress
+    from ragkit.index.watch import LiveSync
+    from ragkit.investigate.searches import NewMatch, SavedSearch
     from ragkit.llm import LLM, GenerationParams, StreamEvent
-    from ragkit.models import Catalog, ModelRef, Profile
-    from ragkit.query import Filters
-    from ragkit.remote import RemoteAssistant
-    from ragkit.retrieve import Hit
-    from ragkit.routing import Route, Router
-    from ragkit.searches import NewMatch, SavedSearch
-    from ragkit.sqlask import SqlAnswer
+    from ragkit.llm.catalog import Catalog, ModelRef, Profile
+    from ragkit.search.keywords import FindHit, FindResult
+    from ragkit.search.query import Filters
+    from ragkit.search.retrieve import Hit
 
 
 def __getattr__(name: str) -> Any:

@@ -1,3 +1,3 @@
-from ragkit.cli import main
+from ragkit.cli.main import main
 
 raise SystemExit(main())

@@ -19,8 +19,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 if TYPE_CHECKING:
-    from ragkit.embed import SentenceTransformerEmbedder
-    from ragkit.onnxembed import OnnxEmbedder
+    from ragkit.index.embed import SentenceTransformerEmbedder
+    from ragkit.index.onnxembed import OnnxEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -92,7 +92,7 @@ def spacy_pipeline() -> Path:
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
     """The packaged embedding model, loaded once for the whole run (it keeps no state)."""
-    from ragkit.embed import SentenceTransformerEmbedder
+    from ragkit.index.embed import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 
@@ -100,8 +100,8 @@ def embedder() -> SentenceTransformerEmbedder:
 @pytest.fixture(scope="session")
 def onnx_embedder(onnx_root: Path) -> OnnxEmbedder:
     """The packaged embedding model's ONNX export (queries and answer checks), made once."""
-    from ragkit.embed import PACKAGED_EMBEDDER, resolve_embedder_path
-    from ragkit.onnxembed import OnnxEmbedder
+    from ragkit.index.embed import PACKAGED_EMBEDDER, resolve_embedder_path
+    from ragkit.index.onnxembed import OnnxEmbedder
 
     return OnnxEmbedder(resolve_embedder_path(PACKAGED_EMBEDDER), onnx_root, PACKAGED_EMBEDDER)
 

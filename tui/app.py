@@ -24,8 +24,8 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import Collapsible, Footer, Header, Input, ListView
 
-from ragkit.api import Answer, Assistant, Conversation, IndexReport, LiveSync, Mode, Progress, SqlAnswer
-from ragkit.errors import RagkitError
+from ragkit.assistant.protocol import Answer, Assistant, Conversation, IndexReport, LiveSync, Mode, Progress, SqlAnswer
+from ragkit.core.errors import RagkitError
 from tui.screens import ConversationsScreen, EntitiesScreen, HelpScreen, MentionsScreen, ModelScreen, ThreadScreen
 from tui.widgets import Sidebar, SourcesPane, TurnView
 
@@ -34,14 +34,14 @@ Factory = Callable[[], Assistant]
 
 def default_factory() -> Assistant:
     """The index on this machine, or the ragkit server that RAGKIT_SERVER or the config names."""
-    from ragkit.facade import open_assistant
+    from ragkit.assistant.local import open_assistant
 
     return open_assistant()
 
 
 def remote_factory(server: str | None, collection: str | None = None) -> Factory:
     def factory() -> Assistant:
-        from ragkit.facade import open_assistant
+        from ragkit.assistant.local import open_assistant
 
         return open_assistant(server, collection)
 
@@ -359,7 +359,7 @@ class RagkitApp(App[None]):
     def _watch(self, folders: list[str]) -> None:
         from pathlib import Path
 
-        from ragkit.errors import IndexLockedError
+        from ragkit.core.errors import IndexLockedError
 
         try:
             self.live = self.rk.live_sync(

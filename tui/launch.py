@@ -35,6 +35,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tui.app import run
 
         return run(options.get("server"), options.get("collection"))
-    from ragkit.cli import main as cli_main
+    from ragkit.cli.main import main as cli_main
 
     return cli_main(args)

@@ -1,2 +1,3 @@
-"""Answers quoted from the evidence: which sentence answers a question, and the words in it
-that do (a name, a date, a place, an amount)."""
+"""Answers: the prompt and its fences, the answerer, verification of each sentence against its
+sources, answers quoted from the evidence (the sentence that answers, and the words in it that
+do), conversations, routing a question to the documents or a database, and cited passages."""

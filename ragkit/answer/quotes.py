@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from ragkit.answer.attribution import split_sentences
 from ragkit.answer.spans import Part, PatternSpans, Span, SpanFinder, answer_spans, asks, novel
-from ragkit.attribution import split_sentences
-from ragkit.retrieve import Hit
-from ragkit.text import content_words, names, negations, quantities
+from ragkit.core.text import content_words, names, negations, quantities
+from ragkit.search.retrieve import Hit
 
 MODEL_FILE = Path(__file__).with_name("sentence_model.json")
 MAX_QUOTES = 3  # sentences quoted at most

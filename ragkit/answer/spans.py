@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from ragkit.text import STOPWORDS, content_words
+from ragkit.core.text import STOPWORDS, content_words
 
 KINDS = ("who", "when", "where", "place", "number", "why")
 

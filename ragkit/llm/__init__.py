@@ -1,4 +1,5 @@
-"""LLM backends behind one interface, yielding typed stream events."""
+"""Chat models: backends behind one interface yielding typed stream events, the model
+catalogue, GGUF files, and loading a model once."""
 
 from ragkit.llm.backend import LLM, GenerationParams, Message
 from ragkit.llm.events import StreamEvent, ThinkParser

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ragkit.text import content_words
+from ragkit.core.text import content_words
 
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
 NEAR_DUPLICATE = 0.7  # share of a sentence's content words already said in one earlier sentence

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ragkit.errors import ModelError
+from ragkit.core.errors import ModelError
 from ragkit.llm.backend import LLM, GenerationParams, Message
 from ragkit.llm.events import OPEN_TAG
 

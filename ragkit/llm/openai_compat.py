@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ragkit.errors import ModelError
+from ragkit.core.errors import ModelError
 from ragkit.llm.backend import LLM, GenerationParams, Message
 from ragkit.llm.events import CLOSE_TAG, OPEN_TAG
 

@@ -1,1 +1,2 @@
-"""Serving the index to a team: what stands in front of the HTTP app (the gate), and the app."""
+"""Serving the index to a team: the HTTP app, what stands in front of it (the gate), API keys,
+the audit log, and what a key limited to collections may see."""

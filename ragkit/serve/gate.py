@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ragkit.audit import REQUEST, AuditLog
-from ragkit.keys import KeyStore
+from ragkit.serve.audit import REQUEST, AuditLog
+from ragkit.serve.keys import KeyStore
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]

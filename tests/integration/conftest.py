@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.facade import Ragkit, open_ragkit
-from ragkit.onnxembed import OnnxEmbedder
+from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.onnxembed import OnnxEmbedder
 from tests.conftest import SAMPLES
 
 

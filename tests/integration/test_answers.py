@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from ragkit.answer.answerer import BACKED_ONLY, PARTLY, Mode
+from ragkit.answer.conversation import Conversation
+from ragkit.answer.prompt import build_prompt
 from ragkit.answer.quotes import SentenceModel, packaged
-from ragkit.answering import BACKED_ONLY, PARTLY, Mode
-from ragkit.cli import _print_sources
-from ragkit.conversation import Conversation
-from ragkit.facade import NOT_FOUND, Answer, Ragkit, open_ragkit
+from ragkit.assistant.local import NOT_FOUND, Answer, Ragkit, open_ragkit
+from ragkit.cli.main import _print_sources
 from ragkit.llm import StreamEvent
+from ragkit.llm.catalog import ModelRef, packaged_chat_model
 from ragkit.llm.llamacpp import LlamaCppLLM
-from ragkit.models import ModelRef, packaged_chat_model
-from ragkit.prompt import build_prompt
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
 
@@ -69,7 +69,7 @@ def test_a_follow_up_reuses_the_cached_prefix_and_never_sends_reasoning(rk: Ragk
     _, third = collect(rk, "Which program updates the database after that?", conversation)
     assert third.usage["prompt_cached"] <= 1 and third.usage["prompt_evaluated"] > first_prompt
     # the answer is sent back, the reasoning never
-    from ragkit.prompt import history_messages
+    from ragkit.answer.prompt import history_messages
 
     history = history_messages(conversation)  # (the turns still sent in full: longer ones may be condensed)
     assert history[1]["content"] == conversation.live_turns[0].answer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.facade import open_ragkit
+from ragkit.assistant.local import open_ragkit
 from tests.conftest import SAMPLES
 from tests.integration.cli import ragkit
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.facade import open_ragkit
-from ragkit.onnxembed import OnnxEmbedder
+from ragkit.assistant.local import open_ragkit
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.onnxembed import OnnxEmbedder
 from tests.conftest import SAMPLES
 from tests.integration.helpers import assert_consistent
 from tests.integration.servers import free_port, running

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingest import load
-from ragkit.answering import BACKED_ONLY, NOT_FOUND
+from ragkit.answer.answerer import BACKED_ONLY, NOT_FOUND
 from tests.conftest import README_QUESTION, SAMPLES
 from tests.integration.cli import ragkit
 
@@ -142,7 +142,7 @@ def test_python_m_ragkit_cli_runs_every_command(indexed: tuple[Path, dict]) -> N
     env = dict(os.environ, RAGKIT_HOME=str(home))
     for args in (["status", "--json"], ["model", "list", "--json"]):
         proc = subprocess.run(
-            [sys.executable, "-m", "ragkit.cli", *args], capture_output=True, text=True, env=env, check=False
+            [sys.executable, "-m", "ragkit.cli.main", *args], capture_output=True, text=True, env=env, check=False
         )
         assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["name"] == "smollm2-135m"

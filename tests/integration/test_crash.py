@@ -1,5 +1,5 @@
 """kill -9 a real indexing process, at each named step of the indexer (deterministic kill
-points, ``ragkit.faults``) and at random times; the next run must converge exactly."""
+points, ``ragkit.core.faults``) and at random times; the next run must converge exactly."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from ragkit import open_ragkit
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.faults import POINTS
+from ragkit.core.faults import POINTS
+from ragkit.index.embed import SentenceTransformerEmbedder
 from tests.conftest import SAMPLES
 from tests.integration.helpers import assert_consistent, snapshot
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.facade import open_ragkit
+from ragkit.assistant.local import open_ragkit
+from ragkit.index.embed import SentenceTransformerEmbedder
 from tests.conftest import SAMPLES
 from tests.integration.cli import ragkit
 from tests.integration.helpers import assert_consistent, snapshot

@@ -36,7 +36,7 @@ ragkit index "$DOCS1" "$DOCS2" --json > "$OUT/after.json" 2> "$OUT/after.err"; e
 "$PY" -c "
 import sys
 sys.path.insert(0, '$ROOT')
-from ragkit.facade import open_ragkit
+from ragkit.assistant.local import open_ragkit
 from tests.integration.helpers import assert_consistent
 assert_consistent(open_ragkit())
 " 2> "$OUT/check.err"; echo $? > "$OUT/check.code"

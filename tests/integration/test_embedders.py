@@ -13,18 +13,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragkit.config import load_settings
-from ragkit.embed import (
+from ragkit.assistant.local import Ragkit
+from ragkit.core.config import load_settings
+from ragkit.core.errors import ModelError
+from ragkit.index.embed import (
     PACKAGED_EMBEDDER,
     SentenceTransformerEmbedder,
     native_bf16,
     resolve_embedder_path,
     resolve_precision,
 )
-from ragkit.errors import ModelError
-from ragkit.facade import Ragkit
-from ragkit.library import Library
-from ragkit.onnxembed import OnnxEmbedder, export_dir, pooling
+from ragkit.index.library import Library
+from ragkit.index.onnxembed import OnnxEmbedder, export_dir, pooling
 from tests.conftest import SAMPLES
 from tests.integration.cli import ragkit
 
@@ -152,7 +152,7 @@ def test_documents_can_be_embedded_by_the_onnx_backend(tmp_path: Path) -> None:
 
 PROBE = """
 import sys
-from ragkit.cli import main
+from ragkit.cli.main import main
 code = main(sys.argv[1:])
 print("HEAVY=" + ",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
 raise SystemExit(code)
@@ -181,8 +181,8 @@ def test_searching_and_checking_answers_never_import_torch(tmp_path: Path, comma
 EARLY_EXIT = """
 import sys, threading
 import onnxruntime
-from ragkit.config import load_settings
-from ragkit.onnxembed import warm
+from ragkit.core.config import load_settings
+from ragkit.index.onnxembed import warm
 
 building = threading.Event()
 real = onnxruntime.InferenceSession
@@ -206,7 +206,7 @@ def test_a_command_that_ends_while_the_query_model_loads_exits_with_its_own_code
     it rather than tearing the runtime down under it (which aborts the process, code -6)."""
     exports = tmp_path / "exports"
     settings = load_settings(home=tmp_path / "home", embed={"onnx_dir": str(exports)})
-    from ragkit.onnxembed import for_settings
+    from ragkit.index.onnxembed import for_settings
 
     for_settings(settings).prepare()
     env = dict(os.environ, RAGKIT_HOME=str(tmp_path / "home"), RAGKIT_EMBED__ONNX_DIR=str(exports))

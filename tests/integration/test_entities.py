@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.facade import open_ragkit
+from ragkit.assistant.local import open_ragkit
 from tests.integration.cli import ragkit
 from tests.integration.helpers import assert_consistent
 
@@ -202,7 +202,7 @@ def test_names_found_by_worker_processes_are_those_found_in_process(tmp_path: Pa
     import os
     import signal
 
-    from ragkit import entities as module
+    from ragkit.investigate import entities as module
     from tests.conftest import spacy_pipeline
 
     monkeypatch.setattr(module, "POOL_MIN_CHUNKS", 1)  # these few letters count as a long run

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.facade import Ragkit, open_ragkit
-from ragkit.onnxembed import OnnxEmbedder
-from ragkit.store import ExactStore
+from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.onnxembed import OnnxEmbedder
+from ragkit.storage.vectors import ExactStore
 from tests.conftest import SAMPLES
 from tests.integration.helpers import assert_consistent
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from ragkit.facade import Ragkit, open_ragkit
-from ragkit.manifest import MIGRATIONS
-from ragkit.query import And, Near, Node, Not, Or, Phrase, Term, parse
-from ragkit.retrieve import Hit
+from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.search.query import And, Near, Node, Not, Or, Phrase, Term, parse
+from ragkit.search.retrieve import Hit
+from ragkit.storage.migrations import MIGRATIONS
 from tests.conftest import SAMPLES
 from tests.integration.cli import ragkit
 from tests.integration.helpers import assert_consistent
@@ -155,7 +155,7 @@ def test_hits_are_highlighted_paged_and_ranked(rk: Ragkit, tmp_path: Path) -> No
 def test_filters_select_files_by_path_type_and_date(
     rk: Ragkit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lookup: int
 ) -> None:
-    from ragkit import keyword
+    from ragkit.search import keywords as keyword
 
     monkeypatch.setattr(keyword, "PLACES_LOOKUP_MAX", lookup)  # both ways to the files of the hits
     docs = tmp_path / "docs"
@@ -432,7 +432,10 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ragkit.cli", "find", "the", "--all"], stdout=write_end, stderr=subprocess.PIPE, env=env
+        [sys.executable, "-m", "ragkit.cli.main", "find", "the", "--all"],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     os.close(write_end)
     assert proc.stderr is not None

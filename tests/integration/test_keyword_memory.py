@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.bm25 import MAX_SEGMENTS
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.facade import Ragkit, open_ragkit
-from ragkit.keyword import KeywordIndex
-from ragkit.onnxembed import OnnxEmbedder
+from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.onnxembed import OnnxEmbedder
+from ragkit.search.bm25 import MAX_SEGMENTS
+from ragkit.search.keywords import KeywordIndex
 from tests.conftest import SAMPLES
 
 pytestmark = pytest.mark.slow
@@ -179,7 +179,7 @@ def test_when_the_memory_cannot_hold_the_index_sqlite_ranks_and_says_why(
 ) -> None:
     rk.index([SAMPLES])
     expected = rk.library.keywords.ranked("MIME database glob", 10)
-    monkeypatch.setattr("ragkit.bm25.MAX_ROWID", 1)  # as an index whose rowids grew past what arrays should span
+    monkeypatch.setattr("ragkit.search.bm25.MAX_ROWID", 1)  # as an index whose rowids grew past what arrays should span
     reader = open_ragkit(embedder=embedder, query_embedder=onnx_embedder)
     reader.keep_warm()
     memory = reader.library.keywords.memory

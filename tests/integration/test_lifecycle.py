@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from ragkit import Ragkit, open_ragkit
-from ragkit.chat import ChatModels
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.errors import RagkitError
-from ragkit.indexer import IndexReport, Progress
+from ragkit.core.errors import RagkitError
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.sync import IndexReport, Progress
+from ragkit.llm.loader import ChatModels
 from tests.conftest import ROOT
 from tests.integration.helpers import assert_consistent
 
@@ -188,7 +188,7 @@ def test_two_processes_opening_a_new_home_at_once_both_migrate_safely(tmp_path: 
         "import os, sys, time\n"
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from pathlib import Path\n"
-        "from ragkit.manifest import Manifest, MIGRATIONS\n"
+        "from ragkit.storage.manifest import Manifest\nfrom ragkit.storage.migrations import MIGRATIONS\n"
         f"while not os.path.exists({str(go)!r}): time.sleep(0.001)\n"
         f"m = Manifest(Path({str(database)!r}))\n"
         "assert m.db.execute('PRAGMA user_version').fetchone()[0] == len(MIGRATIONS)\n"

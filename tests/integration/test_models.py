@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.errors import ModelError
-from ragkit.models import REGISTRY, Catalog, packaged_chat_model, pull
+from ragkit.core.errors import ModelError
+from ragkit.llm.catalog import REGISTRY, Catalog, packaged_chat_model, pull
 from tests.integration.cli import ragkit
 
 pytestmark = pytest.mark.slow

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.errors import ModelError
-from ragkit.facade import Answer, open_ragkit
+from ragkit.assistant.local import Answer, open_ragkit
+from ragkit.core.errors import ModelError
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.llm.catalog import packaged_chat_model
 from ragkit.llm.llamacpp import LlamaCppLLM
 from ragkit.llm.openai_compat import OpenAICompatLLM
-from ragkit.models import packaged_chat_model
 from tests.conftest import README_QUESTION as QUESTION
 from tests.conftest import SAMPLES
 from tests.integration.servers import free_port, running

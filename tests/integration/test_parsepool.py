@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from ragkit.embed import PACKAGED_EMBEDDER, resolve_embedder_path
-from ragkit.parsepool import ParseJob, ParsePool
+from ragkit.index.embed import PACKAGED_EMBEDDER, resolve_embedder_path
+from ragkit.index.parsepool import ParseJob, ParsePool
 from tests.conftest import SAMPLES, shared_data
 
 MODEL = resolve_embedder_path(PACKAGED_EMBEDDER)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ragkit import sqlguard
-from ragkit.databases import DatabaseError, PostgresDatabase, QueryTimeout
-from ragkit.sqlguard import SqlRefused
+from ragkit.db import guard as sqlguard
+from ragkit.db.connections import DatabaseError, PostgresDatabase, QueryTimeout
+from ragkit.db.guard import SqlRefused
 from tests.conftest import shared_data
 from tests.integration.cli import ragkit
 from tests.integration.servers import free_port

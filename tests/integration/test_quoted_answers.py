@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.answer_quality import normal
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.facade import Ragkit, open_ragkit
-from ragkit.onnxembed import OnnxEmbedder
+from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.onnxembed import OnnxEmbedder
 from tests.data.invented.build import build
 from tests.integration.cli import ragkit
 

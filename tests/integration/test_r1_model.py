@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.conversation import Conversation
-from ragkit.errors import ModelError
-from ragkit.facade import Answer, Ragkit, open_ragkit
-from ragkit.gguf import read_header
+from ragkit.answer.conversation import Conversation
+from ragkit.assistant.local import Answer, Ragkit, open_ragkit
+from ragkit.core.errors import ModelError
 from ragkit.llm import GenerationParams, StreamEvent
 from ragkit.llm.backend import BUDGET_CLOSE
-from ragkit.models import Catalog, ModelRef, packaged_chat_model
+from ragkit.llm.catalog import Catalog, ModelRef, packaged_chat_model
+from ragkit.llm.gguf import read_header
 from tests.conftest import README_QUESTION as QUESTION
 from tests.integration.cli import ragkit
 from tests.r1header import R1Replay, r1_part, vocab_only_gguf

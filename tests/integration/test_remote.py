@@ -17,11 +17,11 @@ import httpx
 import pytest
 from textual.widgets import ListView, Static
 
-from ragkit.config import load_settings
-from ragkit.conversation import ConversationStore
-from ragkit.keyword import MARK_END, MARK_START, marked_spans
-from ragkit.models import packaged_chat_model
-from ragkit.remote import RemoteAssistant
+from ragkit.answer.conversation import ConversationStore
+from ragkit.assistant.remote import RemoteAssistant
+from ragkit.core.config import load_settings
+from ragkit.llm.catalog import packaged_chat_model
+from ragkit.search.keywords import MARK_END, MARK_START, marked_spans
 from tests.conftest import README_QUESTION, SAMPLES, shared_data
 from tests.integration.cli import Result, ragkit
 from tests.integration.servers import free_port, running

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from ragkit.answering import Answer
-from ragkit.config import DatabaseSettings, load_settings
-from ragkit.facade import Ragkit, open_ragkit
+from ragkit.answer.answerer import Answer
+from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.core.config import DatabaseSettings, load_settings
+from ragkit.db.ask import SqlAnswer
 from ragkit.llm import Message
-from ragkit.sqlask import SqlAnswer
 from tests.conftest import ROOT, shared_data
 from tests.integration.cli import ragkit
 from tests.scripted import FunctionLLM

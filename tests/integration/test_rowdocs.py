@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.facade import open_ragkit
+from ragkit.assistant.local import open_ragkit
 from tests.integration.cli import ragkit
 from tests.integration.helpers import assert_consistent
 
@@ -137,7 +137,7 @@ def test_the_watcher_syncs_rows_on_its_own(tmp_path: Path, monkeypatch: pytest.M
     """No command run: the watcher's periodic rows sync picks up a changed row."""
     import time
 
-    from ragkit.config import load_settings
+    from ragkit.core.config import load_settings
 
     path, docs = tmp_path / "office.db", tmp_path / "docs"
     office_db(path)

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from ragkit.databases import SqliteDatabase
+from ragkit.db.ask import RETRIES, SqlAsker, extract_sql, numbers_of
+from ragkit.db.connections import SqliteDatabase
 from ragkit.llm import GenerationParams, Message
-from ragkit.sqlask import RETRIES, SqlAsker, extract_sql, numbers_of
 from tests.conftest import ROOT, shared_data
 from tests.integration.cli import ragkit
 from tests.scripted import FunctionLLM
@@ -135,8 +135,8 @@ def test_the_packaged_model_through_the_command_line(tmp_path: Path) -> None:
 def test_ask_db_on_the_command_line_shows_the_sql_and_rows_and_exports_csv(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from ragkit.chat import ChatModels
-    from ragkit.cli import main
+    from ragkit.cli.main import main
+    from ragkit.llm.loader import ChatModels
 
     monkeypatch.setenv("RAGKIT_HOME", str(tmp_path / "home"))
     url = f"sqlite:///{shared_data('chinook', 'Chinook_Sqlite.sqlite')}"

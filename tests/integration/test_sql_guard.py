@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ragkit import sqlguard
-from ragkit.databases import DatabaseError, QueryTimeout, SqliteDatabase, check_url
-from ragkit.sqlguard import SqlRefused
+from ragkit.db import guard as sqlguard
+from ragkit.db.connections import DatabaseError, QueryTimeout, SqliteDatabase, check_url
+from ragkit.db.guard import SqlRefused
 from tests.conftest import shared_data
 from tests.integration.cli import ragkit
 

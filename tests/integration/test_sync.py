@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ragkit import Ragkit, open_ragkit
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.errors import IndexMismatchError
+from ragkit.core.errors import IndexMismatchError
+from ragkit.index.embed import SentenceTransformerEmbedder
 from tests.conftest import SAMPLES
 from tests.integration.helpers import assert_consistent
 

@@ -148,7 +148,7 @@ def test_entities_and_threads_are_served_within_a_keys_collections(tmp_path: Pat
 
 
 def test_mail_indexed_before_threads_were_kept_gets_its_threads_on_the_next_run(tmp_path: Path) -> None:
-    from ragkit.facade import open_ragkit
+    from ragkit.assistant.local import open_ragkit
     from tests.integration.helpers import assert_consistent
 
     docs, home = tmp_path / "mail", tmp_path / "home"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.facade import open_ragkit
+from ragkit.assistant.local import open_ragkit
 from tests.integration.cli import ragkit
 from tests.integration.helpers import assert_consistent
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from ragkit import Ragkit, open_ragkit
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.errors import IndexLockedError
-from ragkit.indexer import IndexReport
-from ragkit.live import LiveSync
+from ragkit.core.errors import IndexLockedError
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.sync import IndexReport
+from ragkit.index.watch import LiveSync
 from tests.integration.helpers import assert_consistent
 
 pytestmark = pytest.mark.slow

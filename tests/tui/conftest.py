@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.facade import Ragkit, open_ragkit
-from ragkit.onnxembed import OnnxEmbedder
+from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.onnxembed import OnnxEmbedder
 from tests.conftest import SAMPLES
 
 

@@ -14,8 +14,8 @@ import pytest
 from textual.binding import Binding
 from textual.widgets import Collapsible, Input, ListView, OptionList, Static
 
-from ragkit.config import update_config_file
-from ragkit.facade import NOT_FOUND
+from ragkit.assistant.local import NOT_FOUND
+from ragkit.core.config import update_config_file
 from ragkit.llm import GenerationParams, Message
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
@@ -341,7 +341,7 @@ async def test_a_key_opens_the_cited_file_in_the_viewer(factory: Any, viewer_rec
 async def test_errors_are_notifications_with_the_fix_never_a_crash(
     embedder: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ragkit.facade import open_ragkit
+    from ragkit.assistant.local import open_ragkit
 
     monkeypatch.setenv("RAGKIT_HOME", str(tmp_path / "empty-home"))
     app = RagkitApp(factory=lambda: open_ragkit(embedder=embedder), watch=False)
@@ -371,7 +371,7 @@ async def test_an_unverifiable_answer_says_the_documents_do_not_contain_it(facto
 async def test_quitting_mid_catch_up_stops_the_watcher_and_keeps_the_index_consistent(
     factory: Any, home: Path, tmp_path: Path, embedder: Any
 ) -> None:
-    from ragkit.facade import open_ragkit
+    from ragkit.assistant.local import open_ragkit
     from tests.integration.helpers import assert_consistent
     from tests.integration.test_lifecycle import many_files
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from ragkit.conversation import Conversation
+from ragkit.answer.conversation import Conversation
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
 from tests.tui.conftest import ask, until

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from ragkit.attribution import attribute, best_span
-from ragkit.retrieve import Hit
+from ragkit.answer.attribution import attribute, best_span
+from ragkit.search.retrieve import Hit
 
 ZLIB = (
     "The inflate() function decompresses data. When the end of the compressed stream is reached, "
@@ -135,7 +135,7 @@ def test_a_file_path_the_source_does_not_hold_is_not_verified() -> None:
 
 
 def test_a_decimal_point_ends_no_sentence() -> None:
-    from ragkit.attribution import split_sentences
+    from ragkit.answer.attribution import split_sentences
 
     text = "The cooperative pressed 2.3 million litres in 2022. Most of it is sold in Bergen."
     assert [text[a:b] for a, b in split_sentences(text)] == [

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from ingest import Section, chunk_sections, load
-from ragkit.embed import PACKAGED_EMBEDDER, Tokenizer, resolve_embedder_path
+from ragkit.index.embed import PACKAGED_EMBEDDER, Tokenizer, resolve_embedder_path
 from tests.conftest import SAMPLES
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.attribution import attribute
-from ragkit.embed import SentenceTransformerEmbedder
-from ragkit.retrieve import Hit
+from ragkit.answer.attribution import attribute
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.search.retrieve import Hit
 
 DATA = Path(__file__).parent.parent / "data"
 

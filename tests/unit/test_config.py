@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.config import load_settings
-from ragkit.errors import ConfigError
+from ragkit.core.config import load_settings
+from ragkit.core.errors import ConfigError
 
 
 def test_defaults_live_under_ragkit_home(_isolated_home: Path) -> None:

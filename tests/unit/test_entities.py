@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.entities import PatternFinder, iban_ok, name_key
-from ragkit.entities import key_of
+from ingest.entities import PatternFinder, iban_ok, key_of, name_key
 
 
 def values(text: str, kind: str, region: str | None = None) -> list[str]:

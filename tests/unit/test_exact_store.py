@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ragkit.errors import RagkitError
-from ragkit.store import ExactStore
+from ragkit.core.errors import RagkitError
+from ragkit.storage.vectors import ExactStore
 
 
 def test_the_nearest_come_first_in_order_of_cosine() -> None:

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from ragkit import fence
-from ragkit.prompt import INSTRUCTIONS, build_prompt
-from ragkit.retrieve import Hit
+from ragkit.answer import fence
+from ragkit.answer.prompt import INSTRUCTIONS, build_prompt
+from ragkit.search.retrieve import Hit
 
 CONTROL_TOKEN = re.compile(r"<\|[^|]*\|>|<｜[^｜]*｜>|</?think>|\[/?INST\]")
 MARKER = re.compile(r"(?<![\w\]])\[\d{1,3}(?:\s*,\s*\d{1,3})*\]")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.errors import ModelError
-from ragkit.gguf import ArrayInfo, read_header
+from ragkit.core.errors import ModelError
+from ragkit.llm.gguf import ArrayInfo, read_header
 
 
 def string(text: str) -> bytes:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ragkit.conversation import Conversation, ConversationStore, Turn
-from ragkit.prompt import build_prompt, with_sources
-from ragkit.retrieve import Hit
+from ragkit.answer.conversation import Conversation, ConversationStore, Turn
+from ragkit.answer.prompt import build_prompt, with_sources
+from ragkit.search.retrieve import Hit
 
 
 def hit(n: int, text: str) -> Hit:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ragkit.query import (
+from ragkit.search.query import (
     And,
     Filters,
     Near,
@@ -133,7 +133,7 @@ def test_bad_syntax_is_refused_with_where_and_why(query: str, problem: str, at: 
 
 
 def test_nesting_past_the_limit_is_a_query_error_and_within_it_parses() -> None:
-    from ragkit.query import MAX_NESTING
+    from ragkit.search.query import MAX_NESTING
 
     deep = "(" * MAX_NESTING + "acme" + ")" * MAX_NESTING
     assert tree(deep) == Term("acme")
@@ -143,7 +143,7 @@ def test_nesting_past_the_limit_is_a_query_error_and_within_it_parses() -> None:
 
 
 def test_dates_at_the_ends_of_the_calendar_are_held_in_sqlite_integers() -> None:
-    from ragkit.keyword import _day_start_ns
+    from ragkit.search.keywords import _day_start_ns
 
     first, last = _day_start_ns(date(1, 1, 1)), _day_start_ns(date(9999, 12, 31), days_after=1)
     assert first == -(2**63) and last == 2**63 - 1  # (no overflow, and still before and after every file)
@@ -153,7 +153,7 @@ def test_dates_at_the_ends_of_the_calendar_are_held_in_sqlite_integers() -> None
 def test_fuzzy_terms_are_bounded_per_query() -> None:
     """Each fuzzy term is matched against the whole vocabulary: 570 of them took 9.5 s on a
     14-file index, for any key of a server."""
-    from ragkit.query import MAX_FUZZY
+    from ragkit.search.query import MAX_FUZZY
 
     assert parse(" OR ".join(f"name{i}~1" for i in range(MAX_FUZZY))).tree is not None
     with pytest.raises(QueryError, match="fuzzy terms"):

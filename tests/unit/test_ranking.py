@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from ragkit.evaluate import metrics
-from ragkit.library import fuse
-from ragkit.retrieve import Hit, merge_adjacent
+from ragkit.index.evaluate import metrics
+from ragkit.index.library import fuse
+from ragkit.search.retrieve import Hit, merge_adjacent
 
 
 def test_fusion_scales_each_list_and_keeps_what_only_one_list_has() -> None:

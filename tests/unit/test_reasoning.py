@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.conversation import Conversation, Turn
+from ragkit.answer.conversation import Conversation, Turn
+from ragkit.answer.prompt import build_prompt
 from ragkit.llm import LLM, GenerationParams
 from ragkit.llm.backend import BUDGET_CLOSE
-from ragkit.models import PROFILES, guess_profile
-from ragkit.prompt import build_prompt
-from ragkit.retrieve import Hit
+from ragkit.llm.catalog import PROFILES, guess_profile
+from ragkit.search.retrieve import Hit
 from tests.scripted import ScriptedLLM, stream_parts, tokens
 
 STREAMS = json.loads((Path(__file__).parent.parent / "data" / "r1_streams.json").read_text("utf-8"))["streams"]

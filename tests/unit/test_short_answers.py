@@ -18,7 +18,7 @@ from ragkit.answer.quotes import (
     short_answer,
 )
 from ragkit.answer.spans import PatternSpans, answer_spans, asks, kind_of, novel
-from ragkit.retrieve import Hit
+from ragkit.search.retrieve import Hit
 
 FIND = PatternSpans()
 

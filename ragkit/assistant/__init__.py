@@ -1,0 +1,2 @@
+"""The typed Assistant protocol, and its two implementations: the index on this machine
+(Ragkit) and a ragkit server (RemoteAssistant)."""

@@ -1,0 +1,2 @@
+"""What every part uses: settings, errors, on-disk paths, privacy switches, fault points, text
+helpers."""

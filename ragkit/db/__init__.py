@@ -1,0 +1,1 @@
+"""Databases: connections, the SQL guard, questions to SQL, rows as documents."""

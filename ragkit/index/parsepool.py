@@ -1,0 +1,217 @@
+"""Parse files in worker processes, with a time limit and a memory cap per file.
+
+Each worker is a long-lived process that imports only the loaders and the embedder's
+tokenizer (no torch). A file that takes too long, or crashes or exhausts its worker, is
+recorded as failed with a reason; the worker is replaced and the run goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ingest import Chunk, LoadError, chunk_sections, load_document
+
+_STOP = None
+
+
+@dataclass(frozen=True)
+class ParseJob:
+    key: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    job: ParseJob
+    chunks: list[Chunk] | None
+    error: str | None
+    notes: tuple[str, ...] = ()
+    about: dict[str, str | None] | None = None  # the document's own date, its source, its language
+
+
+def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, memory_mb: int, ocr: bool) -> None:
+    import resource
+
+    from ingest.loaders import set_options
+
+    set_options(ocr=ocr)
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    from ragkit.index.embed import Tokenizer
+
+    tokenizer = Tokenizer(Path(model_dir))
+    while True:
+        try:
+            path = conn.recv()
+        except EOFError:
+            return
+        if path is _STOP:
+            return
+        try:
+            document = load_document(Path(path))
+            chunks = list(chunk_sections(document.sections, tokenizer.token_spans, max_tokens, overlap))
+            if chunks:
+                about = {"date": document.date, "date_source": document.date_source, "lang": document.lang,
+                         "messages": [(offset, m.as_dict()) for offset, m in document.messages]}  # fmt: skip
+                conn.send((chunks, None, tuple(document.notes), about))
+            else:
+                conn.send((None, "no extractable text in this file", (), None))
+        except LoadError as exc:
+            conn.send((None, str(exc), (), None))
+        except MemoryError:
+            conn.send((None, f"parsing needed more than {memory_mb} MB of memory; the file may be damaged", (), None))
+        except RecursionError:
+            conn.send((None, "the file is nested too deeply to parse; it may be damaged", (), None))
+        except Exception as exc:  # a loader bug must not stop the run; the reason is recorded
+            conn.send((None, f"could not parse ({type(exc).__name__}: {exc})", (), None))
+
+
+class _Worker:
+    def __init__(self, ctx: mp.context.SpawnContext, args: tuple[object, ...]) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_worker, args=(child, *args), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(_STOP)
+        except (OSError, BrokenPipeError):
+            pass
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+        self.conn.close()
+
+
+class ParsePool:
+    """Run parse jobs on ``workers`` processes; results come back as they finish."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        max_tokens: int,
+        overlap: int,
+        workers: int = 1,
+        timeout_s: float = 120.0,
+        memory_mb: int = 4096,
+        ocr: bool = False,
+    ) -> None:
+        self.args = (str(model_dir), max_tokens, overlap, memory_mb, ocr)
+        self.workers = max(1, workers)
+        self.timeout_s = timeout_s
+        self.ctx = mp.get_context("spawn")
+        self._idle: list[_Worker] = []  # kept between runs: starting a worker costs ~0.2 s
+        self._idle_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the idle workers."""
+        with self._idle_lock:
+            workers, self._idle = self._idle, []
+        for worker in workers:
+            worker.stop()
+
+    def _take_worker(self) -> _Worker:
+        with self._idle_lock:
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                worker.kill()
+        return _Worker(self.ctx, self.args)
+
+    def run(
+        self, jobs: Sequence[ParseJob], ahead: int = 4, stop: threading.Event | None = None
+    ) -> Iterator[ParseResult]:
+        """Yield one result per job. At most ``ahead`` parsed files wait for the consumer.
+        Setting ``stop`` ends the run within a fraction of a second: a parse under way is
+        abandoned (its worker killed) and not reported."""
+        todo: queue.Queue[ParseJob | None] = queue.Queue()
+        for job in jobs:
+            todo.put(job)
+        done: queue.Queue[ParseResult | None] = queue.Queue(maxsize=ahead)
+        halt = threading.Event()  # set when this run ends, however it ends
+
+        def cancel() -> bool:
+            return halt.is_set() or (stop is not None and stop.is_set())
+
+        threads = [
+            threading.Thread(target=self._drive, args=(todo, done, cancel), daemon=True)
+            for _ in range(min(self.workers, max(1, len(jobs))))
+        ]
+        for _ in threads:
+            todo.put(None)
+        for thread in threads:
+            thread.start()
+        finished = 0
+        try:
+            while finished < len(threads) and not cancel():
+                try:
+                    result = done.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if result is None:
+                    finished += 1
+                else:
+                    yield result
+        finally:
+            halt.set()
+            while any(t.is_alive() for t in threads):  # unblock producers waiting on a full queue
+                try:
+                    done.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+
+    def _drive(
+        self, todo: queue.Queue[ParseJob | None], done: queue.Queue[ParseResult | None], cancel: Callable[[], bool]
+    ) -> None:
+        worker: _Worker | None = None
+        try:
+            while not cancel():
+                job = todo.get()
+                if job is None:
+                    break
+                if worker is None:
+                    worker = self._take_worker()
+                result, healthy = self._parse(worker, job, cancel)
+                if not healthy:
+                    worker.kill()
+                    worker = None
+                if result is not None:
+                    done.put(result)
+        finally:
+            if worker is not None:
+                with self._idle_lock:
+                    self._idle.append(worker)
+            done.put(None)
+
+    def _parse(self, worker: _Worker, job: ParseJob, cancel: Callable[[], bool]) -> tuple[ParseResult | None, bool]:
+        try:
+            worker.conn.send(str(job.path))
+            deadline = time.monotonic() + self.timeout_s
+            while not worker.conn.poll(min(0.1, max(0.0, deadline - time.monotonic()))):
+                if cancel():
+                    return None, False  # abandoned: the worker is killed, nothing is recorded
+                if time.monotonic() < deadline:
+                    continue
+                reason = f"parsing took longer than {self.timeout_s:.0f} s; raise index.parse_timeout_s to allow more"
+                return ParseResult(job, None, reason), False
+            chunks, error, notes, about = worker.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            code = worker.process.exitcode
+            reason = f"the parser crashed on this file (exit code {code}); it may be damaged"
+            return ParseResult(job, None, reason), False
+        return ParseResult(job, chunks, error, notes, about), True

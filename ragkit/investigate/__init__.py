@@ -1,0 +1,1 @@
+"""Working an archive: entities, e-mail threads, saved searches."""
