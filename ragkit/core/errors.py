@@ -5,6 +5,10 @@ class RagkitError(Exception):
     """An error meant for the user: the message says what went wrong and how to fix it."""
 
 
+class NotFound(RagkitError):
+    """What was asked for is not there (a saved search, an e-mail thread): a server's 404."""
+
+
 class ConfigError(RagkitError):
     """The configuration is invalid."""
 

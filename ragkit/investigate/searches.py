@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragkit.core.errors import RagkitError
+from ragkit.core.errors import NotFound, RagkitError
 from ragkit.search.keywords import KeywordIndex, snippet_fields, snippet_of
 from ragkit.search.query import parse
 from ragkit.storage.manifest import _use_wal
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS news (
 """
 
 
-class SearchNotFound(RagkitError):
+class SearchNotFound(NotFound):
     """No saved search has that name."""
 
 

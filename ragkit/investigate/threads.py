@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragkit.core.errors import RagkitError
+from ragkit.core.errors import NotFound
 from ragkit.storage.manifest import Manifest
 
 _REPLY = re.compile(r"^\s*((re|fwd?|aw|sv|vs|antw|tr)\s*(\[\d+\])?\s*:\s*)+", re.I)
@@ -155,7 +155,7 @@ def _link(parent: Node, child: Node, force: bool = False) -> None:
     parent.children.append(child)
 
 
-class ThreadNotFound(RagkitError):
+class ThreadNotFound(NotFound):
     """No thread (of the files seen) holds the message asked for."""
 
 

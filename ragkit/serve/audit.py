@@ -14,9 +14,18 @@ from pathlib import Path
 from typing import Any
 
 KEEP = 5
-# The request being served, if any: {"audited": bool}. The server's gate sets it; a request
-# that ends without an entry (cut off, refused by validation, failed) gets one from the gate.
-REQUEST: ContextVar[dict[str, bool] | None] = ContextVar("ragkit_request", default=None)
+# The request being served, if any: {"audited": bool, "fields": {...}}. The server's gate sets it
+# and writes the request's one entry when it ends (whatever became of it), with the fields its
+# route noted; an entry recorded directly marks it audited instead.
+REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("ragkit_request", default=None)
+
+
+def note(**fields: Any) -> None:
+    """Add ``fields`` to the audit entry of the request being served (``status`` overrides the
+    HTTP status: a streamed answer that failed after its 200 was sent)."""
+    request = REQUEST.get()
+    if request is not None:
+        request.setdefault("fields", {}).update(fields)
 
 
 class AuditLog:

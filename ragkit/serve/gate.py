@@ -122,7 +122,7 @@ class Gate:
     async def _audited(self, scope: Scope, receive: Receive, send: Send, who: str) -> None:
         """Run the app; a request it did not audit itself (refused by validation, failed, or cut off
         by the client before the end) is audited here, once, with its status."""
-        request = {"audited": False}
+        request: dict[str, Any] = {"audited": False, "fields": {}}
         token = REQUEST.set(request)
         response: dict[str, Any] = {"status": 500, "started": False, "ended": False, "error": None}
 
@@ -144,6 +144,7 @@ class Gate:
             REQUEST.reset(token)
             if not request["audited"]:
                 entry: dict[str, Any] = {"key": who, "endpoint": scope["path"], "status": response["status"]}
+                entry.update(request["fields"])  # what the route noted (its status, if it must say another)
                 if response["error"] or not response["ended"]:
                     entry["error"] = response["error"] or "the connection ended before the response did"
                 self.audit.record(**entry)

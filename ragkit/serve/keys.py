@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ragkit.core.errors import RagkitError
+from ragkit.core.files import write_atomic
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 PREFIX = "rk_"
@@ -66,11 +66,7 @@ class KeyStore:
 
     def _write(self, keys: list[ApiKey]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump({"keys": [asdict(k) for k in keys]}, out, indent=1)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps({"keys": [asdict(k) for k in keys]}, indent=1))
 
     def create(self, name: str, collections: list[str] | None = None, read_only: bool = False) -> str:
         """A new key named ``name``; the key itself is returned once and never stored."""
