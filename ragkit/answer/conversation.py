@@ -10,13 +10,13 @@ reuse its cached prefix). Conversations are saved as JSON under ``<home>/convers
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragkit.core.files import write_atomic
 from ragkit.search.retrieve import Hit
 
 
@@ -89,9 +89,7 @@ class ConversationStore:
     def save(self, conversation: Conversation) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{conversation.id}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(conversation.as_dict(), ensure_ascii=False, indent=1), "utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(conversation.as_dict(), ensure_ascii=False, indent=1))
         return path
 
     def load(self, conversation_id: str) -> Conversation:

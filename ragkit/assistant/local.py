@@ -21,6 +21,7 @@ from ragkit.answer.answerer import NOT_FOUND, UNVERIFIED, Answer, Answerer, Mode
 from ragkit.answer.conversation import Conversation, ConversationStore
 from ragkit.answer.routing import Route, Router
 from ragkit.assistant.protocol import Assistant
+from ragkit.core import paths
 from ragkit.core.config import Settings, load_settings
 from ragkit.core.errors import RagkitError
 from ragkit.db.ask import SqlAnswer
@@ -52,8 +53,8 @@ class Ragkit:
             lambda texts: library.query_embedder.embed(texts),
         )  # fmt: skip
         self.index_path = self.library.path
-        self.watch_state = WatchState(settings.home / "watch.json")
-        self.conversations = ConversationStore(settings.home / "conversations")
+        self.watch_state = WatchState(paths.watch_state_file(settings.home))
+        self.conversations = ConversationStore(paths.conversations_dir(settings.home))
         self._live: LiveSync | None = None  # a watcher running in this process (the TUI's)
         self._router: Router | None = None
 

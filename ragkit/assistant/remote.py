@@ -22,6 +22,7 @@ import httpx
 
 from ragkit.answer.answerer import Answer, Mode
 from ragkit.answer.conversation import Conversation, ConversationStore, Turn, hit_from_dict
+from ragkit.core import paths
 from ragkit.core.config import Settings
 from ragkit.core.errors import RagkitError
 from ragkit.db.ask import SqlAnswer
@@ -59,7 +60,7 @@ class RemoteAssistant:
         key = key or os.environ.get(KEY_ENV) or settings.client.api_key
         # The server watches and indexes its own folders: nothing here watches or indexes.
         self.settings = settings.model_copy(update={"watch": settings.watch.model_copy(update={"folders": []})})
-        self.conversations = ConversationStore(settings.home / "conversations")
+        self.conversations = ConversationStore(paths.conversations_dir(settings.home))
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._http = httpx.Client(
             base_url=self.url, headers=headers, timeout=httpx.Timeout(30.0, read=ANSWER_TIMEOUT_S), trust_env=False

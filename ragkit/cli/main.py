@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ingest.entities import TYPES as ENTITY_TYPES
+from ragkit.core import paths
 from ragkit.core.errors import RagkitError
 
 
@@ -23,10 +24,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    from ragkit.core import paths
 
     paths.keep_private()  # the index, keys and conversations: this user's alone
-    for path in (paths.config_file(), paths.home() / "keys.json"):
+    for path in (paths.config_file(), paths.keys_file(paths.home())):
         warning = paths.exposed(path)
         if warning:
             print(f"ragkit: warning: {warning}", file=sys.stderr)
@@ -59,7 +59,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def disk_full_message(exc: BaseException) -> str:
-    from ragkit.core import paths
     from ragkit.core.errors import DiskFullError
 
     home = paths.home()
@@ -408,7 +407,6 @@ def _open(warm_queries: bool = False, settings: Any = None) -> Any:
 
 
 def _emit_json(data: object) -> None:
-    from ragkit.core import paths
     from ragkit.db.rows import with_sources
 
     print(json.dumps(with_sources(data, paths.home()), ensure_ascii=False, indent=2))
@@ -423,7 +421,6 @@ def _where(path: str, page: int | None, member: str = "") -> str:
 
 def _display(path: str) -> str:
     if "db-rows" in path:  # a database row's document: cited as db:NAME/TABLE/ID
-        from ragkit.core import paths
         from ragkit.db.rows import source_name
 
         named = source_name(path, paths.home())
@@ -851,13 +848,13 @@ def cmd_duplicates(args: argparse.Namespace) -> int:
     rk = _open()
     groups = rk.library.manifest.duplicates()
     if args.json:
-        _emit_json({"groups": [{"hash": h, "size": size, "paths": paths} for h, size, paths in groups]})
+        _emit_json({"groups": [{"hash": h, "size": size, "paths": places} for h, size, places in groups]})
         return 0
     if not groups:
         print("no two indexed files have the same content")
-    for _, size, paths in groups:
-        print(f"{len(paths)} copies, {size:,} bytes each:")
-        for path in paths:
+    for _, size, places in groups:
+        print(f"{len(places)} copies, {size:,} bytes each:")
+        for path in places:
             print(f"  {_display(path)}")
     return 0
 
@@ -1225,7 +1222,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     rk.keep_warm()
     settings = rk.settings
     host, port = args.host or settings.serve.host, args.port or settings.serve.port
-    keys = KeyStore(settings.home / "keys.json")
+    keys = KeyStore(paths.keys_file(settings.home))
     check_bind(host, keys)
     folders = list(dict.fromkeys([*settings.watch.folders, *(p for ps in settings.collections.values() for p in ps)]))
     if folders and not args.no_watch:
@@ -1242,7 +1239,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rk.load_model()
     except RagkitError as exc:
         print(f"ragkit: warning: no chat model ({exc}); search and find work, questions will say so", file=sys.stderr)
-    from ragkit.core import paths
     from ragkit.core.config import load_settings
 
     seen: dict[str, Any] = {"stamp": None, "collections": settings.collections}
@@ -1268,7 +1264,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         found: dict[str, list[Path]] = seen["collections"]
         return found
 
-    audit = AuditLog(settings.home / "audit", int(settings.serve.audit_max_mb * 1e6))
+    audit = AuditLog(paths.audit_dir(settings.home), int(settings.serve.audit_max_mb * 1e6))
     app = create_app(
         rk, keys, audit, collections, require_keys=host not in LOOPBACK, host=host,
         allowed_hosts=settings.serve.allowed_hosts, max_body=settings.serve.max_body_kb * 1024,
@@ -1400,7 +1396,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     from ragkit.serve.keys import KeyStore
 
     settings = load_settings()
-    keys = KeyStore(settings.home / "keys.json")
+    keys = KeyStore(paths.keys_file(settings.home))
     if args.action == "list":
         rows = [k.public() for k in keys.keys()]
         if args.json:
@@ -1473,7 +1469,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from ragkit.core.config import load_settings
     from ragkit.serve.audit import AuditLog
 
-    entries = AuditLog(load_settings().home / "audit").tail(max(1, args.n))
+    entries = AuditLog(paths.audit_dir(load_settings().home)).tail(max(1, args.n))
     if args.json:
         _emit_json({"entries": entries})
         return 0

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ragkit.core import paths
 from ragkit.core.errors import ConfigError
+from ragkit.core.files import write_atomic
 
 
 class _Section(BaseModel):
@@ -284,9 +285,7 @@ def update_config_file(section: str, key: str, value: object) -> Path:
             raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it") from exc
     data.setdefault(section, {})[key] = value
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, tomli_w.dumps(data))
     return path
 
 
@@ -304,7 +303,5 @@ def remove_config_key(section: str, key: str) -> Path:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it") from exc
     data.get(section, {}).pop(key, None)
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, tomli_w.dumps(data))
     return path

@@ -35,6 +35,70 @@ def models_dir(root: Path) -> Path:
     return root / "models"
 
 
+# --- in the data directory (``root``: settings.home) --------------------------------------
+
+
+def keys_file(root: Path) -> Path:
+    """A server's API keys (hashed)."""
+    return root / "keys.json"
+
+
+def audit_dir(root: Path) -> Path:
+    """A server's audit log and its rotated parts."""
+    return root / "audit"
+
+
+def conversations_dir(root: Path) -> Path:
+    """Saved chats (``ask --chat``), one JSON file each."""
+    return root / "conversations"
+
+
+def watch_state_file(root: Path) -> Path:
+    """The watcher's state, for ``ragkit status`` in another process."""
+    return root / "watch.json"
+
+
+def entities_file(root: Path) -> Path:
+    """The person's clean-up of names: merges and ignores."""
+    return root / "entities.json"
+
+
+def searches_file(root: Path) -> Path:
+    """Saved searches (outside the index: a rebuild keeps them)."""
+    return root / "searches.db"
+
+
+def rows_dir(root: Path) -> Path:
+    """Databases' rows as documents: ``NAME/TABLE/ID.txt``."""
+    return root / "db-rows"
+
+
+def eval_dir(root: Path) -> Path:
+    """Indexes made by ``ragkit eval`` for a BEIR folder."""
+    return root / "eval"
+
+
+# --- in the index folder (``index``: index_dir(root)) -------------------------------------
+
+
+def manifest_file(index: Path) -> Path:
+    return index / "manifest.sqlite"
+
+
+def vectors_dir(index: Path) -> Path:
+    """The local Chroma store."""
+    return index / "chroma"
+
+
+def writer_lock_file(index: Path) -> Path:
+    return index / "writer.lock"
+
+
+def ignored_file(index: Path) -> Path:
+    """What the last run of each root left out by a rule (``status --ignored``)."""
+    return index / "ignored.json"
+
+
 PRIVATE_UMASK = 0o077  # what ragkit writes (the index holds the text of private documents) only its user reads
 
 

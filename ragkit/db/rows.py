@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from ragkit.core import paths
 from ragkit.core.faults import kill_point
+from ragkit.core.files import write_atomic
 from ragkit.db.connections import DatabaseError, configured
 
 PAGE = 500  # rows read at a time
@@ -28,7 +30,7 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def rows_root(home: Path) -> Path:
-    return home / "db-rows"
+    return paths.rows_dir(home)
 
 
 def source_name(path: str, home: Path) -> str | None:
@@ -164,9 +166,7 @@ def mirror(settings: Any, name: str) -> MirrorReport:
                     continue
             except OSError:
                 pass
-            partial = path.with_suffix(".tmp")
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, path)  # a reader sees the old row or the new one, never half
+            write_atomic(path, text, durable=False)  # a reader sees the old row or the new one, never half
             report.written += 1
             kill_point("row-written")
         if cursor and newest is not None:  # recorded once the table's rows are written: a kill re-reads them
@@ -211,6 +211,5 @@ def _cursor_state(target: Path, column: str | None) -> Any:
 
 
 def _write_cursor(target: Path, column: str, value: Any) -> None:
-    partial = target / (CURSOR_FILE + ".tmp")
-    partial.write_text(json.dumps({"column": column, "value": value if isinstance(value, int | float) else str(value)}))
-    os.replace(partial, target / CURSOR_FILE)
+    kept = value if isinstance(value, int | float) else str(value)
+    write_atomic(target / CURSOR_FILE, json.dumps({"column": column, "value": kept}), durable=False)

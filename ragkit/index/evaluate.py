@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ragkit.core import paths
 from ragkit.core.config import Settings
 from ragkit.core.errors import RagkitError
 from ragkit.index.library import Library, SearchMode
@@ -150,4 +151,4 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 def eval_home(settings: Settings, folder: Path, split: str, max_queries: int | None, max_docs: int | None) -> Path:
     """Where the evaluation's own index of ``folder`` lives (kept, so a second run only searches)."""
     key = f"{folder.resolve()}|{split}|{max_queries}|{max_docs}"
-    return settings.home / "eval" / f"{folder.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return paths.eval_dir(settings.home) / f"{folder.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"

@@ -34,6 +34,7 @@ from ragkit.core.errors import (
     disk_full,
 )
 from ragkit.core.faults import kill_point
+from ragkit.core.files import write_atomic
 from ragkit.index import onnxembed
 from ragkit.index.embed import (
     Embedder,
@@ -130,8 +131,8 @@ class Library:
         self._entities: Entities | None = None
         self._rebuilding = False  # an index --rebuild under way: a damaged manifest is set aside, not an error
         self.prefer: tuple[str, ...] = ()  # the folders this process indexed last (see present_first)
-        self.searches = SavedSearches(settings.home / "searches.db")  # outside the index: a rebuild keeps them
-        self.writer_lock = WriterLock(self.path / "writer.lock")
+        self.searches = SavedSearches(paths.searches_file(settings.home))  # outside the index: a rebuild keeps them
+        self.writer_lock = WriterLock(paths.writer_lock_file(self.path))
         self._writer_depth = 0
 
     # --- parts, loaded on first use ------------------------------------------------
@@ -186,7 +187,7 @@ class Library:
     def manifest(self) -> Manifest:
         with self._lock:
             if self._manifest is None:
-                path = self.path / "manifest.sqlite"
+                path = paths.manifest_file(self.path)
                 try:
                     self._manifest = Manifest(path)
                 except IndexDamagedError:
@@ -212,7 +213,7 @@ class Library:
                     )
                     self._store = ChromaStore(url=url, collection=name)
                 else:
-                    self._store = self._open_local_store(self.path / "chroma")
+                    self._store = self._open_local_store(paths.vectors_dir(self.path))
             return self._store
 
     def _open_local_store(self, folder: Path) -> ChromaStore:
@@ -411,7 +412,7 @@ class Library:
 
     def _record_ignored(self, roots: Sequence[Path], report: IndexReport) -> None:
         """What the last full run of each root left out by a rule (``status --ignored``)."""
-        path = self.path / "ignored.json"
+        path = paths.ignored_file(self.path)
         try:
             kept = json.loads(path.read_text("utf-8"))
         except (OSError, ValueError):
@@ -419,14 +420,12 @@ class Library:
         for root in roots:
             mine = str(Path(os.path.abspath(root)))
             kept[mine] = [i for i in report.ignored if str(i["path"]).startswith(mine.rstrip(os.sep) + os.sep)]
-        partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps(kept), encoding="utf-8")
-        os.replace(partial, path)
+        write_atomic(path, json.dumps(kept))
 
     def ignored(self) -> list[dict[str, Any]]:
         """Files and folders the rules left out in the last full run of each root still indexed."""
         try:
-            kept = json.loads((self.path / "ignored.json").read_text("utf-8"))
+            kept = json.loads(paths.ignored_file(self.path).read_text("utf-8"))
         except (OSError, ValueError):
             return []
         return [item for root, items in sorted(kept.items()) if self.manifest.files([root]) for item in items]

@@ -22,6 +22,7 @@ from ingest import supported_extensions
 from ingest.scan import IGNORE_FILE, IgnoreRules
 from ingest.watcher import Batch, Change, Watcher
 from ragkit.core.errors import IndexLockedError, RagkitError
+from ragkit.core.files import write_atomic
 from ragkit.index.sync import IndexReport, Progress
 
 
@@ -78,9 +79,7 @@ class WatchState:
         self.path = path
 
     def write(self, **state: Any) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state))
-        os.replace(tmp, self.path)
+        write_atomic(self.path, json.dumps(state), durable=False)  # (rewritten at every sync)
 
     def read(self, lock: WriterLock) -> dict[str, Any]:
         try:

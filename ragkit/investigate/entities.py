@@ -36,8 +36,10 @@ from ingest.entities import (
     names_in,
     start_name_worker,
 )
+from ragkit.core import paths
 from ragkit.core.errors import RagkitError
 from ragkit.core.faults import kill_point
+from ragkit.core.files import write_atomic
 from ragkit.storage.manifest import Manifest
 
 BATCH = 16  # documents written per transaction
@@ -69,11 +71,7 @@ class EntityBook:
 
     def _write(self, data: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = self.path.with_suffix(".tmp")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1)
-        os.replace(partial, self.path)
+        write_atomic(self.path, json.dumps(data, ensure_ascii=False, indent=1))
 
     def aliases(self) -> dict[str, str]:
         return dict(self._read()["aliases"])
@@ -141,7 +139,7 @@ class Entities:
     def __init__(self, manifest: Manifest, settings: Any) -> None:
         self.manifest = manifest
         self.settings = settings.entities
-        self.book = EntityBook(settings.home / "entities.json")
+        self.book = EntityBook(paths.entities_file(settings.home))
         self._names: NameFinder | None = None
         self._lock = threading.Lock()
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from ragkit.core import paths
 from ragkit.core.errors import ModelError
+from ragkit.core.files import write_atomic
 from ragkit.llm.gguf import GGUFHeader, read_header
 
 PACKAGED_CHAT = "smollm2-135m"
@@ -164,9 +165,7 @@ class Catalog:
 
     def _write(self, data: dict[str, dict[str, Any]]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), "utf-8")
-        os.replace(tmp, self.file)
+        write_atomic(self.file, json.dumps(data, indent=2, sort_keys=True))
 
     def installed(self) -> dict[str, ModelRef]:
         found: dict[str, ModelRef] = {}

@@ -19,7 +19,7 @@ from ingest.lang import FUNCTION_WORDS
 from ragkit.search.bm25 import KeywordMemory
 from ragkit.search.query import Filters, Query, compile_fts, merge_filters, parse
 from ragkit.search.retrieve import attachment_of, member_of, present_first
-from ragkit.storage.manifest import Manifest
+from ragkit.storage.manifest import Manifest, rows_in
 from ragkit.storage.migrations import STEM_TOKENIZER, basename_sql
 
 MARK_START, MARK_END = "\x02", "\x03"  # around each matched word of a snippet
@@ -344,12 +344,7 @@ class KeywordIndex:
             f" WHERE f.status = 'ok'{where}"
         )
         if len(docs) <= PLACES_LOOKUP_MAX:  # a few: looked up (reading every file's row took 70 ms at 18,000)
-            wanted = sorted(docs)
-            rows: list[Any] = []
-            for i in range(0, len(wanted), 500):
-                part = wanted[i : i + 500]
-                marks = ",".join("?" * len(part))
-                rows += self.manifest.db.execute(f"{sql} AND f.doc IN ({marks})", [*params, *part]).fetchall()
+            rows: list[Any] = list(rows_in(self.manifest.db, sql + " AND f.doc IN ({marks})", sorted(docs), params))
             rows.sort(key=lambda r: r[1])
         else:
             rows = self.manifest.db.execute(f"{sql} ORDER BY f.path", params).fetchall()

@@ -316,22 +316,12 @@ class Manifest:
         self.db.execute("DELETE FROM docs WHERE hash = ?", (doc,))
 
     def chunk_rows(self, columns: str, rowids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
-        """(rowid, *columns) of the chunks at ``rowids`` (a comma-separated column list), read
-        500 at a time."""
-        for i in range(0, len(rowids), 500):
-            part = list(rowids[i : i + 500])
-            marks = ",".join("?" * len(part))
-            yield from self.db.execute(f"SELECT rowid, {columns} FROM chunks WHERE rowid IN ({marks})", part)
+        """(rowid, *columns) of the chunks at ``rowids`` (a comma-separated column list)."""
+        yield from rows_in(self.db, f"SELECT rowid, {columns} FROM chunks WHERE rowid IN ({{marks}})", rowids)
 
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.db.execute(
-            f'SELECT id, doc, ord, page, start, "end", text, title, heading FROM chunks WHERE id IN ({marks})',
-            list(ids),
-        )
-        return {row[0]: ChunkRow(*row) for row in rows}
+        sql = 'SELECT id, doc, ord, page, start, "end", text, title, heading FROM chunks WHERE id IN ({marks})'
+        return {row[0]: ChunkRow(*row) for row in rows_in(self.db, sql, ids)}
 
     # --- vectors ------------------------------------------------------------
 
@@ -348,13 +338,7 @@ class Manifest:
 
     def vectors_of(self, ids: Sequence[str]) -> dict[str, bytes]:
         """The recorded vectors of ``ids`` (those that have one)."""
-        found: dict[str, bytes] = {}
-        for i in range(0, len(ids), 500):
-            part = list(ids[i : i + 500])
-            marks = ",".join("?" * len(part))
-            rows = self.db.execute(f"SELECT id, vec FROM chunks WHERE vec IS NOT NULL AND id IN ({marks})", part)
-            found.update(dict(rows.fetchall()))
-        return found
+        return dict(rows_in(self.db, "SELECT id, vec FROM chunks WHERE vec IS NOT NULL AND id IN ({marks})", ids))
 
     def searchable_ids(self) -> list[str]:
         """The ids of the chunks :meth:`searchable_vectors` gives, without their vectors."""
@@ -410,6 +394,17 @@ class Manifest:
             ).fetchone()[0],
             "failed": one("SELECT count(*) FROM files WHERE status = 'failed'").fetchone()[0],
         }
+
+
+def rows_in(
+    db: sqlite3.Connection, sql: str, values: Sequence[Any], params: Sequence[Any] = (), size: int = 500
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql``, whose ``{marks}`` stands for an ``IN`` list of ``values``, asked
+    ``size`` values at a time (SQLite caps the variables of one statement); ``params`` fill the
+    statement's other variables, which come before the list."""
+    for first in range(0, len(values), size):
+        part = list(values[first : first + size])
+        yield from db.execute(sql.replace("{marks}", ",".join("?" * len(part))), [*params, *part])
 
 
 def _use_wal(connection: sqlite3.Connection, wait_s: float = 30.0) -> None:
