@@ -39,9 +39,6 @@ class Mention:
     start: int  # within the text given
     end: int
 
-    def shifted(self, by: int) -> Mention:
-        return Mention(self.type, self.value, self.start + by, self.end + by)
-
 
 _AT = r"(?:@|\s*[\[\(\{<]\s*at\s*[\]\)\}>]\s*|\s+at\s+)"
 _DOT = r"(?:\.|\s*[\[\(\{<]\s*dot\s*[\]\)\}>]\s*|\s+dot\s+)"

@@ -47,10 +47,6 @@ class ScanResult:
     # what the rules left out: (file or folder, the rule that did, files in it: 1 for a file)
     ignored: list[tuple[Path, str, int]] = field(default_factory=list)
 
-    @property
-    def ignored_files(self) -> int:
-        return sum(n for *_, n in self.ignored)
-
 
 def _count(folder: Path, cap: int = 100_000) -> int:
     """Files under an ignored folder (counted, never read; at most ``cap``)."""

@@ -24,7 +24,7 @@ class Embedder(Protocol):
     name: str
     dim: int
     model_dir: Path
-    tokenizer: Tokenizer
+    tokenizer: EmbedderTokenizer
 
     @property
     def precision(self) -> str: ...
@@ -50,7 +50,7 @@ def resolve_embedder_path(model: str) -> Path:
     )
 
 
-class Tokenizer:
+class EmbedderTokenizer:
     """The embedder's own tokenizer, loaded without torch (cheap in worker processes)."""
 
     def __init__(self, model_dir: Path) -> None:
@@ -138,7 +138,7 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.device = device
         self.precision = resolve_precision(precision)
-        self.tokenizer = Tokenizer(self.model_dir)
+        self.tokenizer = EmbedderTokenizer(self.model_dir)
         self.dim = _dimension(self.model_dir)
         self._model: object | None = None
         self._lock = threading.Lock()

@@ -50,7 +50,7 @@ from ragkit.search.keywords import FindResult, KeywordIndex
 from ragkit.search.query import Filters, merge_filters, split_filters
 from ragkit.search.retrieve import Hit, Retriever
 from ragkit.storage.manifest import Manifest
-from ragkit.storage.vectors import COLLECTION, ChromaStore, ExactStore, VectorHit, VectorStore
+from ragkit.storage.vectors import COLLECTION, ChromaStore, ExactStore, VectorHit
 
 log = logging.getLogger(__name__)
 SearchMode = Literal["dense", "keyword", "hybrid"]
@@ -81,19 +81,6 @@ def fuse(
         for c in first.keys() | second.keys()
     }
     return sorted(scores, key=lambda c: (-scores[c], c))
-
-
-class _NoStore(VectorStore):
-    """The retriever's store when the ranking is made beforehand: it is never asked."""
-
-    def upsert(self, ids: Sequence[str], vectors: Any, docs: Sequence[str]) -> None:
-        raise NotImplementedError
-
-    def delete(self, ids: Sequence[str]) -> None:
-        raise NotImplementedError
-
-    def query(self, vector: Any, k: int) -> list[VectorHit]:
-        raise NotImplementedError
 
 
 _RESET = "store_reset_pending"  # set with the manifest's clearing, removed once the store is empty too
@@ -511,7 +498,7 @@ class Library:
         if mode != "keyword":
             dense = self._dense(future, 2 * k if mode == "dense" else max(FUSE_DEPTH, 2 * k), allowed)
         vector = future.result()
-        retriever = Retriever(self.manifest, _NoStore(), self.query_embedder.embed, self.prefer)
+        retriever = Retriever(self.manifest, self.prefer)
         if ranked is None:
             return retriever.hits(self._cosines(self._distinct([h.id for h in dense], k), vector, dense))
         keyword = ranked.result()

@@ -24,7 +24,7 @@ from ragkit.core import paths
 from ragkit.core.errors import ModelError
 from ragkit.index.embed import (
     PACKAGED_EMBEDDER,
-    Tokenizer,
+    EmbedderTokenizer,
     _dimension,
     like_length,
     model_fingerprint,
@@ -131,7 +131,7 @@ class OnnxEmbedder:
         self.batch_size = batch_size
         self.threads = threads or min(os.cpu_count() or 1, 4)
         self.precision = "fp32"
-        self.tokenizer = Tokenizer(model_dir)
+        self.tokenizer = EmbedderTokenizer(model_dir)
         self.dim = _dimension(model_dir)
         self.target = export_dir(root, model_dir)
         self._session: Any = None

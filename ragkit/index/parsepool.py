@@ -45,9 +45,9 @@ def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, mem
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from ragkit.index.embed import Tokenizer
+    from ragkit.index.embed import EmbedderTokenizer
 
-    tokenizer = Tokenizer(Path(model_dir))
+    tokenizer = EmbedderTokenizer(Path(model_dir))
     while True:
         try:
             path = conn.recv()

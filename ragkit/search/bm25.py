@@ -159,7 +159,7 @@ def _read_postings(
     return reader
 
 
-class Tokenizer:
+class Fts5Words:
     """Words as an FTS5 tokenizer makes them, from an in-memory FTS5 table of its own."""
 
     def __init__(self, tokenize: str) -> None:
@@ -253,7 +253,7 @@ class KeywordMemory:
         self.manifest = manifest
         self.table = table
         self.weights = tuple(weights)
-        self.tokenizer = Tokenizer(tokenize)
+        self.tokenizer = Fts5Words(tokenize)
         self._state: _State | None = None
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="ragkit-keywords")

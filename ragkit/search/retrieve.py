@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ragkit.storage.manifest import Manifest
-from ragkit.storage.vectors import VectorHit, VectorStore
+from ragkit.storage.vectors import VectorHit
 
 
 @dataclass(frozen=True)
@@ -81,22 +81,10 @@ class Retriever:
     def __init__(
         self,
         manifest: Manifest,
-        store: VectorStore,
-        embed: Callable[[Sequence[str]], Any],
         prefer: Sequence[str] = (),
     ) -> None:
         self.manifest = manifest
-        self.store = store
-        self.embed = embed
         self.prefer = prefer  # folders whose copy of a content a hit names first
-
-    def search(self, query: str, k: int, vector: Any = None) -> list[Hit]:
-        """The ``k`` passages closest to ``query`` (whose ``vector`` may be given, already embedded)."""
-        if not query.strip():
-            return []
-        if vector is None:
-            vector = self.embed([query])[0]
-        return self.hits(self.store.query(vector, k))
 
     def hits(self, found: Sequence[VectorHit]) -> list[Hit]:
         """The passages of ``found`` (chunk ids with scores), in its order, with their files;
