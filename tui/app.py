@@ -9,6 +9,7 @@ frame, with their state in the header.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import threading
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.message import Message
+from textual.widget import AwaitMount
 from textual.widgets import Collapsible, Footer, Header, Input, ListView
 
 from ragkit.assistant.protocol import Answer, Assistant, Conversation, IndexReport, LiveSync, Mode, Progress, SqlAnswer
@@ -181,10 +183,20 @@ class RagkitCommands(Provider):
         return run
 
 
-def _recorded(handler: Callable[[RagkitApp, Any], None]) -> Callable[[RagkitApp, Any], None]:
-    """A handler whose message is added to ``app.events`` once it has run, so whoever waits on
-    an event (a test, a script driving the app) sees the screen it leads to, never a message
-    still in the queue."""
+def _recorded(handler: Callable[[RagkitApp, Any], Any]) -> Callable[[RagkitApp, Any], Any]:
+    """A handler whose message is added to ``app.events`` once it has run (and, for an async
+    handler, once what it mounts is on screen), so whoever waits on an event (a test, a script
+    driving the app) sees the screen it leads to, never a message still in the queue."""
+    if inspect.iscoroutinefunction(handler):
+
+        @functools.wraps(handler)
+        async def handle_async(app: RagkitApp, message: Any) -> None:
+            try:
+                await handler(app, message)
+            finally:
+                app.events.append(message)
+
+        return handle_async
 
     @functools.wraps(handler)
     def handle(app: RagkitApp, message: Any) -> None:
@@ -479,16 +491,19 @@ class RagkitApp(App[None]):
         self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
 
     @_recorded
-    def on_done(self, message: Done) -> None:
+    async def on_done(self, message: Done) -> None:
         view = self.turns.get(message.turn)
         if self.answering == message.turn:
             self.answering = None
         if view is None:
             return
         view.show_retrieval(message.result)
-        view.finish(message.result)
-        self.select_turn(view)
+        table = view.finish(message.result)
+        sources = self.select_turn(view)
         self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)
+        for mounting in (table, sources):  # recorded as done once both are on screen
+            if mounting is not None:
+                await mounting
 
     @_recorded
     def on_cancelled(self, message: Cancelled) -> None:
@@ -515,7 +530,8 @@ class RagkitApp(App[None]):
 
     # --- sources and passages ---------------------------------------------------------
 
-    def select_turn(self, view: TurnView) -> None:
+    def select_turn(self, view: TurnView) -> AwaitMount:
+        """Show a turn's sources; the returned awaitable is done once they are on screen."""
         if self.current is not None:
             self.current.remove_class("-selected")
         self.current = view
@@ -524,18 +540,18 @@ class RagkitApp(App[None]):
         citations = result.get("citations") or []
         if result.get("mode") == "sql":  # the rows are under the answer; the pane shows the query
             self.entries = []
-            self.query_one(SourcesPane).show_query(result)
             self.selected = None
-            return
+            return self.query_one(SourcesPane).show_query(result)
         if citations:
             self.entries = [dict(c) for c in citations]
         else:
             self.entries = [dict(s, verified=None) for s in result.get("sources", [])]
-        self.query_one(SourcesPane).show(self.entries)
+        shown = self.query_one(SourcesPane).show(self.entries)
         self.selected = None
         if self.entries:  # the first citation's passage shows at once
             self.query_one("#sources", ListView).index = 0
             self._show_entry(self.entries[0])
+        return shown
 
     def on_click(self, event: Any) -> None:
         widget = event.widget

@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.markup import escape
+from textual.widget import AwaitMount
 from textual.widgets import Collapsible, DataTable, Label, ListItem, ListView, ProgressBar, Static
 
 _MARKER = re.compile(r"\\?\[(\d{1,3})\]")
@@ -142,11 +143,11 @@ class TurnView(Vertical):
             lines.append("no passages")
         self.query_one(".retrieval", Static).update("\n".join(lines))
 
-    def finish(self, result: dict[str, Any]) -> None:
+    def finish(self, result: dict[str, Any]) -> AwaitMount | None:
+        """Show the final answer; what it mounts (a database's table) can be awaited."""
         self.result = result
         if result.get("mode") == "sql":
-            self._finish_sql(result)
-            return
+            return self._finish_sql(result)
         if not self.search_only:
             unsupported = [] if result.get("declined") else result.get("unsupported", [])
             short = (result.get("short_answer") or {}).get("text", "")
@@ -175,14 +176,15 @@ class TurnView(Vertical):
         else:
             state = result.get("notice") or "not grounded"
         self.set_state(state)
+        return None
 
-    def _finish_sql(self, result: dict[str, Any]) -> None:
+    def _finish_sql(self, result: dict[str, Any]) -> AwaitMount | None:
         """A database's answer: the sentence, then the rows in a table."""
         self.query_one(".answer", Static).update(escape(result["answer"]))
         self.query_one(".reasoning-box", Collapsible).display = False
         if result.get("sql"):
             table: DataTable[str] = DataTable(classes="rows", zebra_stripes=True)
-            self.mount(table, before=self.query_one(".state", Static))
+            mounted = self.mount(table, before=self.query_one(".state", Static))
             table.add_columns(*result["columns"])
             table.add_rows([["" if v is None else str(v) for v in row] for row in result["rows"][:ROWS_SHOWN]])
             more = len(result["rows"]) - ROWS_SHOWN
@@ -190,8 +192,9 @@ class TurnView(Vertical):
             truncated = ", the first ones: the query's row cap" if result.get("truncated") else ""
             where_from = f"db:{result['database']} · {result['model']}"
             self.set_state(f"{result['row_count']} rows{shown}{truncated} · {where_from}")
-        else:
-            self.set_state(result.get("notice") or "no query ran")
+            return mounted
+        self.set_state(result.get("notice") or "no query ran")
+        return None
 
 
 def sql_lines(result: dict[str, Any]) -> list[str]:
@@ -228,20 +231,23 @@ class SourcesPane(Vertical):
         yield Label("Passage (ctrl+o opens the file)", classes="title")
         yield Static("Select a citation to see its passage.", id="passage")
 
-    def show(self, entries: list[dict[str, Any]]) -> None:
+    def show(self, entries: list[dict[str, Any]]) -> AwaitMount:
+        """List the entries; the returned awaitable is done once their rows are on screen."""
         view = self.query_one("#sources", ListView)
         view.clear()
+        items = []
         for entry in entries:
             mark = {True: "✓", False: "✗", None: " "}[entry.get("verified")]
-            view.append(ListItem(Label(f"[{entry['n']}] {mark} {escape(where(entry))}")))
+            items.append(ListItem(Label(f"[{entry['n']}] {mark} {escape(where(entry))}")))
         self.query_one("#passage", Static).update("Select a citation to see its passage." if entries else "")
+        return view.extend(items)
 
-    def show_query(self, result: dict[str, Any]) -> None:
+    def show_query(self, result: dict[str, Any]) -> AwaitMount:
         """A database's answer: its source and the SQL that ran (the rows are in the answer)."""
         view = self.query_one("#sources", ListView)
         view.clear()
-        view.append(ListItem(Label(f"db:{escape(result['database'])}")))
         self.query_one("#passage", Static).update(escape("\n".join(sql_lines(result))))
+        return view.append(ListItem(Label(f"db:{escape(result['database'])}")))
 
     def show_passage(self, passage: dict[str, Any]) -> None:
         text = Text()

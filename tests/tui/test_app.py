@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import pytest
 from textual.binding import Binding
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Collapsible, Input, ListView, OptionList, Static
 
 from ragkit.assistant.local import NOT_FOUND
@@ -74,9 +75,8 @@ async def test_the_ui_shows_at_once_and_the_facade_loads_in_the_background(facto
         assert app.query_one("#ask", Input).has_focus and app.facade is None
         app.query_one("#ask", Input).value = "too early"
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: any("Still opening the index" in n.message for n in app._notifications))
         assert not app.query(TurnView)  # asked before the index opened: a notice, no crash
-        assert any("Still opening the index" in n.message for n in app._notifications)
         gate.set()
         await until(pilot, lambda: app.facade is not None)
         await until(pilot, lambda: "100 chunks" in str(app.query_one("#index", Static).render()))
@@ -244,8 +244,8 @@ async def test_conversations_are_saved_and_reopened(factory: Any) -> None:
         await until(pilot, lambda: any(isinstance(e, Done) for e in app.events))
         saved_id = app.conversation.id
         await pilot.press("ctrl+n")
-        await pilot.pause(0.1)
-        assert not app.query(TurnView) and app.conversation.id != saved_id
+        await until(pilot, lambda: not app.query(TurnView), what="the transcript cleared")
+        assert app.conversation.id != saved_id
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, ConversationsScreen))
         options = app.screen.query_one(OptionList)
@@ -315,10 +315,12 @@ async def test_the_command_palette_runs_ragkit_commands(factory: Any) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.facade is not None)
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), what="the command palette")
         for key in "search-only":
             await pilot.press(key)
-        await pilot.pause(0.5)
+        options = app.screen.query_one(CommandList)
+        await until(pilot, lambda: options.highlighted is not None and "search-only" in
+                    str(options.get_option_at_index(options.highlighted).prompt), what="the command found")  # fmt: skip
         await pilot.press("enter")
         await until(pilot, lambda: app.search_only, what="search-only mode from the palette")
 
@@ -448,12 +450,22 @@ async def test_a_question_for_a_database_shows_its_rows_in_a_table_and_its_sql(f
         return "Here they are." if messages[0]["content"].startswith("Answer the question") else f"```sql\n{sql}\n```"
 
     app = RagkitApp(factory=factory, watch=False)
+    on_screen_when_done: list[bool] = []
+
+    class Events(list[Any]):  # what was on screen at the moment Done was recorded
+        def append(self, message: Any) -> None:
+            if isinstance(message, Done):
+                on_screen_when_done.append(bool(app.query("TurnView DataTable") and app.query("#sources Label")))
+            super().append(message)
+
+    app.events = Events()
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.facade is not None, what="the facade")
         app.facade.set_llm(FunctionLLM(writer, "sql-writer"))
         await ask(pilot, "Which billing countries have the most invoices?")
         await until(pilot, lambda: any(isinstance(e, Done) for e in app.events), what="the answer")
         done = next(e for e in app.events if isinstance(e, Done))
+        assert on_screen_when_done == [True]  # so a test waiting on Done never queries a row still mounting
         assert done.result["mode"] == "sql" and done.result["route"]["database"] == "chinook"
         view = app.query_one(TurnView)
         table = view.query_one(DataTable)

@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 
 from ragkit.answer.conversation import Conversation
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
 from tests.tui.conftest import ask, until
 from tui.app import Done, RagkitApp
+from tui.screens import ConversationsScreen, ModelScreen
 
 pytestmark = pytest.mark.slow
 SIZE = (150, 42)
@@ -35,12 +37,16 @@ def scripted_app(factory: Any) -> RagkitApp:
     return RagkitApp(factory=make, watch=False)
 
 
+def options(pilot: Pilot[Any]) -> OptionList:
+    return pilot.app.screen.query_one(OptionList)
+
+
 async def ready(pilot: Pilot[Any]) -> None:
     app = pilot.app
     app.query_one("#ask").cursor_blink = False  # a blinking cursor makes pictures differ by timing
     await until(pilot, lambda: app.facade is not None and app.status)
     await until(pilot, lambda: "scripted-r1" in app.sub_title or "model" in app.sub_title)
-    await pilot.pause(0.2)
+    await pilot.pause()  # what is queued is handled (no time is waited)
 
 
 def test_start_screen(snap_compare: Any, factory: Any) -> None:
@@ -55,7 +61,7 @@ def test_answered_question_with_reasoning_and_cited_span(snap_compare: Any, fact
         await until(pilot, lambda: "⟦" in str(pilot.app.query_one("#passage").render()))
         pilot.app.query_one(".reasoning-box").collapsed = False
         pilot.app.clear_notifications()
-        await pilot.pause(0.3)
+        await until(pilot, lambda: not pilot.app.query("Toast"), what="the notifications gone")
 
     assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
 
@@ -68,7 +74,7 @@ def test_search_only_results(snap_compare: Any, factory: Any) -> None:
         await until(pilot, lambda: any(isinstance(e, Done) for e in pilot.app.events))
         await until(pilot, lambda: "⟦" in str(pilot.app.query_one("#passage").render()))
         pilot.app.clear_notifications()
-        await pilot.pause(0.3)
+        await until(pilot, lambda: not pilot.app.query("Toast"), what="the notifications gone")
 
     assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
 
@@ -81,7 +87,7 @@ def test_model_picker(snap_compare: Any, factory: Any) -> None:
     async def run(pilot: Pilot[Any]) -> None:
         await ready(pilot)
         await pilot.press("ctrl+l")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: isinstance(pilot.app.screen, ModelScreen) and options(pilot).option_count > 1)
 
     assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
 
@@ -93,7 +99,8 @@ def test_saved_conversations(snap_compare: Any, factory: Any, home: Path) -> Non
         store.save(Conversation(id="a", title="Where do MIME packages go?", created=1_790_000_000.0))
         store.save(Conversation(id="b", title="Which user id does root have?", created=1_790_100_000.0))
         await pilot.press("ctrl+r")
-        await pilot.pause(0.5)
+        listed = lambda: isinstance(pilot.app.screen, ConversationsScreen) and options(pilot).option_count == 2  # noqa: E731
+        await until(pilot, listed)
 
     assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
 
@@ -110,6 +117,6 @@ def test_problems_in_the_sidebar(snap_compare: Any, factory: Any, tmp_path: Path
         await until(pilot, lambda: len(pilot.app.status.get("failures", [])) == 2)
         await until(pilot, lambda: bool(pilot.app._notifications))  # the toast names the full path:
         pilot.app.clear_notifications()  # cleared, as temporary paths differ between runs
-        await pilot.pause(0.3)
+        await until(pilot, lambda: not pilot.app.query("Toast") and len(pilot.app.query("#problems Label")) == 2)
 
     assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
