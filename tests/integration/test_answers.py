@@ -14,7 +14,7 @@ from ragkit.answer.conversation import Conversation
 from ragkit.answer.prompt import build_prompt
 from ragkit.answer.quotes import SentenceModel, packaged
 from ragkit.assistant.local import NOT_FOUND, Answer, Ragkit, open_ragkit
-from ragkit.cli.main import _print_sources
+from ragkit.cli.ask import print_sources as _print_sources
 from ragkit.llm import StreamEvent
 from ragkit.llm.catalog import ModelRef, packaged_chat_model
 from ragkit.llm.llamacpp import LlamaCppLLM

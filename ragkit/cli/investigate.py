@@ -1,0 +1,202 @@
+"""Investigating an archive: entities, e-mail threads, duplicate files."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ingest.entities import TYPES as ENTITY_TYPES
+from ragkit.cli.common import DefaultGroup, is_remote, json_option, open_assistant, open_local
+from ragkit.cli.output import emit_json, shown_path
+from ragkit.core.errors import RagkitError
+
+if TYPE_CHECKING:
+    from ragkit.assistant.local import Ragkit
+    from ragkit.assistant.remote import RemoteAssistant
+
+
+ENTITIES_HELP = (
+    "Names need entities.model, a spaCy pipeline. Merges and ignores last across re-indexing."
+    " Filter searches with person:, org:, place:, email:, phone:, iban:, url:."
+)
+TYPES = click.Choice(list(ENTITY_TYPES))
+
+
+@click.group(cls=DefaultGroup, default="list", epilog=ENTITIES_HELP)
+def entities() -> None:
+    """People, organisations, places, e-mails, phones, IBANs, URLs, amounts and dates in the
+    documents: list (default), show, merge, unmerge, ignore, update."""
+
+
+@entities.command("list")
+@click.option("--type", "kind", type=TYPES, default=None, help="one type only")
+@click.option("--top", type=int, default=50, metavar="N", help="the first N (0: all)")
+@json_option()
+def entities_list(kind: str | None, top: int, as_json: bool) -> int:
+    """Each entity with its count of files and mentions."""
+    rk = open_assistant()
+    if is_remote(rk):
+        served = rk.entities(kind, top or None)
+        if as_json:
+            emit_json({"entities": served})
+            return 0
+        width = max((len(e["name"]) for e in served), default=4)
+        for e in served:
+            print(f"{e['type']:>7}  {e['name']:<{width}}  {e['files']:>5} files  {e['mentions']:>6} mentions")
+        return 0
+    book = local(rk).library.entities
+    found = book.top(kind, top or None)
+    state = book.counts()
+    if as_json:
+        emit_json({"entities": [r.as_dict() for r in found], "pending": state["pending"]})
+        return 0
+    if not found:
+        print("no entities yet" + ("" if state["mentions"] else " (index some documents: ragkit index PATH)"))
+    width = max((len(r.name) for r in found), default=4)
+    for r in found:
+        also = f"  (also: {', '.join(r.aliases[:3])}{'…' if len(r.aliases) > 3 else ''})" if r.aliases else ""
+        print(f"{r.type:>7}  {r.name:<{width}}  {r.files:>5} files  {r.mentions:>6} mentions{also}")
+    if state["pending"]:
+        print(f"{state['pending']} document(s) not looked at yet (ragkit entities update)", file=sys.stderr)
+    if not rk.settings.entities.model:
+        print("names (people, organisations, places) need a spaCy pipeline: see entities.model", file=sys.stderr)
+    return 0
+
+
+@entities.command("show")
+@click.argument("name")
+@click.option("--type", "kind", type=TYPES, default=None, help="one type only")
+@json_option()
+def entities_show(name: str, kind: str | None, as_json: bool) -> int:
+    """Every mention of NAME, with file, page and span."""
+    rk = open_assistant()
+    mentions = rk.entity_mentions(name, kind) if is_remote(rk) else local(rk).library.entities.show(name, kind)
+    if as_json:
+        emit_json({"name": name, "mentions": mentions})
+        return 0
+    if not mentions:
+        print(f"no mentions of {name!r} (see: ragkit entities{' --type ' + kind if kind else ''})")
+        return 1
+    files = len({m["path"] for m in mentions})
+    print(f"{len(mentions)} mention(s) of {name!r} in {files} file(s):")
+    for m in mentions:
+        page = f", page {m['page']}" if m["page"] is not None else ""
+        print(f"  {shown_path(m['path'])}{page}, chars {m['start']}-{m['end']}: {m['text']} ({m['type']})")
+    return 0
+
+
+@entities.command("merge")
+@click.argument("alias")
+@click.argument("name")
+def entities_merge(alias: str, name: str) -> int:
+    """Count ALIAS as NAME (quote a name with spaces: "Jane Doe")."""
+    local(open_assistant(), "merge").library.entities.book.merge(alias, name)
+    print(f"{alias!r} now counts as {name!r} (undo: ragkit entities unmerge {alias!r})")
+    return 0
+
+
+@entities.command("unmerge")
+@click.argument("alias")
+def entities_unmerge(alias: str) -> int:
+    """Count ALIAS on its own again."""
+    local(open_assistant(), "unmerge").library.entities.book.unmerge(alias)
+    print(f"{alias!r} counts on its own again")
+    return 0
+
+
+@entities.command("ignore")
+@click.argument("name")
+@click.option("--undo", is_flag=True, help="stop ignoring NAME")
+def entities_ignore(name: str, undo: bool) -> int:
+    """Leave NAME out of the entities (--undo: list it again)."""
+    local(open_assistant(), "ignore").library.entities.book.ignore(name, undo=undo)
+    print(f"{name!r} is {'listed again' if undo else 'left out of the entities'}")
+    return 0
+
+
+@entities.command("update")
+def entities_update() -> int:
+    """Find the entities of the documents not looked at yet."""
+    rk = local(open_assistant(), "update")
+    with rk.writer():
+        done = rk.library.entities.extract()
+    print(f"entities found in {done} document(s)")
+    return 0
+
+
+def local(rk: Ragkit | RemoteAssistant, action: str = "") -> Ragkit:
+    """The index on this machine: entity clean-up and updates are the server's own."""
+    if is_remote(rk):
+        raise RagkitError(f"entities {action} changes the server's index: run it on the server's machine")
+    return rk  # type: ignore[return-value]
+
+
+@click.command()
+@json_option()
+def threads(as_json: bool) -> int:
+    """The e-mail threads of the indexed .eml and .mbox files."""
+    from ragkit.investigate.threads import threads as find_threads
+
+    found = [t.as_dict() for t in find_threads(open_local().library.manifest)]
+    if as_json:
+        emit_json({"threads": [{k: v for k, v in t.items() if k != "tree"} for t in found]})
+        return 0
+    if not found:
+        print("no e-mail threads (index .eml or .mbox files: ragkit index PATH)")
+    for t in found:
+        when = f"{(t['first'] or '')[:10]} – {(t['last'] or '')[:10]}" if t["first"] else "undated"
+        people = ", ".join(t["participants"][:3]) + ("…" if len(t["participants"]) > 3 else "")
+        print(f"{t['messages']:>4} message(s)  {when}  {t['subject'] or '(no subject)'}  [{people}]  id {t['id']}")
+    return 0
+
+
+@click.command(
+    epilog="Replies are rebuilt from Message-ID, In-Reply-To and References (a subject with Re: as a"
+    " fallback); a message the archive lacks shows as a gap."
+)
+@click.argument("ident", metavar="ID")
+@json_option()
+def thread(ident: str, as_json: bool) -> int:
+    """One e-mail thread as a tree of replies: give a Message-ID (with or without <>) or the path
+    of an indexed .eml file."""
+    found = open_assistant().thread(ident)
+    if as_json:
+        emit_json(found)
+        return 0
+
+    def show(node: dict[str, Any], depth: int) -> None:
+        indent = "  " * depth
+        if not node["in_archive"]:
+            print(f"{indent}- (a message not in the archive: <{node['id']}>)")
+        else:
+            where = "; ".join(shown_path(p["path"]) for p in node["places"])
+            sent = (node["date"] or "undated")[:16]
+            print(f"{indent}- {sent}  {node['from']}: {node['subject'] or '(no subject)'}  ({where})")
+        for reply in node["replies"]:
+            show(reply, depth + 1)
+
+    show(found["tree"], 0)
+    return 0
+
+
+@click.command()
+@json_option()
+def duplicates(as_json: bool) -> int:
+    """Every group of files with identical content, with all its locations."""
+    rk = open_local()
+    groups = rk.library.manifest.duplicates()
+    if as_json:
+        emit_json({"groups": [{"hash": h, "size": size, "paths": places} for h, size, places in groups]})
+        return 0
+    if not groups:
+        print("no two indexed files have the same content")
+    for _, size, places in groups:
+        print(f"{len(places)} copies, {size:,} bytes each:")
+        for path in places:
+            print(f"  {shown_path(path)}")
+    return 0
+
+
+COMMANDS = [entities, threads, thread, duplicates]
