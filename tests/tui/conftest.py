@@ -49,7 +49,7 @@ def factory(home: Path, embedder: SentenceTransformerEmbedder, onnx_embedder: On
         rk.close()
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 120, what: str = "") -> None:
+async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 600, what: str = "") -> None:
     """Let the app run until ``condition()`` holds, failing after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while not condition():

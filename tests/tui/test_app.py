@@ -151,7 +151,7 @@ async def test_a_problem_file_appears_in_the_sidebar_while_the_app_runs(factory:
         assert "live (here)" in str(app.query_one("#sync", Static).render())
         (docs / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf\n")
         problems = app.query_one("#problems", ListView)
-        await until(pilot, lambda: len(problems.children) == 1, timeout=60, what="the problem file")
+        await until(pilot, lambda: len(problems.query("ListItem Label")) == 1, what="the problem file's row, mounted")
         assert problems.children[0].name == str(docs / "broken.pdf")
         assert "broken.pdf" in str(app.query_one(Sidebar).query_one("#problems").children[0].query_one(Static).render())
         assert any("broken.pdf" in n.message for n in app._notifications)
