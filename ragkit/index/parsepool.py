@@ -19,6 +19,8 @@ from pathlib import Path
 from ingest import Chunk, LoadError, chunk_sections, load_document
 
 _STOP = None
+_READY = "ready"
+START_LIMIT_S = 600.0  # a worker that has not started by then is reported, not waited on forever
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, mem
     from ragkit.index.embed import EmbedderTokenizer
 
     tokenizer = EmbedderTokenizer(Path(model_dir))
+    conn.send(_READY)  # the time limit counts from here: starting a worker is not parsing
     while True:
         try:
             path = conn.recv()
@@ -80,6 +83,7 @@ class _Worker:
         self.process = ctx.Process(target=_worker, args=(child, *args), daemon=True)
         self.process.start()
         child.close()
+        self.ready = False
 
     def kill(self) -> None:
         self.process.kill()
@@ -200,6 +204,10 @@ class ParsePool:
 
     def _parse(self, worker: _Worker, job: ParseJob, cancel: Callable[[], bool]) -> tuple[ParseResult | None, bool]:
         try:
+            if not worker.ready:
+                started = self._started(worker, job, cancel)
+                if started is not None:
+                    return started
             worker.conn.send(str(job.path))
             deadline = time.monotonic() + self.timeout_s
             while not worker.conn.poll(min(0.1, max(0.0, deadline - time.monotonic()))):
@@ -207,7 +215,7 @@ class ParsePool:
                     return None, False  # abandoned: the worker is killed, nothing is recorded
                 if time.monotonic() < deadline:
                     continue
-                reason = f"parsing took longer than {self.timeout_s:.0f} s; raise index.parse_timeout_s to allow more"
+                reason = f"parsing took longer than {self.timeout_s:g} s; raise index.parse_timeout_s to allow more"
                 return ParseResult(job, None, reason), False
             chunks, error, notes, about = worker.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
@@ -215,3 +223,25 @@ class ParsePool:
             reason = f"the parser crashed on this file (exit code {code}); it may be damaged"
             return ParseResult(job, None, reason), False
         return ParseResult(job, chunks, error, notes, about), True
+
+    def _started(
+        self, worker: _Worker, job: ParseJob, cancel: Callable[[], bool]
+    ) -> tuple[ParseResult | None, bool] | None:
+        """Wait for a new worker to have loaded its tokenizer; None once it has. On a busy
+        machine that can take seconds, which must not count against the file's time limit."""
+        deadline = time.monotonic() + START_LIMIT_S
+        while not worker.conn.poll(0.1):
+            if cancel():
+                return None, False
+            if time.monotonic() > deadline:
+                return ParseResult(job, None, f"the parse worker did not start within {START_LIMIT_S:g} s"), False
+        try:
+            hello = worker.conn.recv()
+        except (EOFError, OSError):
+            worker.process.join(5)
+            reason = f"the parse worker stopped as it started (exit code {worker.process.exitcode})"
+            return ParseResult(job, None, reason), False
+        if hello != _READY:
+            return ParseResult(job, None, "the parse worker sent something unexpected as it started"), False
+        worker.ready = True
+        return None

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from ragkit.index import parsepool
 from ragkit.index.embed import PACKAGED_EMBEDDER, resolve_embedder_path
 from ragkit.index.parsepool import ParseJob, ParsePool
 from tests.conftest import SAMPLES, shared_data
@@ -25,9 +30,26 @@ def test_slow_file_times_out_and_the_next_file_still_parses() -> None:
     assert results["users-and-groups.txt"].chunks
 
 
+def slow_to_start(*args: Any) -> None:
+    """A parse worker that takes 4 s to start, as one does on a busy machine (runs in the child)."""
+    time.sleep(4)
+    parsepool._worker(*args)
+
+
+def test_the_time_limit_counts_parsing_only_not_the_worker_starting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parsepool, "_worker", slow_to_start)  # what the spawned process runs
+    pool = ParsePool(MODEL, 254, 24, timeout_s=2)
+    (result,) = pool.run(jobs(SAMPLES / "users-and-groups.txt"))
+    pool.close()
+    assert result.error is None
+    assert result.chunks
+
+
 def test_worker_killed_mid_parse_is_a_recorded_crash(tmp_path: Path) -> None:
     big = shared_data("corpus", "r-manuals-pdf", "R-exts.pdf")
     pool = ParsePool(MODEL, 254, 24, timeout_s=60)
+    (warm,) = pool.run(jobs(SAMPLES / "zlib_how.html"))
+    assert warm.chunks  # a started worker now waits idle, so the kill below lands mid-parse
     original = pool._parse
 
     def parse_then_kill(worker, job, cancel):  # type: ignore[no-untyped-def]

@@ -3,6 +3,8 @@ same factory the CLI uses, and helpers to wait on app state with a deadline."""
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -56,6 +58,15 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: flo
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or condition}")
         await pilot.pause(0.05)
+
+
+def screen_text(pilot: Pilot[Any]) -> str:
+    """The screen as the snapshot will show it: the screenshot's text, one line per row."""
+    svg = pilot.app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for x, y, text in re.findall(r'<text[^>]*\bx="([\d.]+)"[^>]*\by="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
+        rows.setdefault(float(y), []).append((float(x), html.unescape(re.sub("<[^>]+>", "", text))))
+    return "\n".join("".join(t for _, t in sorted(rows[y])).replace("\xa0", " ") for y in sorted(rows))
 
 
 async def ask(pilot: Pilot[Any], text: str) -> None:

@@ -14,7 +14,7 @@ from textual.widgets import OptionList
 from ragkit.answer.conversation import Conversation
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
-from tests.tui.conftest import ask, until
+from tests.tui.conftest import ask, screen_text, until
 from tui.app import Done, RagkitApp
 from tui.screens import ConversationsScreen, ModelScreen
 
@@ -62,6 +62,8 @@ def test_answered_question_with_reasoning_and_cited_span(snap_compare: Any, fact
         pilot.app.query_one(".reasoning-box").collapsed = False
         pilot.app.clear_notifications()
         await until(pilot, lambda: not pilot.app.query("Toast"), what="the notifications gone")
+        drawn = lambda: "citations verified" in screen_text(pilot) and "Source 1 says" in screen_text(pilot)  # noqa: E731
+        await until(pilot, drawn, what="the answer's state and its reasoning drawn")
 
     assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
 
@@ -75,6 +77,8 @@ def test_search_only_results(snap_compare: Any, factory: Any) -> None:
         await until(pilot, lambda: "⟦" in str(pilot.app.query_one("#passage").render()))
         pilot.app.clear_notifications()
         await until(pilot, lambda: not pilot.app.query("Toast"), what="the notifications gone")
+        drawn = lambda: "passages in 1 files (the first" in screen_text(pilot)  # noqa: E731
+        await until(pilot, drawn, what="the retrieval's counts drawn")  # not only set: painted
 
     assert snap_compare(scripted_app(factory), terminal_size=SIZE, run_before=run)
 
