@@ -20,6 +20,7 @@ from ragkit.answer import passages as viewer
 from ragkit.answer.answerer import NOT_FOUND, UNVERIFIED, Answer, Answerer, Mode
 from ragkit.answer.conversation import Conversation, ConversationStore
 from ragkit.answer.routing import Route, Router
+from ragkit.assistant.archive import LocalArchive
 from ragkit.assistant.protocol import Assistant
 from ragkit.core import paths
 from ragkit.core.config import Settings, load_settings
@@ -40,7 +41,7 @@ from ragkit.search.retrieve import Hit
 __all__ = ["NOT_FOUND", "UNVERIFIED", "Answer", "Ragkit", "open_assistant", "open_ragkit"]
 
 
-class Ragkit:
+class Ragkit(LocalArchive):
     def __init__(
         self, settings: Settings, embedder: Embedder | None = None, query_embedder: Embedder | None = None
     ) -> None:
@@ -279,28 +280,7 @@ class Ragkit:
         asker = SqlAsker(llm, self.chat.params(llm), lambda texts: library.query_embedder.embed(texts))
         return asker.ask(question, database)
 
-    # --- an archive's people and threads ------------------------------------------------
-
-    def entities(self, kind: str | None = None, top: int | None = 50) -> list[dict[str, Any]]:
-        """The entities found, by the number of files that mention them (merges and ignores applied)."""
-        return [row.as_dict() for row in self.library.entities.top(kind, top)]
-
-    def entity_mentions(self, name: str, kind: str | None = None) -> list[dict[str, Any]]:
-        """Every mention of ``name`` (and of what is merged into it): path, page, span, text, type."""
-        return self.library.entities.show(name, kind)
-
-    def thread(self, ident: str, seen: Callable[[str], bool] | None = None) -> dict[str, Any]:
-        """The e-mail thread holding the message ``ident`` (a Message-ID or an .eml file's path),
-        built from the messages of the files ``seen`` (all, by default)."""
-        from ragkit.investigate.threads import thread_of
-
-        return thread_of(self.library.manifest, ident, seen).as_dict()
-
-    def thread_at(self, path: str, offset: int, seen: Callable[[str], bool] | None = None) -> dict[str, Any]:
-        """The e-mail thread of the message at character ``offset`` of ``path``."""
-        from ragkit.investigate.threads import thread_at
-
-        return thread_at(self.library.manifest, path, offset, seen).as_dict()
+    # --- passages ---------------------------------------------------------------------
 
     def passage(self, path: str, page: int | None, start: int, end: int, context: int = 400) -> dict[str, Any]:
         """The cited span in its context, read from the file itself; refused if the file
@@ -338,6 +318,22 @@ class Ragkit:
         """For a process that keeps running and searching: hold what makes searches faster
         (the ranked keyword index) in memory, read in the background."""
         self.library.keep_warm()
+
+    def written_elsewhere(self) -> bool:
+        """Whether another process holds the index's writer lock (a watcher, an index run)."""
+        return self.library.writer_lock.is_locked_elsewhere()
+
+    def load_embedder(self) -> None:
+        """Load the document embedder now, not at the first change a watcher sees: loading it
+        holds the interpreter for seconds, and a server's requests would wait behind it."""
+        self.library.embedder.embed(["warm-up"])
+
+    def follow_settings(self, fresh: Settings) -> None:
+        """Take the collections and databases of a config file that changed while running."""
+        self.settings.collections = fresh.collections  # the indexer's link fences follow them
+        if fresh.databases != self.settings.databases:  # databases added or removed meanwhile
+            self.settings.databases = fresh.databases
+            self.router.forget()
 
     def close(self) -> None:
         """Stop this process's watcher (waiting for it), drop the models, close the index."""

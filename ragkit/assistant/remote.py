@@ -291,6 +291,35 @@ class RemoteAssistant:
         params = self._scoped({"name": name} | ({"type": kind} if kind else {}))
         return list(self._request("GET", "/v1/entities/mentions", params=params)["mentions"])
 
+    def entity_state(self) -> dict[str, int]:
+        return {}  # a server does not say how much of its index is left to look at
+
+    def merge_entity(self, alias: str, name: str) -> None:
+        self._server_side("entities merge")
+
+    def unmerge_entity(self, alias: str) -> None:
+        self._server_side("entities unmerge")
+
+    def ignore_entity(self, name: str, undo: bool = False) -> None:
+        self._server_side("entities ignore")
+
+    def update_entities(self) -> int:
+        self._server_side("entities update")
+
+    def threads(self) -> list[dict[str, Any]]:
+        self._server_side("listing every e-mail thread")
+
+    def duplicates(self) -> list[dict[str, Any]]:
+        self._server_side("listing identical files")
+
+    def sync_rows(
+        self,
+        names: Sequence[str] | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> dict[str, Any]:
+        self._server_side("indexing a database's rows")
+
     def thread(self, ident: str) -> dict[str, Any]:
         return dict(self._request("GET", f"/v1/threads/{quote(ident, safe='')}"))
 
@@ -299,8 +328,8 @@ class RemoteAssistant:
 
     def _server_side(self, what: str) -> NoReturn:
         raise RagkitError(
-            f"{what} is the server's work: {self.url} indexes and watches its own folders (on that machine:"
-            " ragkit collections add NAME PATH, or ragkit folders add PATH)"
+            f"{what} is done on the server's machine: {self.url} keeps its own index and folders there (on that"
+            " machine: ragkit collections add NAME PATH, ragkit folders add PATH, ragkit entities merge …)"
         )
 
     def keep_warm(self) -> None:

@@ -16,8 +16,7 @@ from ragkit.core.errors import RagkitError
 if TYPE_CHECKING:
     from ragkit.answer.answerer import Answer, Mode
     from ragkit.answer.conversation import Conversation
-    from ragkit.assistant.local import Ragkit
-    from ragkit.assistant.remote import RemoteAssistant
+    from ragkit.assistant.protocol import Assistant
     from ragkit.db.ask import SqlAnswer
     from ragkit.index.library import SearchMode
 
@@ -202,7 +201,7 @@ def print_sql_answer(answer: SqlAnswer, as_json: bool, as_csv: bool) -> int:
     return 0
 
 
-def conversation_for(rk: Ragkit | RemoteAssistant, chat: str | None) -> Conversation | None:
+def conversation_for(rk: Assistant, chat: str | None) -> Conversation | None:
     from ragkit.answer.conversation import Conversation
 
     if chat is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeGuard
 
 import click
 
@@ -13,10 +13,12 @@ from ragkit.core.errors import RagkitError
 
 if TYPE_CHECKING:
     from ragkit.assistant.local import Ragkit
+    from ragkit.assistant.protocol import Assistant
     from ragkit.assistant.remote import RemoteAssistant
     from ragkit.core.config import Settings
 
-F = TypeVar("F", bound=Callable[..., object])
+P = ParamSpec("P")
+Command = Callable[P, int]  # what a command's function is: its options in, an exit code out
 
 # the commands a ragkit server can answer: what --server (or RAGKIT_SERVER) sends to one
 REMOTE_COMMANDS = frozenset({"ask", "search", "find", "searches", "status", "entities", "thread"})
@@ -36,7 +38,7 @@ def target() -> Target:
     return found if found is not None else Target()
 
 
-def open_assistant(warm_queries: bool = False) -> Ragkit | RemoteAssistant:
+def open_assistant(warm_queries: bool = False) -> Assistant:
     """For the commands a ragkit server can answer: that server, when one is named
     (``--server``, RAGKIT_SERVER, ``client.server``), else the index here (:func:`open_local`)."""
     from ragkit.assistant.remote import RemoteAssistant, server_of
@@ -73,7 +75,7 @@ def open_local(warm_queries: bool = False, settings: Settings | None = None) -> 
     return open_ragkit(settings)
 
 
-def json_option(help: str = "print the result as JSON") -> Callable[[F], F]:
+def json_option(help: str = "print the result as JSON") -> Callable[[Command[P]], Command[P]]:
     """``--json``, the same on every command that has it."""
     return click.option("--json", "as_json", is_flag=True, help=help)
 
@@ -96,7 +98,7 @@ class Filters:
         return " ".join([query, *typed])
 
 
-def filter_options(command: F) -> F:
+def filter_options(command: Command[P]) -> Command[P]:
     """--path, --type, --after, --before and --lang (read back with :func:`filters_of`)."""
     options = [
         click.option("--path", multiple=True, metavar="GLOB", help="only files whose path matches"),

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
-from ragkit.cli.common import json_option
+from ragkit.cli.common import json_option, open_local
 from ragkit.cli.index import sync_rows
 from ragkit.cli.output import emit_json, print_table
 from ragkit.core.errors import RagkitError
@@ -58,7 +57,7 @@ def db_add(name: str, url: str, tables: str, text_columns: str, password_env: st
     if stray:
         raise RagkitError(f"--cursor is for tables with --text-columns: {', '.join(stray)}")
     opened = databases.open_database(name, url, allowed, password_env)  # it opens, or says why
-    entry: dict[str, Any] = {"url": url, "tables": allowed, "text_columns": columns}
+    entry: dict[str, str | list[str]] = {"url": url, "tables": allowed, "text_columns": columns}
     for key, value in (("cursor_columns", cursors), ("collections", split_names(collections)),
                        ("keys", split_names(keys))):  # fmt: skip
         if value:
@@ -106,9 +105,7 @@ def db_remove(name: str) -> int:
 def db_sync(names: tuple[str, ...], as_json: bool) -> int:
     """Index the rows of the --text-columns tables as documents (db:NAME/TABLE/ID); default: every
     database with text columns."""
-    from ragkit.core.config import load_settings
-
-    report = sync_rows(load_settings(), list(names) or None, quiet=as_json)
+    report = sync_rows(open_local(), list(names) or None, quiet=as_json)
     if as_json:
         emit_json(report)
     return 0

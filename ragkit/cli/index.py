@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,8 +15,7 @@ from ragkit.cli.output import ProgressLine, emit_json, index_with_progress, prin
 from ragkit.core.errors import RagkitError
 
 if TYPE_CHECKING:
-    from ragkit.assistant.local import Ragkit
-    from ragkit.core.config import Settings
+    from ragkit.assistant.protocol import Assistant, IndexReport, Progress
 
 
 @click.command("index")
@@ -29,10 +28,11 @@ def index_command(paths: tuple[Path, ...], rebuild: bool, as_json: bool) -> int:
     report = index_with_progress(rk, paths, rebuild, quiet=as_json)
     if not as_json:
         print_report(report)
+    summary = report.as_dict()
     if any(d.text_columns for d in rk.settings.databases.values()):  # rows as documents, kept in step too
-        report["rows"] = sync_rows(rk.settings, None, quiet=as_json, rk=rk)
+        summary["rows"] = sync_rows(rk, None, quiet=as_json)
     if as_json:
-        emit_json(report)
+        emit_json(summary)
     return 0
 
 
@@ -48,7 +48,7 @@ def watch(paths: tuple[Path, ...], poll: bool) -> int:
     if not roots:
         raise RagkitError("no folders to watch; name them (ragkit watch PATH) or add them: ragkit folders add PATH")
 
-    def report(result: Any) -> None:
+    def report(result: IndexReport) -> None:
         changes = result.added + result.updated + result.removed + result.renamed + len(result.failed)
         if changes:
             stamp = time.strftime("%H:%M:%S")
@@ -192,21 +192,18 @@ def status(ignored: bool, as_json: bool) -> int:
     return 0
 
 
-def sync_rows(
-    settings: Settings, names: list[str] | None, quiet: bool = False, rk: Ragkit | None = None
-) -> dict[str, Any]:
+def sync_rows(rk: Assistant, names: list[str] | None, quiet: bool = False) -> dict[str, object]:
     """Rows as documents: mirror the text columns of ``names`` (default: every database that
     has some) into the data directory, then index that folder like any other."""
-    rk = rk or open_local(settings=settings)
-    progress: Callable[[Any], None] | None = None if quiet else ProgressLine(sys.stderr)
+    progress: Callable[[Progress], None] | None = None if quiet else ProgressLine(sys.stderr)
     synced = rk.sync_rows(names, progress=progress)
-    report = synced["index"].as_dict() if synced["index"] is not None else None
+    report: IndexReport | None = synced["index"]
     if not quiet:
         for m in synced["databases"]:
             print(f"database {m['database']}: {m['rows']} rows, {m['written']} written, {m['removed']} removed")
         if report is not None:
             print_report(report)
-    return {"databases": synced["databases"], "index": report}
+    return {"databases": synced["databases"], "index": report.as_dict() if report is not None else None}
 
 
 COMMANDS = [index_command, watch, folders, status]

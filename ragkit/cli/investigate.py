@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TypedDict
 
 import click
 
 from ingest.entities import TYPES as ENTITY_TYPES
 from ragkit.cli.common import DefaultGroup, is_remote, json_option, open_assistant, open_local
 from ragkit.cli.output import emit_json, shown_path
-from ragkit.core.errors import RagkitError
-
-if TYPE_CHECKING:
-    from ragkit.assistant.local import Ragkit
-    from ragkit.assistant.remote import RemoteAssistant
-
 
 ENTITIES_HELP = (
     "Names need entities.model, a spaCy pipeline. Merges and ignores last across re-indexing."
     " Filter searches with person:, org:, place:, email:, phone:, iban:, url:."
 )
 TYPES = click.Choice(list(ENTITY_TYPES))
+
+
+class Place(TypedDict):
+    path: str
+
+
+ThreadNode = TypedDict(  # one message of a thread's tree, as `thread` gives it ("from" is a keyword)
+    "ThreadNode",
+    {"id": str, "in_archive": bool, "places": list[Place], "date": str | None, "from": str,
+     "subject": str | None, "replies": list["ThreadNode"]},
+)  # fmt: skip
 
 
 @click.group(cls=DefaultGroup, default="list", epilog=ENTITIES_HELP)
@@ -37,30 +42,21 @@ def entities() -> None:
 def entities_list(kind: str | None, top: int, as_json: bool) -> int:
     """Each entity with its count of files and mentions."""
     rk = open_assistant()
-    if is_remote(rk):
-        served = rk.entities(kind, top or None)
-        if as_json:
-            emit_json({"entities": served})
-            return 0
-        width = max((len(e["name"]) for e in served), default=4)
-        for e in served:
-            print(f"{e['type']:>7}  {e['name']:<{width}}  {e['files']:>5} files  {e['mentions']:>6} mentions")
-        return 0
-    book = local(rk).library.entities
-    found = book.top(kind, top or None)
-    state = book.counts()
+    found = rk.entities(kind, top or None)
+    state = rk.entity_state()
     if as_json:
-        emit_json({"entities": [r.as_dict() for r in found], "pending": state["pending"]})
+        emit_json({"entities": found} | ({"pending": state["pending"]} if "pending" in state else {}))
         return 0
     if not found:
-        print("no entities yet" + ("" if state["mentions"] else " (index some documents: ragkit index PATH)"))
-    width = max((len(r.name) for r in found), default=4)
-    for r in found:
-        also = f"  (also: {', '.join(r.aliases[:3])}{'…' if len(r.aliases) > 3 else ''})" if r.aliases else ""
-        print(f"{r.type:>7}  {r.name:<{width}}  {r.files:>5} files  {r.mentions:>6} mentions{also}")
-    if state["pending"]:
+        print("no entities yet" + ("" if state.get("mentions", 1) else " (index some documents: ragkit index PATH)"))
+    width = max((len(e["name"]) for e in found), default=4)
+    for e in found:
+        aliases = e.get("aliases") or []
+        also = f"  (also: {', '.join(aliases[:3])}{'…' if len(aliases) > 3 else ''})" if aliases else ""
+        print(f"{e['type']:>7}  {e['name']:<{width}}  {e['files']:>5} files  {e['mentions']:>6} mentions{also}")
+    if state.get("pending"):
         print(f"{state['pending']} document(s) not looked at yet (ragkit entities update)", file=sys.stderr)
-    if not rk.settings.entities.model:
+    if not is_remote(rk) and not rk.settings.entities.model:
         print("names (people, organisations, places) need a spaCy pipeline: see entities.model", file=sys.stderr)
     return 0
 
@@ -71,8 +67,7 @@ def entities_list(kind: str | None, top: int, as_json: bool) -> int:
 @json_option()
 def entities_show(name: str, kind: str | None, as_json: bool) -> int:
     """Every mention of NAME, with file, page and span."""
-    rk = open_assistant()
-    mentions = rk.entity_mentions(name, kind) if is_remote(rk) else local(rk).library.entities.show(name, kind)
+    mentions = open_assistant().entity_mentions(name, kind)
     if as_json:
         emit_json({"name": name, "mentions": mentions})
         return 0
@@ -92,7 +87,7 @@ def entities_show(name: str, kind: str | None, as_json: bool) -> int:
 @click.argument("name")
 def entities_merge(alias: str, name: str) -> int:
     """Count ALIAS as NAME (quote a name with spaces: "Jane Doe")."""
-    local(open_assistant(), "merge").library.entities.book.merge(alias, name)
+    open_assistant().merge_entity(alias, name)
     print(f"{alias!r} now counts as {name!r} (undo: ragkit entities unmerge {alias!r})")
     return 0
 
@@ -101,7 +96,7 @@ def entities_merge(alias: str, name: str) -> int:
 @click.argument("alias")
 def entities_unmerge(alias: str) -> int:
     """Count ALIAS on its own again."""
-    local(open_assistant(), "unmerge").library.entities.book.unmerge(alias)
+    open_assistant().unmerge_entity(alias)
     print(f"{alias!r} counts on its own again")
     return 0
 
@@ -111,7 +106,7 @@ def entities_unmerge(alias: str) -> int:
 @click.option("--undo", is_flag=True, help="stop ignoring NAME")
 def entities_ignore(name: str, undo: bool) -> int:
     """Leave NAME out of the entities (--undo: list it again)."""
-    local(open_assistant(), "ignore").library.entities.book.ignore(name, undo=undo)
+    open_assistant().ignore_entity(name, undo=undo)
     print(f"{name!r} is {'listed again' if undo else 'left out of the entities'}")
     return 0
 
@@ -119,27 +114,16 @@ def entities_ignore(name: str, undo: bool) -> int:
 @entities.command("update")
 def entities_update() -> int:
     """Find the entities of the documents not looked at yet."""
-    rk = local(open_assistant(), "update")
-    with rk.writer():
-        done = rk.library.entities.extract()
+    done = open_assistant().update_entities()
     print(f"entities found in {done} document(s)")
     return 0
-
-
-def local(rk: Ragkit | RemoteAssistant, action: str = "") -> Ragkit:
-    """The index on this machine: entity clean-up and updates are the server's own."""
-    if is_remote(rk):
-        raise RagkitError(f"entities {action} changes the server's index: run it on the server's machine")
-    return rk  # type: ignore[return-value]
 
 
 @click.command()
 @json_option()
 def threads(as_json: bool) -> int:
     """The e-mail threads of the indexed .eml and .mbox files."""
-    from ragkit.investigate.threads import threads as find_threads
-
-    found = [t.as_dict() for t in find_threads(open_local().library.manifest)]
+    found = open_local().threads()
     if as_json:
         emit_json({"threads": [{k: v for k, v in t.items() if k != "tree"} for t in found]})
         return 0
@@ -166,7 +150,7 @@ def thread(ident: str, as_json: bool) -> int:
         emit_json(found)
         return 0
 
-    def show(node: dict[str, Any], depth: int) -> None:
+    def show(node: ThreadNode, depth: int) -> None:
         indent = "  " * depth
         if not node["in_archive"]:
             print(f"{indent}- (a message not in the archive: <{node['id']}>)")
@@ -185,16 +169,15 @@ def thread(ident: str, as_json: bool) -> int:
 @json_option()
 def duplicates(as_json: bool) -> int:
     """Every group of files with identical content, with all its locations."""
-    rk = open_local()
-    groups = rk.library.manifest.duplicates()
+    groups = open_local().duplicates()
     if as_json:
-        emit_json({"groups": [{"hash": h, "size": size, "paths": places} for h, size, places in groups]})
+        emit_json({"groups": groups})
         return 0
     if not groups:
         print("no two indexed files have the same content")
-    for _, size, places in groups:
-        print(f"{len(places)} copies, {size:,} bytes each:")
-        for path in places:
+    for group in groups:
+        print(f"{len(group['paths'])} copies, {group['size']:,} bytes each:")
+        for path in group["paths"]:
             print(f"  {shown_path(path)}")
     return 0
 

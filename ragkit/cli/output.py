@@ -8,12 +8,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ragkit.core import paths
 
 if TYPE_CHECKING:
-    from ragkit.assistant.protocol import Assistant, Progress
+    from ragkit.assistant.protocol import Assistant, IndexReport, Progress
     from ragkit.search.keywords import FindResult
 
 
@@ -73,27 +73,28 @@ class ProgressLine:
         self.stream.flush()
 
 
-def index_with_progress(rk: Assistant, paths: Sequence[Path], rebuild: bool, quiet: bool) -> dict[str, Any]:
+def index_with_progress(rk: Assistant, paths: Sequence[Path], rebuild: bool, quiet: bool) -> IndexReport:
     progress: Callable[[Progress], None] | None = None if quiet else ProgressLine(sys.stderr)
-    return dict(rk.index(paths, rebuild=rebuild, progress=progress).as_dict())
+    return rk.index(paths, rebuild=rebuild, progress=progress)
 
 
-def print_report(report: dict[str, Any]) -> None:
+def print_report(report: IndexReport) -> None:
     print(
-        f"{report['added']} added, {report['updated']} updated, {report['removed']} removed, "
-        f"{report['renamed']} renamed, {report['unchanged']} unchanged; "
-        f"{report['files']} files, {report['chunks']} chunks in the index"
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, "
+        f"{report.renamed} renamed, {report.unchanged} unchanged; "
+        f"{report.files} files, {report.chunks} chunks in the index"
     )
-    if report.get("ignored"):
-        print(f"{report['ignored']} files left out by ignore rules (hidden, temporary, .ragignore):"
+    ignored = sum(int(str(i["files"])) for i in report.ignored)
+    if ignored:
+        print(f"{ignored} files left out by ignore rules (hidden, temporary, .ragignore):"
               " ragkit status --ignored lists them")  # fmt: skip
-    if report["skipped"]:
-        print(f"{report['skipped']} files of unsupported types were not indexed")
-    for failure in report["failed"]:
+    if report.skipped:
+        print(f"{report.skipped} files of unsupported types were not indexed")
+    for failure in report.failed:
         print(f"failed: {shown_path(failure['path'])}: {failure['reason']}", file=sys.stderr)
-    for warning in report["warnings"]:
+    for warning in report.warnings:
         print(f"warning: {shown_path(warning['path'])}: {warning['note']}", file=sys.stderr)
-    print_new_matches(report.get("new_matches") or {})
+    print_new_matches(report.new_matches)
 
 
 def print_new_matches(found: dict[str, int], stamp: str = "") -> None:
@@ -139,7 +140,7 @@ def find_csv(result: FindResult) -> None:
         writer.writerow([row[k] for k in ("path", "page", "start", "end", "score", "date")] + [row["snippet"]])
 
 
-def print_table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+def print_table(columns: list[str], rows: Sequence[Sequence[object]]) -> None:
     shown = [[("" if v is None else str(v))[:60] for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in shown]) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,7 @@ from ragkit.core.errors import RagkitError
 
 if TYPE_CHECKING:
     from ragkit.index.library import SearchMode
+    from ragkit.search.keywords import FindResult
 
 
 FIND_HELP = """Every passage that matches QUERY: the total, the hits per file, and each hit with its
@@ -164,63 +166,87 @@ def read_batch(path: Path) -> list[tuple[int, str]]:
     return [(n, line) for n, line in lines if line and not line.startswith("#")]
 
 
+@dataclass
+class BatchLine:
+    """One line of a name list, searched: what it found, or why it is not a valid query."""
+
+    line: int
+    query: str
+    found: FindResult | None = None
+    error: str | None = None
+
+    @property
+    def total(self) -> int:
+        return self.found.total if self.found is not None else 0
+
+    def as_dict(self) -> dict[str, object]:
+        row: dict[str, object] = {"line": self.line, "query": self.query, "total": 0, "files": [], "hits": [],
+                                  "error": self.error}  # fmt: skip
+        if self.found is not None:
+            row |= {k: v for k, v in self.found.as_dict().items() if k in ("total", "files", "hits", "expansions")}
+        return row
+
+
 def find_batch(batch: Path, filters: Filters, first: int, as_json: bool, as_csv: bool) -> int:
     """One search per line of a name list: per line the count, the files and the first hits;
     then the lines that matched nothing, and the lines that are not valid queries."""
-    import csv
-
     rk = open_assistant()
-    queries = read_batch(batch)
-    first = max(0, first)
-    rows: list[dict[str, Any]] = []
-    for line, text in queries:
-        row: dict[str, Any] = {"line": line, "query": text, "total": 0, "files": [], "hits": [], "error": None}
+    rows: list[BatchLine] = []
+    for line, text in read_batch(batch):
         try:
-            found = rk.find(filters.applied(text), 0, first)
+            rows.append(BatchLine(line, text, found=rk.find(filters.applied(text), 0, max(0, first))))
         except RagkitError as exc:
-            row["error"] = str(exc)
-        else:
-            row |= {k: v for k, v in found.as_dict().items() if k in ("total", "files", "hits", "expansions")}
-        rows.append(row)
-    no_match = [{"line": r["line"], "query": r["query"]} for r in rows if not r["error"] and not r["total"]]
-    errors = [{"line": r["line"], "query": r["query"], "error": r["error"]} for r in rows if r["error"]]
+            rows.append(BatchLine(line, text, error=str(exc)))
+    no_match = [r for r in rows if not r.error and not r.total]
+    errors = [r for r in rows if r.error]
     if as_json:
-        emit_json({"queries": rows, "no_match": no_match, "errors": errors})
+        listed = [{"line": r.line, "query": r.query} for r in no_match]
+        invalid = [{"line": r.line, "query": r.query, "error": r.error} for r in errors]
+        emit_json({"queries": [r.as_dict() for r in rows], "no_match": listed, "errors": invalid})
     elif as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(
-            ["line", "query", "total", "files", "top_files", "first_path", "first_page", "first_snippet", "error"]
-        )
-        for r in rows:
-            hit = r["hits"][0] if r["hits"] else {}
-            snippet = " ".join(str(hit.get("snippet", "")).replace("**", "").split())
-            top = "; ".join(f"{f['path']} ({f['count']})" for f in r["files"][:5])
-            writer.writerow(
-                [r["line"], r["query"], r["total"], len(r["files"]), top, hit.get("path", ""), hit.get("page", ""),
-                 snippet, (r["error"] or "").split("\n")[0]]
-            )  # fmt: skip
+        batch_csv(rows)
     else:
         for r in rows:
-            if r["error"]:
-                continue
-            files = len(r["files"])
-            print(f"line {r['line']}: {r['query']}  —  {r['total']} passage(s) in {files} file(s)")
-            for f in r["files"][:5]:
-                print(f"  {f['count']:6d}  {shown_path(f['path'])}")
-            if files > 5:
-                print(f"          … and {files - 5} more file(s)")
-            for hit in r["hits"]:
-                where = place(hit["path"], hit["page"], hit.get("member") or "")
-                print(f"    {where}: {highlight(hit['snippet'])}")
+            if r.found is not None:
+                print_batch_line(r.line, r.query, r.found)
         matched = len(rows) - len(no_match) - len(errors)
         print(f"\n{len(rows)} queries: {matched} matched, {len(no_match)} matched nothing, {len(errors)} not valid")
         if no_match:
             print("no match:")
             for r in no_match:
-                print(f"  line {r['line']}: {r['query']}")
+                print(f"  line {r.line}: {r.query}")
     for r in errors:
-        print(f"ragkit: error: {batch}, line {r['line']}: {r['error']}", file=sys.stderr)
+        print(f"ragkit: error: {batch}, line {r.line}: {r.error}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def print_batch_line(line: int, query: str, found: FindResult) -> None:
+    files = len(found.files)
+    print(f"line {line}: {query}  —  {found.total} passage(s) in {files} file(s)")
+    for path, count in found.files[:5]:
+        print(f"  {count:6d}  {shown_path(path)}")
+    if files > 5:
+        print(f"          … and {files - 5} more file(s)")
+    for hit in found.hits:
+        print(f"    {place(hit.path, hit.page, hit.member)}: {highlight(hit.snippet)}")
+
+
+def batch_csv(rows: list[BatchLine]) -> None:
+    import csv
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(
+        ["line", "query", "total", "files", "top_files", "first_path", "first_page", "first_snippet", "error"]
+    )
+    for r in rows:
+        files = r.found.files if r.found is not None else []
+        hit = r.found.hits[0] if r.found is not None and r.found.hits else None
+        snippet = " ".join(str(hit.as_dict(("", ""))["snippet"]).split()) if hit is not None else ""
+        top = "; ".join(f"{path} ({count})" for path, count in files[:5])
+        writer.writerow(
+            [r.line, r.query, r.total, len(files), top, hit.path if hit else "", hit.page if hit else "", snippet,
+             (r.error or "").split("\n")[0]]
+        )  # fmt: skip
 
 
 @click.group(
@@ -288,6 +314,14 @@ def eval_group() -> None:
     """Measure retrieval quality."""
 
 
+def print_err(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+EVAL_MODES: dict[str, list[SearchMode]] = {"all": ["dense", "keyword", "hybrid"], "dense": ["dense"],
+                                           "keyword": ["keyword"], "hybrid": ["hybrid"]}  # fmt: skip
+
+
 @eval_group.command(
     "beir",
     epilog="Index the folder's corpus.jsonl (one file per document, in an index of its own under"
@@ -295,7 +329,7 @@ def eval_group() -> None:
 )
 @click.argument("folder", type=click.Path(path_type=Path), metavar="DIR")
 @click.option("--split", default="test", help="which qrels file (test)")
-@click.option("--mode", type=click.Choice(["dense", "keyword", "hybrid", "all"]), default="all")
+@click.option("--mode", type=click.Choice(list(EVAL_MODES)), default="all")
 @click.option("--max-queries", type=int, default=None, help="only the first N judged queries")
 @click.option("--max-docs", type=int, default=None, help="only their judged documents and others up to N")
 @json_option()
@@ -303,24 +337,12 @@ def eval_beir(folder: Path, split: str, mode: str, max_queries: int | None, max_
     """nDCG@10, recall@10/100, MRR@10 and latency on a BEIR-layout folder, one row per mode."""
     from ragkit.core.config import load_settings
     from ragkit.index import evaluate
-    from ragkit.index.library import Library
 
-    settings = load_settings()
-    data = evaluate.load(folder, split, max_queries, max_docs)
-    home = evaluate.eval_home(settings, folder, split, max_queries, max_docs)
-    names = evaluate.write_corpus(data, home / "docs")
-    library = Library(settings.model_copy(update={"home": home}))
     quiet = as_json
-    try:
-        if not quiet:
-            print(f"{len(data.corpus)} documents, {len(data.queries)} queries; index: {home}", file=sys.stderr)
-        report = library.index([home / "docs"], progress=None if quiet else ProgressLine(sys.stderr))
-        if report.failed:
-            raise RagkitError(f"{len(report.failed)} documents failed to index, e.g. {report.failed[0]}")
-        modes = ["dense", "keyword", "hybrid"] if mode == "all" else [mode]
-        rows = evaluate.evaluate(library, data, names, modes)  # type: ignore[arg-type]
-    finally:
-        library.close()
+    rows = evaluate.run_beir(
+        load_settings(), folder, EVAL_MODES[mode], split, max_queries, max_docs,
+        progress=None if quiet else ProgressLine(sys.stderr), say=print_err if not quiet else lambda _: None,
+    )  # fmt: skip
     if as_json:
         emit_json({"folder": str(folder), "split": split, "rows": rows})
         return 0

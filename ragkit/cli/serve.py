@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -48,14 +48,12 @@ def serve(host: str | None, port: int | None, no_watch: bool) -> int:
     check_bind(host, keys)
     folders = list(dict.fromkeys([*settings.watch.folders, *(p for ps in settings.collections.values() for p in ps)]))
     if folders and not no_watch:
-        if rk.library.writer_lock.is_locked_elsewhere():
+        if rk.written_elsewhere():
             raise RagkitError(
                 "another ragkit process is writing to this index (a watcher?): stop it, since the server keeps the"
                 " index in step itself, or serve without watching (--no-watch)"
             )
-        # the document embedder loads now, not at the first change under the watcher: loading
-        # torch holds the interpreter for seconds, and every request would wait behind it
-        rk.library.embedder.embed(["warm-up"])
+        rk.load_embedder()
         rk.live_sync(folders).start()
     try:  # the model too, so the first question does not wait for it
         rk.load_model()
@@ -63,28 +61,22 @@ def serve(host: str | None, port: int | None, no_watch: bool) -> int:
         print(f"ragkit: warning: no chat model ({exc}); search and find work, questions will say so", file=sys.stderr)
     from ragkit.core.config import load_settings
 
-    seen: dict[str, Any] = {"stamp": None, "collections": settings.collections}
+    stamps: list[int | None] = [None]  # the config file's as last read
 
     def collections() -> dict[str, list[Path]]:
         """As the config file says now (read again when it changes; while it is being edited
         into something invalid, as it was)."""
         try:
-            stamp = paths.config_file().stat().st_mtime_ns
+            stamp: int | None = paths.config_file().stat().st_mtime_ns
         except OSError:
             stamp = None
-        if stamp != seen["stamp"]:
+        if stamp != stamps[0]:
             try:
-                fresh = load_settings()
-                seen["collections"] = fresh.collections
-                rk.settings.collections = fresh.collections  # the indexer's link fences follow them
-                if fresh.databases != rk.settings.databases:  # databases added or removed meanwhile
-                    rk.settings.databases = fresh.databases
-                    rk.router.forget()
+                rk.follow_settings(load_settings())
             except RagkitError:
                 pass
-            seen["stamp"] = stamp
-        found: dict[str, list[Path]] = seen["collections"]
-        return found
+            stamps[0] = stamp
+        return rk.settings.collections
 
     audit = AuditLog(paths.audit_dir(settings.home), int(settings.serve.audit_max_mb * 1e6))
     app = create_app(

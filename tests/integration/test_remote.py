@@ -198,7 +198,9 @@ def test_what_only_the_server_can_do_is_refused_with_the_reason(office: Office, 
     indexing = ragkit("--server", office.url, "index", SAMPLES, home=tmp_path)
     assert indexing.code == 1 and "works on this machine" in indexing.stderr
     docs = client(office, "ask", "anything", "--docs", SAMPLES, home=tmp_path)
-    assert docs.code == 1 and "the server's work" in docs.stderr
+    assert docs.code == 1 and "indexing is done on the server's machine" in docs.stderr
+    merge = client(office, "entities", "merge", "ACME", "Acme Corp", home=tmp_path)
+    assert merge.code == 1 and "entities merge is done on the server's machine" in merge.stderr
     nowhere = ragkit("--server", f"http://127.0.0.1:{free_port()}", "status", home=tmp_path)
     assert nowhere.code == 1 and "cannot reach the ragkit server" in nowhere.stderr
     assert "Traceback" not in nowhere.stderr

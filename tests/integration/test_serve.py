@@ -304,3 +304,21 @@ def test_the_served_api_keeps_to_its_own_openapi_document(case: Any, server: Ser
         timeout=120,
         excluded_checks=[positive_data_acceptance],
     )
+
+
+def test_a_collection_added_while_serving_limits_a_new_key_without_a_restart(server: Server) -> None:
+    """The server reads the config file again when it changes: a collection added meanwhile is
+    known to it, and a key limited to that collection sees only its files."""
+    home = server.home
+    assert ragkit("collections", "add", "late", server.docs / "public", home=home).code == 0
+    try:
+        made = ragkit("keys", "create", "latecomer", "--collections", "late", home=home)
+        assert made.code == 0, made.stderr
+        key = made.stdout.strip().splitlines()[-1]
+        response = server.post("/v1/search", {"query": "root user account", "k": 10}, key)
+        assert response.status_code == 200, response.text
+        hits = response.json()["hits"]
+        assert hits and all("/public/" in h["path"] for h in hits)
+        assert ragkit("keys", "revoke", "latecomer", home=home).code == 0
+    finally:
+        assert ragkit("collections", "remove", "late", home=home).code == 0
