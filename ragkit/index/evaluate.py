@@ -22,6 +22,7 @@ from ragkit.core import paths
 from ragkit.core.config import Settings
 from ragkit.core.errors import RagkitError
 from ragkit.index.library import Library, SearchMode
+from ragkit.index.sync import Progress
 
 DEPTH = 100  # passages retrieved per query
 
@@ -152,3 +153,29 @@ def eval_home(settings: Settings, folder: Path, split: str, max_queries: int | N
     """Where the evaluation's own index of ``folder`` lives (kept, so a second run only searches)."""
     key = f"{folder.resolve()}|{split}|{max_queries}|{max_docs}"
     return paths.eval_dir(settings.home) / f"{folder.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def run_beir(
+    settings: Settings,
+    folder: Path,
+    modes: Sequence[SearchMode],
+    split: str = "test",
+    max_queries: int | None = None,
+    max_docs: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    say: Callable[[str], None] = lambda _: None,
+) -> list[dict[str, Any]]:
+    """Index the folder's corpus (in an index of its own under the data directory, kept for the
+    next run) and evaluate each mode on it: one row per mode."""
+    data = load(folder, split, max_queries, max_docs)
+    home = eval_home(settings, folder, split, max_queries, max_docs)
+    names = write_corpus(data, home / "docs")
+    library = Library(settings.model_copy(update={"home": home}))
+    try:
+        say(f"{len(data.corpus)} documents, {len(data.queries)} queries; index: {home}")
+        report = library.index([home / "docs"], progress=progress)
+        if report.failed:
+            raise RagkitError(f"{len(report.failed)} documents failed to index, e.g. {report.failed[0]}")
+        return evaluate(library, data, names, modes)
+    finally:
+        library.close()

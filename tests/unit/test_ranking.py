@@ -8,7 +8,7 @@ import math
 import pytest
 
 from ragkit.index.evaluate import metrics
-from ragkit.index.library import fuse
+from ragkit.index.searcher import fuse
 from ragkit.search.retrieve import Hit, merge_adjacent
 
 

@@ -1,0 +1,120 @@
+"""The steps of an index run around the sync itself. Before it: the vectors of chunks indexed
+before the manifest recorded them are copied in from Chroma. After it: what the ignore rules
+left out is recorded, the saved searches are re-run, the new documents' entities are found,
+and what documents indexed by an older ragkit lack is read again. A failure after the sync
+is a warning on the run's report, never the run's failure: the files are indexed by then."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ragkit.core import paths
+from ragkit.core.errors import RagkitError
+from ragkit.core.files import write_atomic
+from ragkit.index.sync import IndexReport, doc_info
+
+if TYPE_CHECKING:
+    from ragkit.index.parsepool import ParsePool
+    from ragkit.investigate.entities import Entities
+    from ragkit.investigate.searches import SavedSearches
+    from ragkit.search.keywords import KeywordIndex
+    from ragkit.storage.manifest import Manifest
+    from ragkit.storage.vectors import ChromaStore
+
+log = logging.getLogger(__name__)
+
+
+def record_missing_vectors(manifest: Manifest, store: ChromaStore, page: int = 2_000) -> int:
+    """Copy into the manifest the vectors of chunks indexed before the manifest recorded
+    them (from Chroma), so searches can be exact. Returns how many were recorded."""
+    recorded = 0
+    while ids := manifest.ids_without_vectors(page):
+        found = store.vectors(ids)
+        with manifest.transaction():
+            manifest.set_vectors(found)
+        recorded += len(found)
+        if len(found) < len(ids):
+            lacking = len(ids) - len(found)
+            log.warning("%d chunks have no vector in Chroma either; rebuild with: ragkit index --rebuild", lacking)
+            return recorded
+    return recorded
+
+
+def record_ignored(index_path: Path, roots: Sequence[Path], report: IndexReport) -> None:
+    """What the last full run of each root left out by a rule (``status --ignored``)."""
+    path = paths.ignored_file(index_path)
+    try:
+        kept = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        kept = {}
+    for root in roots:
+        mine = str(Path(os.path.abspath(root)))
+        kept[mine] = [i for i in report.ignored if str(i["path"]).startswith(mine.rstrip(os.sep) + os.sep)]
+    write_atomic(path, json.dumps(kept))
+
+
+def ignored(index_path: Path, manifest: Manifest) -> list[dict[str, Any]]:
+    """Files and folders the rules left out in the last full run of each root still indexed."""
+    try:
+        kept = json.loads(paths.ignored_file(index_path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [item for root, items in sorted(kept.items()) if manifest.files([root]) for item in items]
+
+
+def find_entities(entities: Entities, where: Path, report: IndexReport, stop: threading.Event | None) -> None:
+    """Entities of the documents the run made searchable (and any left to do): after the
+    run, so they never delay a file; what goes wrong is a warning, as the run succeeded."""
+    if report.cancelled or not entities.settings.enabled:
+        return
+    try:
+        report.entities = entities.extract(stop)
+    except (RagkitError, sqlite3.Error, OSError) as exc:
+        report.warnings.append({"path": str(where), "note": f"entities not found: {exc}"})
+
+
+def backfill(manifest: Manifest, pool: ParsePool, report: IndexReport, stop: threading.Event | None = None) -> int:
+    """Read again what documents indexed by an older ragkit lack, through the parse
+    workers; nothing is embedded again: e-mails' thread headers (before schema 9), and
+    documents' own dates and languages (before schema 6). A file that cannot be read now
+    keeps its flag and is tried on the next run."""
+    threads, about = dict(manifest.messages_due()), dict(manifest.about_due())
+    due = sorted({**about, **threads}.items())
+    if not due:
+        return 0
+    from ragkit.index.parsepool import ParseJob
+
+    done = 0
+    for result in pool.run([ParseJob(doc, Path(path)) for doc, path in due], stop=stop):
+        doc = result.job.key
+        if result.error or not result.about:
+            what = "thread headers" if doc in threads else "its own date and language"
+            report.warnings.append({"path": str(result.job.path), "note": f"{what} not read: {result.error}"})
+            continue
+        info = doc_info(dict(result.about))
+        with manifest.transaction():
+            if doc in threads:
+                manifest.set_messages(doc, info.messages)
+            if doc in about:
+                manifest.set_about(doc, info)
+        done += 1
+    return done
+
+
+def check_searches(searches: SavedSearches, keywords: KeywordIndex, report: IndexReport) -> None:
+    """Re-run the saved searches now that files were added or changed (each over the whole
+    index: a passage is news only if its text was never matched before); what goes wrong
+    is a warning on the report, as the index run itself succeeded."""
+    try:
+        found = searches.check(keywords)
+    except (RagkitError, sqlite3.Error, OSError) as exc:
+        report.warnings.append({"path": str(searches.path), "note": f"saved searches not re-run: {exc}"})
+        return
+    report.new_matches = {name: n for name, n in found.items() if n}
