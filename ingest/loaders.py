@@ -257,57 +257,20 @@ def load_pdf(path: Path) -> Iterator[Section]:
     pypdf reads first. Where it cannot (a damaged cross-reference table, a filter it lacks,
     a page that raises or gives no text), PDFium, through pypdfium2, reads the file or the
     page; the file's notes say which pages it read and why, and which pages neither could."""
-    import logging
-
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError
-
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise LoadError("PDF is password-protected; remove the password (e.g. qpdf --decrypt) to index it")
-        title, created = "", None
-        try:
-            meta = reader.metadata
-            title = str(meta.title) if meta and meta.title else ""
-            created = meta.creation_date if meta else None
-        except Exception:  # metadata is optional; broken metadata must not stop the text
-            pass
-        pages = reader.pages
-        count = len(pages)
-    except LoadError:
-        raise
-    except DependencyError as exc:
-        raise LoadError(f"PDF needs an optional library to decrypt ({exc}); pip install cryptography") from exc
-    except FileNotDecryptedError as exc:
-        raise LoadError("PDF is password-protected; remove the password to index it") from exc
-    except Exception as exc:  # damaged: pypdf raises many types (PdfReadError, limits, KeyError, recursion...)
+    opened = _open_pypdf(path)
+    if isinstance(opened, str):  # damaged beyond pypdf: PDFium reads the whole file
         if not Options.pdfium:
-            raise LoadError(f"PDF is damaged and could not be read ({exc}); re-save or repair it") from exc
-        yield from _pdfium_file(path, str(exc) or type(exc).__name__)
+            raise LoadError(f"PDF is damaged and could not be read ({opened}); re-save or repair it")
+        yield from _pdfium_file(path, opened)
         return
+    pages, title, created = opened
     produced = False
     ocr_missing = _ocr_missing() if Options.ocr else None
     second = _Pdfium(path)
     unread: dict[str, list[int]] = {}  # why → pages that neither engine could read
     try:
-        for number in range(count):
-            failed = None
-            try:
-                text = pages[number].extract_text() or ""
-            except Exception as exc:  # pypdf raises many types on damaged pages
-                failed = f"{type(exc).__name__}: {exc}"[:200]
-                text = second.page(number, "pypdf failed on them") or ""
-            if not text.strip() and failed is None:
-                text = second.page(number, "pypdf found no text on them") or text
-            if not text.strip() and Options.ocr and ocr_missing is None:
-                from ingest.ocr import ocr_page
-
-                text = ocr_page(path, number + 1)
-            fields = _fields(pages, number)
-            if fields:  # after the page's own text, whose offsets stay as they are
-                text = f"{text}\n\n{fields}" if text.strip() else fields
+        for number in range(len(pages)):
+            text, failed = _pdf_page(path, pages, number, second, ocr=Options.ocr and ocr_missing is None)
             if failed and not text.strip():
                 unread.setdefault(f"pypdf: {failed}; PDFium: {second.error or 'no text'}", []).append(number + 1)
             produced = produced or bool(text.strip())
@@ -327,6 +290,60 @@ def load_pdf(path: Path) -> Iterator[Section]:
             raise LoadError(f"PDF pages could not be read ({next(iter(unread))})")
         hint = f"OCR is on but cannot run: {ocr_missing}" if ocr_missing else "turn on OCR (index.ocr = true)"
         raise LoadError(f"PDF has no text layer (scanned images?); {hint}")
+
+
+def _open_pypdf(path: Path) -> tuple[Any, str, Any] | str:
+    """pypdf's pages, the title and the creation date; or, for a file pypdf cannot open, why.
+    A password or a missing decryption library is a :class:`LoadError` (PDFium would not help)."""
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    try:
+        reader = PdfReader(path, strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError("PDF is password-protected; remove the password (e.g. qpdf --decrypt) to index it")
+        title, created = "", None
+        try:
+            meta = reader.metadata
+            title = str(meta.title) if meta and meta.title else ""
+            created = meta.creation_date if meta else None
+        except Exception:  # metadata is optional; broken metadata must not stop the text
+            pass
+        pages = reader.pages
+        len(pages)  # reading the page tree is where a damaged file often fails
+    except LoadError:
+        raise
+    except DependencyError as exc:
+        raise LoadError(f"PDF needs an optional library to decrypt ({exc}); pip install cryptography") from exc
+    except FileNotDecryptedError as exc:
+        raise LoadError("PDF is password-protected; remove the password to index it") from exc
+    except Exception as exc:  # damaged: pypdf raises many types (PdfReadError, limits, KeyError, recursion...)
+        return str(exc) or type(exc).__name__
+    return pages, title, created
+
+
+def _pdf_page(path: Path, pages: Any, number: int, second: _Pdfium, ocr: bool) -> tuple[str, str | None]:
+    """Page ``number``'s text (pypdf's, else PDFium's, else OCR's when on), its form fields
+    after it; and why pypdf failed on it, if it did."""
+    failed = None
+    try:
+        text = pages[number].extract_text() or ""
+    except Exception as exc:  # pypdf raises many types on damaged pages
+        failed = f"{type(exc).__name__}: {exc}"[:200]
+        text = second.page(number, "pypdf failed on them") or ""
+    if not text.strip() and failed is None:
+        text = second.page(number, "pypdf found no text on them") or text
+    if not text.strip() and ocr:
+        from ingest.ocr import ocr_page
+
+        text = ocr_page(path, number + 1)
+    fields = _fields(pages, number)
+    if fields:  # after the page's own text, whose offsets stay as they are
+        text = f"{text}\n\n{fields}" if text.strip() else fields
+    return text, failed
 
 
 def _fields(pages: Any, number: int) -> str:

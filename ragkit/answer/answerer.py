@@ -252,47 +252,57 @@ class Answerer:
             result, prompt = yield from self._generate(question, model, relevant[: cfg.top_k], conversation)
         result.model_note, result.retrieval = self._note(model, mode), retrieval
         if not result.grounded:
-            quotes = choose(question, relevant, self.embed, self.sentences, self.finder) if mode != "generate" else []
-            if mode == "extract":  # the quoted passages are the sources, or else the closest ones
-                prompt = with_sources(prompt, [q.hit for q in quotes] or relevant[: cfg.top_k])
-            draft = result.answer
-            if quotes:  # answer from the evidence, verbatim and cited
-                prompt = with_sources(prompt, [q.hit for q in quotes])
-                numbers = {hit_key(h): n for n, h in enumerate(prompt.sources, start=1)}
-                short = short_answer(question, quotes)
-                body = render(quotes, lambda hit: numbers[hit_key(hit)])
-                quoted = render(quotes, lambda hit: numbers[hit_key(hit)], short)
-                result.answer, result.draft, result.mode = quoted, draft, "extract"
-                # the short answer is words of the quoted sentences: the sentences are what is checked
-                result.attribution = shifted(attribute(body, prompt.sources, embed=self.embed), len(quoted) - len(body))
-                result.grounded = result.attribution.grounded
-                result.notice = QUOTED if mode == "extract" else QUOTED_INSTEAD
-                if short is not None:
-                    result.short_answer = short.as_dict(lambda hit: numbers[hit_key(hit)])
-                    if short.missing:
-                        result.notice += " " + NOT_SAID.format("; ".join(f"“{p.text}”" for p in short.missing))
-                if mode == "extract":
-                    yield StreamEvent("text", quoted)
-            elif result.attribution.any_verified and mode == "auto":  # only what is backed is shown
-                backed = " ".join(s.text for s in result.attribution.sentences if s.supported or not s.factual)
-                result.answer, result.draft = backed, draft
-                result.attribution = attribute(backed, prompt.sources, embed=self.embed)
-                result.grounded = result.attribution.grounded
-                result.notice = BACKED_ONLY
-            elif result.attribution.any_verified:  # partly backed: shown, the rest marked
-                result.notice = PARTLY
-            else:  # say plainly that the documents do not seem to hold it; keep any draft
-                result.answer, result.draft = NOT_FOUND, draft
-                result.notice = (
-                    UNVERIFIED if draft else NOTHING_ANSWERS if mode == "extract" else
-                    "The model gave no answer; the closest sources are listed."
-                )  # fmt: skip
-                if mode == "extract":
-                    yield StreamEvent("text", NOT_FOUND)
+            prompt = yield from self._unverified(question, mode, relevant, result, prompt)
             result.sources = list(prompt.sources)
         result.new_sources = list(prompt.new_sources or [])
         self._remember(conversation, result, prompt)
         yield result
+
+    def _unverified(
+        self, question: str, mode: Mode, relevant: list[Hit], result: Answer, prompt: Prompt
+    ) -> Generator[StreamEvent, None, Prompt]:
+        """Nothing of the model's text verifies (or no model was asked): quote the passages'
+        sentences that answer, else keep only what is backed, else say the documents do not
+        seem to hold it. Changes ``result``; returns the prompt whose sources it cites."""
+        cfg = self.settings.retrieve
+        quotes = choose(question, relevant, self.embed, self.sentences, self.finder) if mode != "generate" else []
+        if mode == "extract":  # the quoted passages are the sources, or else the closest ones
+            prompt = with_sources(prompt, [q.hit for q in quotes] or relevant[: cfg.top_k])
+        draft = result.answer
+        if quotes:  # answer from the evidence, verbatim and cited
+            prompt = with_sources(prompt, [q.hit for q in quotes])
+            numbers = {hit_key(h): n for n, h in enumerate(prompt.sources, start=1)}
+            short = short_answer(question, quotes)
+            body = render(quotes, lambda hit: numbers[hit_key(hit)])
+            quoted = render(quotes, lambda hit: numbers[hit_key(hit)], short)
+            result.answer, result.draft, result.mode = quoted, draft, "extract"
+            # the short answer is words of the quoted sentences: the sentences are what is checked
+            result.attribution = shifted(attribute(body, prompt.sources, embed=self.embed), len(quoted) - len(body))
+            result.grounded = result.attribution.grounded
+            result.notice = QUOTED if mode == "extract" else QUOTED_INSTEAD
+            if short is not None:
+                result.short_answer = short.as_dict(lambda hit: numbers[hit_key(hit)])
+                if short.missing:
+                    result.notice += " " + NOT_SAID.format("; ".join(f"“{p.text}”" for p in short.missing))
+            if mode == "extract":
+                yield StreamEvent("text", quoted)
+        elif result.attribution.any_verified and mode == "auto":  # only what is backed is shown
+            backed = " ".join(s.text for s in result.attribution.sentences if s.supported or not s.factual)
+            result.answer, result.draft = backed, draft
+            result.attribution = attribute(backed, prompt.sources, embed=self.embed)
+            result.grounded = result.attribution.grounded
+            result.notice = BACKED_ONLY
+        elif result.attribution.any_verified:  # partly backed: shown, the rest marked
+            result.notice = PARTLY
+        else:  # say plainly that the documents do not seem to hold it; keep any draft
+            result.answer, result.draft = NOT_FOUND, draft
+            result.notice = (
+                UNVERIFIED if draft else NOTHING_ANSWERS if mode == "extract" else
+                "The model gave no answer; the closest sources are listed."
+            )  # fmt: skip
+            if mode == "extract":
+                yield StreamEvent("text", NOT_FOUND)
+        return prompt
 
     def _note(self, model: str | None, mode: str) -> str:
         if mode == "extract":

@@ -411,6 +411,56 @@ _SMALL_TALK = frozenset(
 )
 
 
+Claim = tuple[int, int, str, list[tuple[int, float, int, int]]]  # start, end, text; (source, score, span) to decide
+
+
+def _claims(
+    answer: str, sentences: list[tuple[int, int]], sources: Sequence[Hit], uses_markers: bool, low: float,
+    result: Attribution,
+) -> list[Claim]:  # fmt: skip
+    """Every (sentence, source) pair worth deciding: the sources a sentence cites, or (with no
+    citation markers) each source close enough. Adds each sentence to ``result``."""
+    claims: list[Claim] = []
+    for s, e in sentences:
+        text = answer[s:e]
+        claim = strip_markers(text)
+        if not factual(claim):
+            result.sentences.append(SentenceSupport(s, e, text, (), False, factual=False))
+            continue
+        if uses_markers:
+            cited = [
+                n
+                for match in _MARKER.finditer(text)
+                for n in (int(x) for x in _MARKER_NUMBERS.findall(match.group()))
+                if 1 <= n <= len(sources)
+            ]
+            spans = [(n, *best_span(claim, sources[n - 1].text)) for n in dict.fromkeys(cited)]
+        else:
+            spans = [(n, *best_span(claim, hit.text)) for n, hit in enumerate(sources, start=1)]
+            spans = sorted((x for x in spans if x[1] >= low), key=lambda x: x[1], reverse=True)
+        claims.append((s, e, claim, spans))
+        result.sentences.append(SentenceSupport(s, e, text, (), False))
+    return claims
+
+
+def _similarities(
+    claims: list[Claim], sources: Sequence[Hit], embed: Callable[[Sequence[str]], Any], low: float
+) -> dict[tuple[int, int], float]:
+    """The cosine of each claim to each window it may cite, keyed (claim, source), in one batch."""
+    wanted = [
+        (k, n, claim, sources[n - 1].text[start:end])
+        for k, (_, _, claim, spans) in enumerate(claims)
+        for n, score, start, end in spans
+        if score >= low
+    ]
+    if not wanted:
+        return {}
+    texts = [t for _, _, claim, window in wanted for t in (claim, window)]
+    vectors = np.asarray(embed(texts), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
+    return {(k, n): float(vectors[2 * i] @ vectors[2 * i + 1]) for i, (k, n, _, _) in enumerate(wanted)}
+
+
 def attribute(
     answer: str,
     sources: Sequence[Hit],
@@ -433,43 +483,8 @@ def attribute(
         result.by = "none"
     low = min(threshold, PARAPHRASE_COVERAGE) if embed is not None else threshold
 
-    # every (sentence, source) pair worth deciding: the cited sources, or each source
-    claims: list[tuple[int, int, str, list[tuple[int, float, int, int]]]] = []
-    for s, e in sentences:
-        text = answer[s:e]
-        claim = strip_markers(text)
-        if not factual(claim):
-            result.sentences.append(SentenceSupport(s, e, text, (), False, factual=False))
-            continue
-        if uses_markers:
-            cited = [
-                n
-                for match in _MARKER.finditer(text)
-                for n in (int(x) for x in _MARKER_NUMBERS.findall(match.group()))
-                if 1 <= n <= len(sources)
-            ]
-            spans = [(n, *best_span(claim, sources[n - 1].text)) for n in dict.fromkeys(cited)]
-        else:
-            spans = [(n, *best_span(claim, hit.text)) for n, hit in enumerate(sources, start=1)]
-            spans = sorted((x for x in spans if x[1] >= low), key=lambda x: x[1], reverse=True)
-        claims.append((s, e, claim, spans))
-        result.sentences.append(SentenceSupport(s, e, text, (), False))
-
-    similarity: dict[tuple[int, int], float] = {}
-    if embed is not None:
-        wanted = [
-            (k, n, claim, sources[n - 1].text[start:end])
-            for k, (_, _, claim, spans) in enumerate(claims)
-            for n, score, start, end in spans
-            if score >= low
-        ]
-        if wanted:
-            texts = [t for _, _, claim, window in wanted for t in (claim, window)]
-            vectors = np.asarray(embed(texts), dtype=np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-12
-            for i, (k, n, _, _) in enumerate(wanted):
-                similarity[(k, n)] = float(vectors[2 * i] @ vectors[2 * i + 1])
-
+    claims = _claims(answer, sentences, sources, uses_markers, low, result)
+    similarity = _similarities(claims, sources, embed, low) if embed is not None else {}
     keyed: dict[tuple[int, int, int], int] = {}
     by: Literal["model", "match"] = "model" if uses_markers else "match"
     factual_at = [i for i, sentence in enumerate(result.sentences) if sentence.factual]

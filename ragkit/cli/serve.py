@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from ragkit.core import paths
 from ragkit.core.errors import RagkitError
 
 if TYPE_CHECKING:
+    from ragkit.assistant.local import Ragkit
     from ragkit.core.config import Settings
     from ragkit.serve.keys import KeyStore
 
@@ -48,36 +50,12 @@ def serve(host: str | None, port: int | None, no_watch: bool) -> int:
     check_bind(host, keys)
     folders = list(dict.fromkeys([*settings.watch.folders, *(p for ps in settings.collections.values() for p in ps)]))
     if folders and not no_watch:
-        if rk.written_elsewhere():
-            raise RagkitError(
-                "another ragkit process is writing to this index (a watcher?): stop it, since the server keeps the"
-                " index in step itself, or serve without watching (--no-watch)"
-            )
-        rk.load_embedder()
-        rk.live_sync(folders).start()
+        start_watching(rk, folders)
     try:  # the model too, so the first question does not wait for it
         rk.load_model()
     except RagkitError as exc:
         print(f"ragkit: warning: no chat model ({exc}); search and find work, questions will say so", file=sys.stderr)
-    from ragkit.core.config import load_settings
-
-    stamps: list[int | None] = [None]  # the config file's as last read
-
-    def collections() -> dict[str, list[Path]]:
-        """As the config file says now (read again when it changes; while it is being edited
-        into something invalid, as it was)."""
-        try:
-            stamp: int | None = paths.config_file().stat().st_mtime_ns
-        except OSError:
-            stamp = None
-        if stamp != stamps[0]:
-            try:
-                rk.follow_settings(load_settings())
-            except RagkitError:
-                pass
-            stamps[0] = stamp
-        return rk.settings.collections
-
+    collections = config_follower(rk)
     audit = AuditLog(paths.audit_dir(settings.home), int(settings.serve.audit_max_mb * 1e6))
     app = create_app(
         rk, keys, audit, collections, require_keys=host not in LOOPBACK, host=host,
@@ -96,6 +74,43 @@ def serve(host: str | None, port: int | None, no_watch: bool) -> int:
         rk.close()
     print("stopped", flush=True)
     return 0
+
+
+def start_watching(rk: Ragkit, folders: list[Path]) -> None:
+    """Keep the index in step with ``folders`` from this process (refused while another
+    process writes to the index), with the document embedder loaded now: loading it holds
+    the interpreter for seconds, and the first change would make every request wait."""
+    if rk.written_elsewhere():
+        raise RagkitError(
+            "another ragkit process is writing to this index (a watcher?): stop it, since the server keeps the"
+            " index in step itself, or serve without watching (--no-watch)"
+        )
+    rk.load_embedder()
+    rk.live_sync(folders).start()
+
+
+def config_follower(rk: Ragkit) -> Callable[[], dict[str, list[Path]]]:
+    """The collections as the config file says now: read again when the file changes (the
+    engine takes its collections and databases too); while it is being edited into something
+    invalid, as it was."""
+    from ragkit.core.config import load_settings
+
+    stamps: list[int | None] = [None]  # the config file's as last read
+
+    def collections() -> dict[str, list[Path]]:
+        try:
+            stamp: int | None = paths.config_file().stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        if stamp != stamps[0]:
+            try:
+                rk.follow_settings(load_settings())
+            except RagkitError:
+                pass
+            stamps[0] = stamp
+        return rk.settings.collections
+
+    return collections
 
 
 @click.group(cls=DefaultGroup, default="list")

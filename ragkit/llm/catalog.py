@@ -247,6 +247,27 @@ def known_for(spec: str) -> Known:
     raise ModelError(f"unknown model {spec!r}; known: {names}; or give OWNER/REPO/FILE.gguf")
 
 
+def _receive(response: Any, part: Path, done: int, digest: Any, name: str, progress: Progress | None) -> None:
+    """Append the response's body to ``part`` (which holds ``done`` bytes already), feeding
+    ``digest``; a cut connection is an error that says the same pull resumes."""
+    length = response.headers.get("Content-Length")
+    total = done + int(length) if length and length.isdigit() else None
+    try:
+        with part.open("ab" if done else "wb") as out:
+            for block in iter(lambda: response.read(1 << 20), b""):
+                out.write(block)
+                digest.update(block)
+                done += len(block)
+                if progress:
+                    progress(done, total)
+    except (OSError, urllib.error.URLError) as exc:
+        raise ModelError(
+            f"download of {name} stopped at {done} bytes ({exc}); run the same pull again to resume"
+        ) from exc
+    if total is not None and done < total:
+        raise ModelError(f"download of {name} stopped at {done} of {total} bytes; run the same pull again to resume")
+
+
 def pull(catalog: Catalog, spec: str, hub: str = DEFAULT_HUB, progress: Progress | None = None) -> ModelRef:
     """Download a model with resume (``.part`` files continue where they stopped) and check
     its SHA-256 against the registry, or the hub's published LFS checksum when the
@@ -286,24 +307,7 @@ def pull(catalog: Catalog, spec: str, hub: str = DEFAULT_HUB, progress: Progress
             header_sha = (response.headers.get("X-Linked-Etag") or response.headers.get("ETag") or "").strip('"W/ ')
             if expected is None and re.fullmatch(r"[0-9a-f]{64}", header_sha):
                 expected = header_sha
-            length = response.headers.get("Content-Length")
-            total = done + int(length) if length and length.isdigit() else None
-            try:
-                with part.open("ab" if done else "wb") as out:
-                    for block in iter(lambda: response.read(1 << 20), b""):
-                        out.write(block)
-                        digest.update(block)
-                        done += len(block)
-                        if progress:
-                            progress(done, total)
-            except (OSError, urllib.error.URLError) as exc:
-                raise ModelError(
-                    f"download of {known.name} stopped at {done} bytes ({exc}); run the same pull again to resume"
-                ) from exc
-            if total is not None and done < total:
-                raise ModelError(
-                    f"download of {known.name} stopped at {done} of {total} bytes; run the same pull again to resume"
-                )
+            _receive(response, part, done, digest, known.name, progress)
     actual = digest.hexdigest()
     if expected and actual != expected:
         part.unlink(missing_ok=True)
