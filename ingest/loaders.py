@@ -63,16 +63,21 @@ def load(path: Path) -> list[Section]:
     return load_document(path).sections
 
 
-def load_document(path: Path) -> Document:
+def load_document(path: Path, alive: Callable[[], None] | None = None) -> Document:
     """Read ``path`` into sections plus notes on what could not be read (pages without a
-    text layer), or raise :class:`LoadError` with a human reason."""
+    text layer), or raise :class:`LoadError` with a human reason. ``alive`` is called as each
+    section is read (a page, a message): a watchdog can tell slow from stuck."""
     loader = loader_for(path)
     if loader is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
     stack = _NOTES.__dict__.setdefault("stack", [])
     stack.append([])
     try:
-        everything = list(loader(path))
+        everything = []
+        for section in loader(path):
+            everything.append(section)
+            if alive is not None:
+                alive()
     except LoadError:
         raise
     except PermissionError as exc:

@@ -73,7 +73,9 @@ class EntitiesSettings(_Section):
 
 class IndexSettings(_Section):
     max_file_mb: float = Field(256.0, gt=0, description="Files larger than this are recorded as failed, not read.")
-    parse_timeout_s: float = Field(120.0, gt=0, description="Time limit to parse one file.")
+    parse_timeout_s: float = Field(
+        120.0, gt=0, description="Time limit for a file's parse that makes no progress (no page read, no chunk made)."
+    )
     parse_workers: int = Field(1, ge=1, description="Processes parsing files while the embedder works.")
     ocr: bool = Field(False, description="Read PDF pages without a text layer with Tesseract (the 'ocr' extra).")
 

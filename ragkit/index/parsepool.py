@@ -1,8 +1,10 @@
-"""Parse files in worker processes, with a time limit and a memory cap per file.
+"""Parse files in worker processes, with a time limit on a stalled parse and a memory cap per file.
 
 Each worker is a long-lived process that imports only the loaders and the embedder's
-tokenizer (no torch). A file that takes too long, or crashes or exhausts its worker, is
-recorded as failed with a reason; the worker is replaced and the run goes on.
+tokenizer (no torch). A file whose parse stalls (no page read and no chunk made for the time
+limit: a long scan read by OCR moves on, a parser caught in a loop does not), or that crashes
+or exhausts its worker, is recorded as failed with a reason; the worker is replaced and the
+run goes on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ingest import Chunk, LoadError, chunk_sections, load_document
 
 _STOP = None
 _READY = "ready"
+_ALIVE = "alive"  # sent while a file's parse moves on: the time limit is for a parse that stalls
 START_LIMIT_S = 600.0  # a worker that has not started by then is reported, not waited on forever
 
 
@@ -51,6 +54,14 @@ def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, mem
 
     tokenizer = EmbedderTokenizer(Path(model_dir))
     conn.send(_READY)  # the time limit counts from here: starting a worker is not parsing
+    beat = [0.0]
+
+    def alive() -> None:  # a page read, a chunk made: the parse moves (at most ten a second)
+        now = time.monotonic()
+        if now - beat[0] >= 0.1:
+            beat[0] = now
+            conn.send(_ALIVE)
+
     while True:
         try:
             path = conn.recv()
@@ -59,8 +70,11 @@ def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, mem
         if path is _STOP:
             return
         try:
-            document = load_document(Path(path))
-            chunks = list(chunk_sections(document.sections, tokenizer.token_spans, max_tokens, overlap))
+            document = load_document(Path(path), alive)
+            chunks = []
+            for chunk in chunk_sections(document.sections, tokenizer.token_spans, max_tokens, overlap):
+                chunks.append(chunk)
+                alive()
             if chunks:
                 about = {"date": document.date, "date_source": document.date_source, "lang": document.lang,
                          "messages": [(offset, m.as_dict()) for offset, m in document.messages]}  # fmt: skip
@@ -210,14 +224,23 @@ class ParsePool:
                     return started
             worker.conn.send(str(job.path))
             deadline = time.monotonic() + self.timeout_s
-            while not worker.conn.poll(min(0.1, max(0.0, deadline - time.monotonic()))):
+            while True:
+                if worker.conn.poll(min(0.1, max(0.0, deadline - time.monotonic()))):
+                    message = worker.conn.recv()
+                    if message != _ALIVE:
+                        break
+                    deadline = time.monotonic() + self.timeout_s  # it moves: the limit starts again
+                    continue
                 if cancel():
                     return None, False  # abandoned: the worker is killed, nothing is recorded
                 if time.monotonic() < deadline:
                     continue
-                reason = f"parsing took longer than {self.timeout_s:g} s; raise index.parse_timeout_s to allow more"
+                reason = (
+                    f"parsing made no progress for {self.timeout_s:g} s (stuck on one page or part);"
+                    " raise index.parse_timeout_s to allow more"
+                )
                 return ParseResult(job, None, reason), False
-            chunks, error, notes, about = worker.conn.recv()
+            chunks, error, notes, about = message
         except (EOFError, OSError, BrokenPipeError):
             code = worker.process.exitcode
             reason = f"the parser crashed on this file (exit code {code}); it may be damaged"

@@ -21,13 +21,51 @@ def jobs(*paths: Path) -> list[ParseJob]:
     return [ParseJob(str(p), p) for p in paths]
 
 
-def test_slow_file_times_out_and_the_next_file_still_parses() -> None:
-    big = shared_data("corpus", "r-manuals-pdf", "R-exts.pdf")  # hundreds of pages: seconds to parse
-    pool = ParsePool(MODEL, 254, 24, timeout_s=0.5)
-    results = {Path(r.job.key).name: r for r in pool.run(jobs(big, SAMPLES / "users-and-groups.txt"))}
-    assert results["R-exts.pdf"].chunks is None
-    assert "longer than" in (results["R-exts.pdf"].error or "")
+def with_test_loaders(*args: Any) -> None:
+    """A parse worker that also reads two made-up formats (runs in the child): ``.stall``, whose
+    one page never comes, and ``.pages``, ten pages a third of a second apart."""
+    from ingest import Section
+    from ingest.loaders import register
+
+    @register(".stall")
+    def stall(path: Path) -> Any:
+        time.sleep(3600)
+        yield Section(text="never")
+
+    @register(".pages")
+    def pages(path: Path) -> Any:
+        for n in range(1, 11):
+            time.sleep(0.3)
+            yield Section(text=f"Page {n} of the slow report says what page {n} says.", page=n)
+
+    parsepool._worker(*args)
+
+
+def test_a_stalled_parse_times_out_and_the_next_file_still_parses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(parsepool, "_worker", with_test_loaders)
+    (tmp_path / "stuck.stall").write_text("x")
+    pool = ParsePool(MODEL, 254, 24, timeout_s=1)
+    results = {
+        Path(r.job.key).name: r for r in pool.run(jobs(tmp_path / "stuck.stall", SAMPLES / "users-and-groups.txt"))
+    }
+    pool.close()
+    assert results["stuck.stall"].chunks is None
+    assert "no progress for 1 s" in (results["stuck.stall"].error or "")
     assert results["users-and-groups.txt"].chunks
+
+
+def test_a_long_parse_that_moves_on_is_not_cut_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Three seconds in all, a page every 0.3 s, under a 1-second limit: as a long scan read
+    page by page by OCR is, on any machine, however many pages it has."""
+    monkeypatch.setattr(parsepool, "_worker", with_test_loaders)
+    (tmp_path / "report.pages").write_text("x")
+    pool = ParsePool(MODEL, 254, 24, timeout_s=1)
+    (result,) = pool.run(jobs(tmp_path / "report.pages"))
+    pool.close()
+    assert result.error is None
+    assert {c.page for c in result.chunks or []} == set(range(1, 11))
 
 
 def slow_to_start(*args: Any) -> None:
