@@ -432,7 +432,7 @@ class RagkitApp(App[None]):
     # --- asking ---------------------------------------------------------------------
 
     @on(Input.Submitted, "#ask")
-    def submit(self, event: Input.Submitted) -> None:
+    async def submit(self, event: Input.Submitted) -> None:
         question = event.value.strip()
         if not question:
             return
@@ -447,10 +447,10 @@ class RagkitApp(App[None]):
         turn = TurnView(self._next_turn, question, search_only=self.search_only)
         self.turns[turn.turn_id] = turn
         transcript = self.query_one("#transcript", VerticalScroll)
-        transcript.mount(turn)
-        transcript.scroll_end(animate=False)
         self.answering = turn.turn_id
         self.cancel_event = threading.Event()
+        await transcript.mount(turn)  # composed before the first of its answer's messages arrives
+        transcript.scroll_end(animate=False)
         self._answer(turn.turn_id, question, self.search_only, self.cancel_event)
 
     @work(thread=True, group="answer")
@@ -766,7 +766,9 @@ class RagkitApp(App[None]):
             return
         self.post_message(ConversationLoaded(conversation))
 
-    def on_conversation_loaded(self, message: ConversationLoaded) -> None:
+    @_recorded
+    async def on_conversation_loaded(self, message: ConversationLoaded) -> None:
+        """Each saved turn shown as it was: mounted (its parts composed) before it is filled."""
         self.conversation = message.conversation
         self._clear_transcript()
         transcript = self.query_one("#transcript", VerticalScroll)
@@ -774,13 +776,16 @@ class RagkitApp(App[None]):
             self._next_turn += 1
             view = TurnView(self._next_turn, turn.question)
             self.turns[view.turn_id] = view
-            transcript.mount(view)
-            self.call_after_refresh(self._restore_turn, view, turn.result)
+            await transcript.mount(view)
+            await self._restore_turn(view, turn.result)
 
-    def _restore_turn(self, view: TurnView, result: dict[str, Any]) -> None:
+    async def _restore_turn(self, view: TurnView, result: dict[str, Any]) -> None:
         view.show_retrieval(result)
-        view.finish(result)
-        self.select_turn(view)
+        table = view.finish(result)
+        sources = self.select_turn(view)
+        for mounting in (table, sources):
+            if mounting is not None:
+                await mounting
 
     def action_help(self) -> None:
         rows = [(b.key, b.description) for b in self.BINDINGS if isinstance(b, Binding)]

@@ -21,7 +21,7 @@ from ragkit.llm import GenerationParams, Message
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
 from tests.tui.conftest import ask, until
-from tui.app import Cancelled, Done, FacadeReady, Failed, PassageLoaded, RagkitApp, SyncProgress
+from tui.app import Cancelled, ConversationLoaded, Done, FacadeReady, Failed, PassageLoaded, RagkitApp, SyncProgress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, TurnView
 
@@ -237,6 +237,19 @@ async def test_search_mode_takes_the_query_language_counts_highlights_and_opens_
 
 async def test_conversations_are_saved_and_reopened(factory: Any) -> None:
     app = RagkitApp(factory=factory, watch=False)
+    filled_when_loaded: list[bool] = []
+
+    class Events(list[Any]):  # what was on screen at the moment the reopened conversation was recorded
+        def append(self, message: Any) -> None:
+            if isinstance(message, ConversationLoaded):
+                views = app.query(TurnView)
+                filled_when_loaded.append(
+                    len(views) == 1 and views[0].result is not None and bool(app.query("#sources Label"))
+                    and "query:" in str(views[0].query_one(".retrieval", Static).render())
+                )  # fmt: skip
+            super().append(message)
+
+    app.events = Events()
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.facade is not None)
         app.facade.set_llm(citing_llm(app))
@@ -252,10 +265,10 @@ async def test_conversations_are_saved_and_reopened(factory: Any) -> None:
         assert options.option_count == 1
         options.focus()
         await pilot.press("enter")
-        await until(pilot, lambda: len(app.query(TurnView)) == 1, what="the reopened turn")
+        await until(pilot, lambda: any(isinstance(e, ConversationLoaded) for e in app.events), what="the reopening")
+        assert filled_when_loaded == [True]  # its turn mounted and filled, not still composing
         assert app.conversation.id == saved_id
         view = app.query_one(TurnView)
-        await until(pilot, lambda: view.result is not None)
         assert view.result and view.result["grounded"]
 
 
