@@ -21,7 +21,8 @@ from ragkit.llm import GenerationParams, Message
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
 from tests.tui.conftest import ask, until
-from tui.app import Cancelled, ConversationLoaded, Done, FacadeReady, Failed, PassageLoaded, RagkitApp, SyncProgress
+from tui.app import RagkitApp
+from tui.messages import Cancelled, ConversationLoaded, Done, FacadeReady, Failed, PassageLoaded, SyncProgress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, TurnView
 

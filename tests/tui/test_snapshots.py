@@ -15,7 +15,8 @@ from ragkit.answer.conversation import Conversation
 from tests.conftest import README_QUESTION as QUESTION
 from tests.scripted import ScriptedLLM
 from tests.tui.conftest import ask, screen_text, until
-from tui.app import Done, RagkitApp
+from tui.app import RagkitApp
+from tui.messages import Done
 from tui.screens import ConversationsScreen, ModelScreen
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,139 @@
+"""Lists the app opens in a screen of their own: saved conversations (reopened turn by
+turn), models, entities and their mentions, and a source's e-mail thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import work
+from textual.containers import VerticalScroll
+
+from tui.base import recorded
+from tui.messages import ConversationLoaded, Failed, Listed
+from tui.screens import ConversationsScreen, EntitiesScreen, MentionsScreen, ModelScreen, ThreadScreen
+from tui.sources import WithSources
+from tui.widgets import SourcesPane, TurnView
+
+
+class WithLists(WithSources):
+    """The app's list screens, each loaded by a worker and shown when its ``Listed`` arrives."""
+
+    def action_conversations(self) -> None:
+        if self.facade is not None:
+            self._list("conversations")
+
+    def action_models(self) -> None:
+        if self.facade is not None:
+            self._list("models")
+
+    def action_entities(self) -> None:
+        if self.facade is not None:
+            self._list("entities")
+
+    def action_thread(self) -> None:
+        entry = self.selected or (self.entries[0] if self.entries else None)
+        if entry is None:
+            self.notify("Select a source first: F3 shows the e-mail thread it belongs to.", severity="warning")
+            return
+        self._load_thread(entry["path"], entry["start"])
+
+    @work(thread=True, group="list")
+    def _load_thread(self, path: str, offset: int) -> None:
+        try:
+            thread = self.rk.thread_at(path, offset)
+        except Exception as exc:
+            self.post_message(Failed("showing the thread", str(exc), severity="warning"))
+            return
+        self.post_message(Listed("thread", [thread]))
+
+    def _entity_chosen(self, chosen: str | None) -> None:
+        if chosen:
+            self._list_mentions(chosen)
+
+    @work(thread=True, group="list")
+    def _list_mentions(self, chosen: str) -> None:
+        kind, name = chosen.split("\t", 1)
+        try:
+            mentions = self.rk.entity_mentions(name, kind)
+        except Exception as exc:
+            self.post_message(Failed("listing the mentions", str(exc)))
+            return
+        self.post_message(Listed("mentions", [{"name": name, "mentions": mentions}]))
+
+    def _show_mention(self, mention: dict[str, Any] | None) -> None:
+        """A mention picked: its passage in the sources pane, as a source of its own."""
+        if mention is None:
+            return
+        entry = dict(mention, n=1, verified=None)
+        self.entries = [entry]
+        self.query_one(SourcesPane).show(self.entries)
+        self.selected = None
+        self._show_entry(entry)
+
+    @work(thread=True, group="list")
+    def _list(self, kind: str) -> None:
+        try:
+            if kind == "entities":
+                items = self.rk.entities(None, 200)
+            else:
+                items = self.rk.conversations.list() if kind == "conversations" else self.rk.models()
+        except Exception as exc:
+            self.post_message(Failed(f"listing {kind}", str(exc)))
+            return
+        self.post_message(Listed(kind, items))
+
+    def on_listed(self, message: Listed) -> None:
+        if message.kind == "entities":
+            self.push_screen(EntitiesScreen(message.items), self._entity_chosen)
+        elif message.kind == "mentions":
+            found = message.items[0]
+            self.push_screen(MentionsScreen(found["name"], found["mentions"]), self._show_mention)
+        elif message.kind == "thread":
+            self.push_screen(ThreadScreen(message.items[0]))
+        elif message.kind == "conversations":
+            self.push_screen(ConversationsScreen(message.items), self._open_conversation)
+        else:
+            try:
+                current = self.model or self.rk.model_ref().name
+            except Exception:
+                current = None
+            self.push_screen(ModelScreen(message.items, current), self._pick_model)
+
+    def _pick_model(self, name: str | None) -> None:
+        if name:
+            self.model = name
+            self._load_model(name)
+
+    def _open_conversation(self, conversation_id: str | None) -> None:
+        if conversation_id:
+            self._load_conversation(conversation_id)
+
+    @work(thread=True, group="list")
+    def _load_conversation(self, conversation_id: str) -> None:
+        try:
+            conversation = self.rk.conversations.load(conversation_id)
+        except Exception as exc:
+            self.post_message(Failed("opening the conversation", str(exc)))
+            return
+        self.post_message(ConversationLoaded(conversation))
+
+    @recorded
+    async def on_conversation_loaded(self, message: ConversationLoaded) -> None:
+        """Each saved turn shown as it was: mounted (its parts composed) before it is filled."""
+        self.conversation = message.conversation
+        self._clear_transcript()
+        transcript = self.query_one("#transcript", VerticalScroll)
+        for turn in self.conversation.turns:
+            self._next_turn += 1
+            view = TurnView(self._next_turn, turn.question)
+            self.turns[view.turn_id] = view
+            await transcript.mount(view)
+            await self._restore_turn(view, turn.result)
+
+    async def _restore_turn(self, view: TurnView, result: dict[str, Any]) -> None:
+        view.show_retrieval(result)
+        table = view.finish(result)
+        sources = self.select_turn(view)
+        for mounting in (table, sources):
+            if mounting is not None:
+                await mounting
