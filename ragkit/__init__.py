@@ -38,9 +38,9 @@ _WHERE = {
     "Hit": "ragkit.search.retrieve",
     "Route": "ragkit.answer.routing",
     "Router": "ragkit.answer.routing",
-    "FindResult": "ragkit.search.keywords",
-    "FindHit": "ragkit.search.keywords",
-    "Filters": "ragkit.search.query",
+    "FindResult": "ragkit.search.found",
+    "FindHit": "ragkit.search.found",
+    "Filters": "ragkit.storage.filters",
     "NewMatch": "ragkit.investigate.searches",
     "SavedSearch": "ragkit.investigate.searches",
     "SqlAnswer": "ragkit.db.ask",
@@ -67,9 +67,9 @@ if TYPE_CHECKING:
     from ragkit.investigate.searches import NewMatch, SavedSearch
     from ragkit.llm import LLM, GenerationParams, StreamEvent
     from ragkit.llm.catalog import Catalog, ModelRef, Profile
-    from ragkit.search.keywords import FindHit, FindResult
-    from ragkit.search.query import Filters
+    from ragkit.search.found import FindHit, FindResult
     from ragkit.search.retrieve import Hit
+    from ragkit.storage.filters import Filters
 
 
 def __getattr__(name: str) -> Any:

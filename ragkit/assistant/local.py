@@ -34,9 +34,9 @@ from ragkit.investigate.searches import NewMatch, SavedSearch
 from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.llm.catalog import Catalog, ModelRef, Profile
 from ragkit.llm.loader import ChatModels
-from ragkit.search.keywords import FindResult
-from ragkit.search.query import Filters
+from ragkit.search.found import FindResult
 from ragkit.search.retrieve import Hit
+from ragkit.storage.filters import Filters
 
 __all__ = ["NOT_FOUND", "UNVERIFIED", "Answer", "Ragkit", "open_assistant", "open_ragkit"]
 

@@ -23,7 +23,7 @@ from ragkit.index.watch import LiveSync
 from ragkit.investigate.searches import NewMatch, SavedSearch
 from ragkit.llm import StreamEvent
 from ragkit.llm.catalog import ModelRef
-from ragkit.search.keywords import FindResult
+from ragkit.search.found import FindResult
 from ragkit.search.retrieve import Hit
 
 __all__ = ["Answer", "Assistant", "Conversation", "Hit", "IndexReport", "LiveSync", "Mode", "Progress", "SqlAnswer"]

@@ -29,7 +29,7 @@ from ragkit.db.ask import SqlAnswer
 from ragkit.investigate.searches import NewMatch, SavedSearch
 from ragkit.llm import StreamEvent
 from ragkit.llm.catalog import ModelRef
-from ragkit.search.keywords import FindResult
+from ragkit.search.found import FindResult
 
 if TYPE_CHECKING:  # types only: this side never indexes, so it never loads the indexer
     from ragkit.index.library import SearchMode

@@ -81,7 +81,7 @@ def json_option(help: str = "print the result as JSON") -> Callable[[Command[P]]
 
 
 @dataclass
-class Filters:
+class FilterOptions:
     """The filter options of search and find, typed into the query as its language says them."""
 
     path: tuple[str, ...] = ()
@@ -113,8 +113,8 @@ def filter_options(command: Command[P]) -> Command[P]:
 
 
 def filters_of(path: tuple[str, ...], kind: tuple[str, ...], after: str | None, before: str | None,
-               lang: tuple[str, ...]) -> Filters:  # fmt: skip
-    return Filters(path, kind, after, before, lang)
+               lang: tuple[str, ...]) -> FilterOptions:  # fmt: skip
+    return FilterOptions(path, kind, after, before, lang)
 
 
 class DefaultGroup(click.Group):

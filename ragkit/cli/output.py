@@ -14,7 +14,7 @@ from ragkit.core import paths
 
 if TYPE_CHECKING:
     from ragkit.assistant.protocol import Assistant, IndexReport, Progress
-    from ragkit.search.keywords import FindResult
+    from ragkit.search.found import FindResult
 
 
 def emit_json(data: object) -> None:
@@ -105,7 +105,7 @@ def print_new_matches(found: dict[str, int], stamp: str = "") -> None:
 
 
 def highlight(snippet: str) -> str:
-    from ragkit.search.keywords import MARK_END, MARK_START
+    from ragkit.search.found import MARK_END, MARK_START
 
     bold = ("\033[1;33m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
     return " ".join(snippet.split()).replace(MARK_START, bold[0]).replace(MARK_END, bold[1])

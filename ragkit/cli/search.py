@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ragkit.cli.common import DefaultGroup, Filters, filter_options, filters_of, json_option, open_assistant
+from ragkit.cli.common import DefaultGroup, FilterOptions, filter_options, filters_of, json_option, open_assistant
 from ragkit.cli.output import ProgressLine, emit_json, find_csv, highlight, place, print_find, shown_path
 from ragkit.core.errors import RagkitError
 
 if TYPE_CHECKING:
     from ragkit.index.library import SearchMode
-    from ragkit.search.keywords import FindResult
+    from ragkit.search.found import FindResult
 
 
 FIND_HELP = """Every passage that matches QUERY: the total, the hits per file, and each hit with its
@@ -187,7 +187,7 @@ class BatchLine:
         return row
 
 
-def find_batch(batch: Path, filters: Filters, first: int, as_json: bool, as_csv: bool) -> int:
+def find_batch(batch: Path, filters: FilterOptions, first: int, as_json: bool, as_csv: bool) -> int:
     """One search per line of a name list: per line the count, the files and the first hits;
     then the lines that matched nothing, and the lines that are not valid queries."""
     rk = open_assistant()

@@ -43,9 +43,10 @@ from ragkit.index.sync import Indexer, IndexReport, Progress
 from ragkit.index.watch import WriterLock
 from ragkit.investigate.entities import Entities
 from ragkit.investigate.searches import SavedSearches
-from ragkit.search.keywords import FindResult, KeywordIndex
-from ragkit.search.query import Filters
+from ragkit.search.found import FindResult
+from ragkit.search.keywords import KeywordIndex
 from ragkit.search.retrieve import Hit
+from ragkit.storage.filters import Filters
 from ragkit.storage.manifest import Manifest
 from ragkit.storage.vectors import COLLECTION, ChromaStore
 

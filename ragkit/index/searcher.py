@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ingest.entities import key_of
-from ragkit.search.keywords import FindResult, KeywordIndex
-from ragkit.search.query import Filters, merge_filters, split_filters
+from ragkit.search.found import FindResult
+from ragkit.search.keywords import KeywordIndex
+from ragkit.search.query import merge_filters, split_filters
 from ragkit.search.retrieve import Hit, Retriever
+from ragkit.storage.filters import Filters
 from ragkit.storage.vectors import ChromaStore, ExactStore, VectorHit
 
 if TYPE_CHECKING:

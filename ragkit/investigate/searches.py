@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ragkit.core.errors import NotFound, RagkitError
-from ragkit.search.keywords import KeywordIndex, snippet_fields, snippet_of
+from ragkit.search.found import snippet_fields, snippet_of
+from ragkit.search.keywords import KeywordIndex
 from ragkit.search.query import parse
 from ragkit.storage.manifest import _use_wal
 

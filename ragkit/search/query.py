@@ -29,12 +29,13 @@ are expanded against the index's own vocabulary when compiled.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from ingest.lang import KNOWN_LANGUAGES
 from ragkit.core.errors import RagkitError
+from ragkit.search.query_tree import And, Near, Node, Not, Or, Phrase, Query, Term
+from ragkit.storage.filters import Filters
 
 ENTITY_FILTERS = ("person", "org", "place", "email", "phone", "iban", "url")  # a file mentioning it
 FILTERS = ("path", "type", "after", "before", "lang", *ENTITY_FILTERS)
@@ -52,88 +53,6 @@ class QueryError(RagkitError):
         pointer = f"\n  {query}\n  {' ' * at}^"
         super().__init__(f"bad query: {problem} (at character {at + 1}){pointer}")
         self.query, self.at, self.problem = query, at, problem
-
-
-# --- the tree ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Term:
-    word: str
-    prefix: bool = False
-    edits: int = 0  # fuzzy: words of the vocabulary within this many edits
-
-
-@dataclass(frozen=True)
-class Phrase:
-    words: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Near:
-    words: tuple[str, ...]
-    distance: int
-
-
-@dataclass(frozen=True)
-class And:
-    parts: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    parts: tuple[Node, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    part: Node
-
-
-Node = Term | Phrase | Near | And | Or | Not
-
-
-@dataclass(frozen=True)
-class Filters:
-    paths: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()
-    after: date | None = None
-    before: date | None = None
-    langs: tuple[str, ...] = ()
-    # folders every file must be in (a server key's collections): set by the caller, never by
-    # the query language, and kept apart from paths (which a query may widen with more)
-    within: tuple[str, ...] = ()
-    entities: tuple[tuple[str, str], ...] = ()  # (type, name as typed): files that mention each
-    without: tuple[str, ...] = ()  # folders no file may be in (rows of a database the key may not use); the caller's
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.paths or self.types or self.after or self.before or self.langs or self.within or self.entities
-            or self.without
-        )  # fmt: skip
-
-    def admits(self, path: str) -> bool:
-        """Whether the file at ``path`` is inside ``within`` (if given) and outside ``without``."""
-
-        def inside(folder: str) -> bool:
-            return path.startswith(folder.rstrip("/") + "/")
-
-        return (not self.within or any(map(inside, self.within))) and not any(map(inside, self.without))
-
-    def describe(self) -> str:
-        said = [f"path:{p}" for p in self.paths] + [f"type:{t}" for t in self.types]
-        said += [f"after:{self.after}"] if self.after else []
-        said += [f"before:{self.before}"] if self.before else []
-        said += [f"lang:{lang}" for lang in self.langs]
-        said += [f'{kind}:"{name}"' if " " in name else f"{kind}:{name}" for kind, name in self.entities]
-        return " ".join(said)
-
-
-@dataclass(frozen=True)
-class Query:
-    text: str
-    tree: Node | None  # None: only filters (every passage of the files they select)
-    filters: Filters = field(default_factory=Filters)
 
 
 # --- lexing -------------------------------------------------------------------------
@@ -438,48 +357,6 @@ def _day_range(value: str) -> tuple[date, date]:
         return first, following - timedelta(days=1)
     day = datetime.strptime(value, "%Y-%m-%d").date()
     return day, day
-
-
-# --- compiling ----------------------------------------------------------------------
-
-
-def _quoted(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
-
-
-def compile_fts(tree: Node, expand: Callable[[str, int], list[str]]) -> str:
-    """The FTS5 expression for ``tree``; ``expand(word, edits)`` gives the index's words
-    within ``edits`` of ``word`` (for fuzzy terms)."""
-    if isinstance(tree, Term):
-        if tree.edits:
-            found = expand(tree.word, tree.edits) or [tree.word]
-            return "(" + " OR ".join(_quoted(w) for w in found) + ")"
-        return _quoted(tree.word) + (" *" if tree.prefix else "")
-    if isinstance(tree, Phrase):
-        return _quoted(" ".join(tree.words))
-    if isinstance(tree, Near):
-        return f"NEAR({' '.join(_quoted(w) for w in tree.words)}, {tree.distance})"
-    if isinstance(tree, Or):
-        return "(" + " OR ".join(compile_fts(p, expand) for p in tree.parts) + ")"
-    if isinstance(tree, And):
-        keep = [compile_fts(p, expand) for p in tree.parts if not isinstance(p, Not)]
-        drop = [compile_fts(p.part, expand) for p in tree.parts if isinstance(p, Not)]
-        expression = "(" + " AND ".join(keep) + ")"
-        return f"({expression} NOT ({' OR '.join(drop)}))" if drop else expression
-    raise RagkitError("internal: a NOT term outside an AND")  # the parser refuses it
-
-
-def terms(tree: Node | None) -> list[str]:
-    """The words a query looks for (not those it excludes), for highlighting and ranking."""
-    if tree is None:
-        return []
-    if isinstance(tree, Term):
-        return [tree.word]
-    if isinstance(tree, Phrase | Near):
-        return list(tree.words)
-    if isinstance(tree, And | Or):
-        return [w for p in tree.parts for w in terms(p)]
-    return []
 
 
 def split_filters(text: str) -> tuple[str, Filters]:

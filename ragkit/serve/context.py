@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, HTTPException, Request
 
 from ragkit.db.rows import rows_root, with_sources
-from ragkit.search.query import Filters
 from ragkit.serve.gate import Denied, KeyGuard, Principal
 from ragkit.serve.scope import confine
+from ragkit.storage.filters import Filters
 
 
 @dataclass

@@ -19,7 +19,8 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 
 from ragkit.assistant.local import Ragkit, open_ragkit
-from ragkit.search.query import And, Near, Node, Not, Or, Phrase, Term, parse
+from ragkit.search.query import parse
+from ragkit.search.query_tree import And, Near, Node, Not, Or, Phrase, Term
 from ragkit.search.retrieve import Hit
 from ragkit.storage.migrations import MIGRATIONS
 from tests.conftest import SAMPLES
@@ -155,9 +156,9 @@ def test_hits_are_highlighted_paged_and_ranked(rk: Ragkit, tmp_path: Path) -> No
 def test_filters_select_files_by_path_type_and_date(
     rk: Ragkit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lookup: int
 ) -> None:
-    from ragkit.search import keywords as keyword
+    from ragkit.storage import text_index
 
-    monkeypatch.setattr(keyword, "PLACES_LOOKUP_MAX", lookup)  # both ways to the files of the hits
+    monkeypatch.setattr(text_index, "PLACES_LOOKUP_MAX", lookup)  # both ways to the files of the hits
     docs = tmp_path / "docs"
     (docs / "2023").mkdir(parents=True)
     (docs / "2024").mkdir()

@@ -21,7 +21,7 @@ from ragkit.answer.conversation import ConversationStore
 from ragkit.assistant.remote import RemoteAssistant
 from ragkit.core.config import load_settings
 from ragkit.llm.catalog import packaged_chat_model
-from ragkit.search.keywords import MARK_END, MARK_START, marked_spans
+from ragkit.search.found import MARK_END, MARK_START, marked_spans
 from tests.conftest import README_QUESTION, SAMPLES, shared_data
 from tests.integration.cli import Result, ragkit
 from tests.integration.servers import free_port, running

@@ -6,21 +6,9 @@ from datetime import date
 
 import pytest
 
-from ragkit.search.query import (
-    And,
-    Filters,
-    Near,
-    Not,
-    Or,
-    Phrase,
-    QueryError,
-    Term,
-    compile_fts,
-    merge_filters,
-    parse,
-    split_filters,
-    terms,
-)
+from ragkit.search.query import QueryError, merge_filters, parse, split_filters
+from ragkit.search.query_tree import And, Near, Not, Or, Phrase, Term, compile_fts, terms
+from ragkit.storage.filters import Filters
 
 
 def tree(query: str) -> object:
@@ -143,7 +131,7 @@ def test_nesting_past_the_limit_is_a_query_error_and_within_it_parses() -> None:
 
 
 def test_dates_at_the_ends_of_the_calendar_are_held_in_sqlite_integers() -> None:
-    from ragkit.search.keywords import _day_start_ns
+    from ragkit.storage.filters import _day_start_ns
 
     first, last = _day_start_ns(date(1, 1, 1)), _day_start_ns(date(9999, 12, 31), days_after=1)
     assert first == -(2**63) and last == 2**63 - 1  # (no overflow, and still before and after every file)

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ragkit.search.query import Filters
 from ragkit.serve.audit import note
 from ragkit.serve.context import Caller, Index
 from ragkit.serve.models import ERRORS
+from ragkit.storage.filters import Filters
 
 router = APIRouter(responses=ERRORS)
 
