@@ -25,8 +25,8 @@ _WHERE = {
     "RagkitError": "ragkit.core.errors",
     "Ragkit": "ragkit.assistant.local",
     "open_ragkit": "ragkit.assistant.local",
-    "IndexReport": "ragkit.index.sync",
-    "Progress": "ragkit.index.sync",
+    "IndexReport": "ragkit.index.report",
+    "Progress": "ragkit.index.report",
     "Library": "ragkit.index.library",
     "LiveSync": "ragkit.index.watch",
     "LLM": "ragkit.llm",
@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from ragkit.db.ask import SqlAnswer
     from ragkit.db.connections import QueryResult
     from ragkit.index.library import Library
-    from ragkit.index.sync import IndexReport, Progress
+    from ragkit.index.report import IndexReport, Progress
     from ragkit.index.watch import LiveSync
     from ragkit.investigate.searches import NewMatch, SavedSearch
     from ragkit.llm import LLM, GenerationParams, StreamEvent

@@ -16,7 +16,7 @@ from typing import Any
 from ingest.scan import symlink_target
 from ragkit.core.errors import RagkitError
 from ragkit.index.sync import file_hash
-from ragkit.storage.manifest import FileRow
+from ragkit.storage.rows import FileRow
 
 
 def unchanged_since_indexed(path: Path, row: FileRow | None) -> bool:

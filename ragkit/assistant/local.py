@@ -28,7 +28,7 @@ from ragkit.core.errors import RagkitError
 from ragkit.db.ask import SqlAnswer
 from ragkit.index.embed import Embedder
 from ragkit.index.library import Library, SearchMode
-from ragkit.index.sync import IndexReport, Progress
+from ragkit.index.report import IndexReport, Progress
 from ragkit.index.watch import LiveSync, WatchState
 from ragkit.investigate.searches import NewMatch, SavedSearch
 from ragkit.llm import LLM, GenerationParams, StreamEvent

@@ -18,7 +18,7 @@ from ragkit.answer.conversation import Conversation, ConversationStore
 from ragkit.core.config import Settings
 from ragkit.db.ask import SqlAnswer
 from ragkit.index.library import SearchMode
-from ragkit.index.sync import IndexReport, Progress
+from ragkit.index.report import IndexReport, Progress
 from ragkit.index.watch import LiveSync
 from ragkit.investigate.searches import NewMatch, SavedSearch
 from ragkit.llm import StreamEvent

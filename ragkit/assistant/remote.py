@@ -33,7 +33,7 @@ from ragkit.search.found import FindResult
 
 if TYPE_CHECKING:  # types only: this side never indexes, so it never loads the indexer
     from ragkit.index.library import SearchMode
-    from ragkit.index.sync import IndexReport, Progress
+    from ragkit.index.report import IndexReport, Progress
     from ragkit.index.watch import LiveSync
     from ragkit.search.retrieve import Hit
 

@@ -22,7 +22,7 @@ from ragkit.core import paths
 from ragkit.core.config import Settings
 from ragkit.core.errors import RagkitError
 from ragkit.index.library import Library, SearchMode
-from ragkit.index.sync import Progress
+from ragkit.index.report import Progress
 
 DEPTH = 100  # passages retrieved per query
 

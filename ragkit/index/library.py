@@ -38,8 +38,9 @@ from ragkit.index.embed import (
     model_fingerprint,
 )
 from ragkit.index.onnxembed import OnnxEmbedder
+from ragkit.index.report import IndexReport, Progress
 from ragkit.index.searcher import Searcher, SearchMode
-from ragkit.index.sync import Indexer, IndexReport, Progress
+from ragkit.index.sync import Indexer
 from ragkit.index.watch import WriterLock
 from ragkit.investigate.entities import Entities
 from ragkit.investigate.searches import SavedSearches

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from ragkit.core import paths
 from ragkit.core.errors import RagkitError
 from ragkit.core.files import write_atomic
-from ragkit.index.sync import IndexReport, doc_info
+from ragkit.index.report import IndexReport
+from ragkit.index.sync import doc_info
 
 if TYPE_CHECKING:
     from ragkit.index.parsepool import ParsePool

@@ -23,7 +23,7 @@ from ingest.scan import IGNORE_FILE, IgnoreRules
 from ingest.watcher import Batch, Change, Watcher
 from ragkit.core.errors import IndexLockedError, RagkitError
 from ragkit.core.files import write_atomic
-from ragkit.index.sync import IndexReport, Progress
+from ragkit.index.report import IndexReport, Progress
 
 
 class WriterLock:

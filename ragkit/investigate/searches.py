@@ -23,7 +23,7 @@ from ragkit.core.errors import NotFound, RagkitError
 from ragkit.search.found import snippet_fields, snippet_of
 from ragkit.search.keywords import KeywordIndex
 from ragkit.search.query import parse
-from ragkit.storage.manifest import _use_wal
+from ragkit.storage.sqlite import use_wal
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 KEEP_NEW = 1000  # new matches kept per search until looked at (the oldest go first)
@@ -111,7 +111,7 @@ class SavedSearches:
         file: a watcher records matches while the CLI lists them)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(self.path, timeout=30.0, isolation_level=None)) as db:
-            _use_wal(db)
+            use_wal(db)
             db.execute("PRAGMA foreign_keys=ON")
             db.execute("BEGIN IMMEDIATE")
             try:

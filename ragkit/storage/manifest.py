@@ -14,56 +14,16 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ingest import Chunk
 from ragkit.core.errors import REBUILD_HINT, DiskFullError, IndexDamagedError, disk_full
 from ragkit.storage.migrations import MIGRATIONS, message_row
-
-
-@dataclass(frozen=True)
-class FileRow:
-    path: str
-    size: int
-    mtime_ns: int
-    hash: str | None
-    status: str  # "ok" | "failed"
-    error: str | None
-    doc: str | None
-    note: str | None = None  # indexed, with a warning (e.g. pages without a text layer)
-    link: str | None = None  # a symlink's target when it was indexed; None for a file itself
-
-
-@dataclass(frozen=True)
-class DocInfo:
-    """What a document says of itself: its own date (ns since the epoch) and source, its language."""
-
-    date_ns: int | None = None
-    date_source: str = ""
-    lang: str | None = None
-    messages: tuple[tuple[int, dict[str, Any]], ...] = ()  # e-mails: (offset, headers), in order
-
-
-@dataclass(frozen=True)
-class ChunkRow:
-    id: str
-    doc: str
-    ord: int
-    page: int | None
-    start: int
-    end: int
-    text: str
-    title: str
-    heading: str
-
+from ragkit.storage.rows import ChunkRow, DocInfo, FileRow, chunk_id
+from ragkit.storage.sqlite import rows_in, use_wal
 
 _FILE_COLUMNS = "path, size, mtime_ns, hash, status, error, doc, note, link"  # a FileRow's fields, in order
-
-
-def chunk_id(doc: str, ordinal: int) -> str:
-    return f"{doc[:32]}-{ordinal}"
 
 
 class Manifest:
@@ -94,7 +54,7 @@ class Manifest:
         connection: sqlite3.Connection | None = getattr(self._local, "db", None)
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            _use_wal(connection)
+            use_wal(connection)
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA recursive_triggers=ON")  # INSERT OR REPLACE fires the delete triggers
@@ -394,31 +354,6 @@ class Manifest:
             ).fetchone()[0],
             "failed": one("SELECT count(*) FROM files WHERE status = 'failed'").fetchone()[0],
         }
-
-
-def rows_in(
-    db: sqlite3.Connection, sql: str, values: Sequence[Any], params: Sequence[Any] = (), size: int = 500
-) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``sql``, whose ``{marks}`` stands for an ``IN`` list of ``values``, asked
-    ``size`` values at a time (SQLite caps the variables of one statement); ``params`` fill the
-    statement's other variables, which come before the list."""
-    for first in range(0, len(values), size):
-        part = list(values[first : first + size])
-        yield from db.execute(sql.replace("{marks}", ",".join("?" * len(part))), [*params, *part])
-
-
-def _use_wal(connection: sqlite3.Connection, wait_s: float = 30.0) -> None:
-    """Switch to WAL. On a new file that several processes open at once, the switch fails
-    with "database is locked" without waiting for the busy timeout: retry it for a while."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
 
 
 def _is_under(path: str, root: str) -> bool:

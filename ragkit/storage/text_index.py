@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from ragkit.storage.manifest import Manifest, rows_in
+from ragkit.storage.manifest import Manifest
+from ragkit.storage.sqlite import rows_in
 
 # each word's instances as "rowid*4 + column" numbers, one row per word: SQLite does the
 # per-instance work, and Python sees one string per word instead of one row per instance

@@ -16,7 +16,7 @@ import pytest
 from ragkit import Ragkit, open_ragkit
 from ragkit.core.errors import RagkitError
 from ragkit.index.embed import SentenceTransformerEmbedder
-from ragkit.index.sync import IndexReport, Progress
+from ragkit.index.report import IndexReport, Progress
 from ragkit.llm.loader import ChatModels
 from tests.conftest import ROOT
 from tests.integration.helpers import assert_consistent

@@ -14,7 +14,7 @@ import pytest
 from ragkit import Ragkit, open_ragkit
 from ragkit.core.errors import IndexLockedError
 from ragkit.index.embed import SentenceTransformerEmbedder
-from ragkit.index.sync import IndexReport
+from ragkit.index.report import IndexReport
 from ragkit.index.watch import LiveSync
 from tests.integration.helpers import assert_consistent
 

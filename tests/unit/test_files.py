@@ -78,7 +78,7 @@ def test_a_link_planted_at_the_temporary_name_is_never_written_through(tmp_path:
 def test_an_in_list_longer_than_sqlites_variable_limit_is_asked_in_parts() -> None:
     import sqlite3
 
-    from ragkit.storage.manifest import rows_in
+    from ragkit.storage.sqlite import rows_in
 
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE t (kind TEXT, n INTEGER)")
