@@ -40,13 +40,13 @@ from ragkit.core import paths
 from ragkit.core.errors import RagkitError
 from ragkit.core.faults import kill_point
 from ragkit.core.files import write_atomic
+from ragkit.storage.entity_tables import EntityTables
 from ragkit.storage.manifest import Manifest
 
 BATCH = 16  # documents written per transaction
 WINDOW = 4  # batches handed to the names workers ahead of the one being written
 POOL_MIN_CHUNKS = 400  # fewer chunks than this: names found in this process (a worker's start costs ~2 s)
 
-INSERT_MENTION = 'INSERT INTO entities(doc, type, value, "key", page, start, "end") VALUES (?, ?, ?, ?, ?, ?, ?)'
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ class Entities:
 
     def __init__(self, manifest: Manifest, settings: Any) -> None:
         self.manifest = manifest
+        self.tables = EntityTables(manifest)
         self.settings = settings.entities
         self.book = EntityBook(paths.entities_file(settings.home))
         self._names: NameFinder | None = None
@@ -168,12 +169,7 @@ class Entities:
         return f"patterns-{PATTERNS_VERSION}{'/' + region if region else ''}{'+' + names.version if names else ''}"
 
     def pending(self) -> list[str]:
-        rows = self.manifest.db.execute(
-            "SELECT hash FROM docs WHERE state = 'ready' AND (entities IS NULL OR entities != ?)"
-            " AND EXISTS (SELECT 1 FROM files WHERE files.doc = docs.hash) ORDER BY created",
-            (self.version,),
-        )
-        return [r[0] for r in rows]
+        return self.tables.pending(self.version)
 
     def extract(self, stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None) -> int:
         """Find the entities of every document not yet done by this version; returns how
@@ -194,7 +190,7 @@ class Entities:
                     break
                 while len(window) < (WINDOW if pool else 1) and i + len(window) < len(batches):
                     docs = batches[i + len(window)]
-                    chunks = self._chunks(docs)
+                    chunks = self.tables.chunks(docs)
                     future = pool.submit(names_in, [c[4][: NameFinder.MAX_CHARS] for c in chunks]) if pool else None
                     window.append((docs, chunks, future))
                 docs, chunks, future = window.popleft()
@@ -208,12 +204,7 @@ class Entities:
                         pool = None
                         window = deque((d, c, None) for d, c, _ in window)
                 found = _mentions(chunks, patterns, names, named)
-                marks = ", ".join("?" * len(docs))
-                with self.manifest.transaction() as db:
-                    db.execute(f"DELETE FROM entities WHERE doc IN ({marks})", docs)
-                    db.executemany(INSERT_MENTION, found)
-                    db.execute(f"UPDATE docs SET entities = ? WHERE hash IN ({marks}) AND state = 'ready'",
-                               [version, *docs])  # fmt: skip
+                self.tables.write(docs, found, version)
                 kill_point("entities-written")
                 done += len(docs)
                 if progress:
@@ -223,12 +214,6 @@ class Entities:
                 pool.shutdown(wait=True, cancel_futures=True)
         return done
 
-    def _chunks(self, docs: list[str]) -> list[Any]:
-        marks = ", ".join("?" * len(docs))
-        return self.manifest.db.execute(
-            f'SELECT doc, page, start, "end", text FROM chunks WHERE doc IN ({marks}) ORDER BY doc, ord', docs
-        ).fetchall()
-
     def _name_pool(self, todo: list[str]) -> ProcessPoolExecutor | None:
         """Worker processes for the names of a long run (``entities.workers``; 0: one per
         core), or None to find them in this process: a short run (the watcher's) does not
@@ -236,11 +221,7 @@ class Entities:
         workers = self.settings.workers or os.cpu_count() or 1
         if workers < 2 or not todo:
             return None
-        marks = ", ".join("?" * min(len(todo), 900))
-        (chunks,) = self.manifest.db.execute(
-            f"SELECT count(*) FROM chunks WHERE doc IN ({marks})", todo[:900]
-        ).fetchone()
-        if chunks < POOL_MIN_CHUNKS:
+        if self.tables.chunk_count(todo[:900]) < POOL_MIN_CHUNKS:
             return None
         ctx = mp.get_context("spawn")
         model = self.settings.model or ""
@@ -255,11 +236,7 @@ class Entities:
         applied; of the files ``seen`` only (all, by default)."""
         if kind is not None and kind not in TYPES:
             raise RagkitError(f"no entity type {kind!r} (types: {', '.join(TYPES)})")
-        where, params = ("WHERE e.type = ?", [kind]) if kind else ("", [])
-        rows = self.manifest.db.execute(
-            f'SELECT e.type, e."key", e.value, e.doc, count(*) FROM entities e {where} GROUP BY e.type, e."key", e.doc',
-            params,
-        ).fetchall()
+        rows = self.tables.per_doc(kind)
         files = self._files_by_doc(seen)
         aliases, ignored = self.book.aliases(), self.book.ignored()
         grouped: dict[tuple[str, str], dict[str, Any]] = defaultdict(
@@ -286,9 +263,8 @@ class Entities:
         return result[:n] if n else result
 
     def _files_by_doc(self, seen: Callable[[str], bool] | None = None) -> dict[str, int]:
-        rows = self.manifest.db.execute("SELECT doc, path FROM files WHERE status = 'ok' AND doc IS NOT NULL")
         counts: Counter[str] = Counter()
-        for doc, path in rows:
+        for doc, path in self.tables.files():
             if seen is None or seen(path):
                 counts[doc] += 1
         return dict(counts)
@@ -301,23 +277,15 @@ class Entities:
         mentions = []
         for type_ in kinds:
             keys = self.book.keys_for(key_of(type_, name))
-            marks = ", ".join("?" * len(keys))
-            rows = self.manifest.db.execute(
-                f'SELECT f.path, e.type, e.value, e.page, e.start, e."end" FROM entities e'
-                f" JOIN files f ON f.doc = e.doc AND f.status = 'ok'"
-                f' WHERE e.type = ? AND e."key" IN ({marks}) ORDER BY f.path, e.page, e.start',
-                [type_, *keys],
-            )
-            for path, t, value, page, start, end in rows:
+            for path, t, value, page, start, end in self.tables.mentions(type_, keys):
                 if seen is not None and not seen(path):
                     continue
                 mentions.append({"path": path, "type": t, "text": value, "page": page, "start": start, "end": end})
         return mentions
 
     def counts(self) -> dict[str, int]:
-        one = self.manifest.db.execute
         return {
-            "mentions": one("SELECT count(*) FROM entities").fetchone()[0],
+            "mentions": self.tables.count(),
             "pending": len(self.pending()) if self.settings.enabled else 0,
         }
 

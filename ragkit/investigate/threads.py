@@ -100,10 +100,7 @@ def threads(manifest: Manifest, seen: Callable[[str], bool] | None = None) -> li
     """Every thread of the indexed e-mails, the newest activity first. ``seen``: the files
     whose messages count (a server key's collections); a message kept only elsewhere is known
     only as far as the seen messages' headers name it, as one the archive lacks."""
-    rows = manifest.db.execute(
-        "SELECT m.doc, m.ord, m.offset, m.message_id, m.in_reply_to, m.refs, m.subject, m.sender, m.date, f.path"
-        " FROM messages m JOIN files f ON f.doc = m.doc AND f.status = 'ok' ORDER BY f.path, m.ord"
-    ).fetchall()
+    rows = manifest.messages()
     if seen is not None:
         rows = [row for row in rows if seen(row[-1])]
     nodes: dict[str, Node] = {}

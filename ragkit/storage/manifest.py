@@ -189,6 +189,14 @@ class Manifest:
         """(document, one of its paths) of the e-mails whose thread headers are still to read."""
         return self._due("messages_due")
 
+    def messages(self) -> list[tuple[Any, ...]]:
+        """Every e-mail's thread headers in every indexed file that holds it: (doc, ord, offset,
+        message_id, in_reply_to, refs, subject, sender, date, path), by path and order."""
+        return self.db.execute(
+            "SELECT m.doc, m.ord, m.offset, m.message_id, m.in_reply_to, m.refs, m.subject, m.sender, m.date, f.path"
+            " FROM messages m JOIN files f ON f.doc = m.doc AND f.status = 'ok' ORDER BY f.path, m.ord"
+        ).fetchall()
+
     def about_due(self) -> list[tuple[str, str]]:
         """(document, one of its paths) of the documents whose own date and language are still
         to read (indexed before they were kept)."""
