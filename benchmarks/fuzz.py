@@ -1,4 +1,4 @@
-"""Open-ended fuzzing of every loader: the suite's property tests (tests/unit/test_hostile.py)
+"""Open-ended fuzzing of every loader: the suite's property tests (tests/ingest/test_hostile.py)
 with new random examples on each run, and as many as asked for. The suite itself draws the same
 40 examples each time, so that a red run fails again the same way; run this for longer hunts,
 and add what it finds to the suite as an explicit case.
@@ -22,7 +22,7 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=2000, help="examples per loader (default 2000)")
     args, rest = parser.parse_known_args()
     env = dict(os.environ, RAGKIT_HYPOTHESIS="fuzz", RAGKIT_FUZZ_EXAMPLES=str(args.examples))
-    test = "tests/unit/test_hostile.py::test_random_and_mutated_bytes_give_sections_or_a_load_error"
+    test = "tests/ingest/test_hostile.py::test_random_and_mutated_bytes_give_sections_or_a_load_error"
     command = [sys.executable, "-m", "pytest", test, "-p", "no:cacheprovider", "--hypothesis-show-statistics", *rest]
     return subprocess.call(command, cwd=ROOT, env=env)
 

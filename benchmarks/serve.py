@@ -186,7 +186,7 @@ def main() -> int:
 
     import httpx
 
-    from tests.integration.servers import free_port, running
+    from tests.helpers.servers import free_port, running
 
     work = Path(tempfile.mkdtemp(prefix="ragkit-serve-bench-"))
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 if TYPE_CHECKING:
+    from ragkit.assistant.local import Ragkit
     from ragkit.index.embed import SentenceTransformerEmbedder
     from ragkit.index.onnxembed import OnnxEmbedder
 
@@ -106,6 +109,27 @@ def onnx_embedder(onnx_root: Path) -> OnnxEmbedder:
     return OnnxEmbedder(resolve_embedder_path(PACKAGED_EMBEDDER), onnx_root, PACKAGED_EMBEDDER)
 
 
+@pytest.fixture
+def rk(embedder: SentenceTransformerEmbedder, onnx_embedder: OnnxEmbedder) -> Iterator[Ragkit]:
+    """A facade over the test's own (empty) home, with the shared embedders."""
+    from ragkit.assistant.local import open_ragkit
+
+    instance = open_ragkit(embedder=embedder, query_embedder=onnx_embedder)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def samples_indexed(rk: Ragkit) -> None:
+    """``rk`` with samples/ indexed (for the tests that ask questions)."""
+    rk.index([SAMPLES])
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # Textual runs on asyncio; anyio's pytest plugin runs the async tests
+
+
 # Modules that take minutes go first. pytest-xdist hands each module to a worker whole (--dist
 # loadscope, so a module's shared fixtures are made once), and a long module handed out last
 # would leave one worker running it alone while the other waits. Longest first (measured with
@@ -117,6 +141,52 @@ LONG_MODULES = (
 )  # fmt: skip
 
 
+# What makes a test slow (the ``slow`` marker, set here and nowhere else): a real model loaded
+# in the test's process (through one of these fixtures, directly or not, or a loader), or a
+# real process started (the ragkit command, a server, llama.cpp, Chroma: each loads its models),
+# by the test, a fixture it uses, or a function of its module that it calls.
+SLOW_FIXTURES = frozenset({"embedder", "onnx_embedder"})
+SLOW_NAMES = frozenset({
+    "open_ragkit", "Library", "SentenceTransformerEmbedder", "OnnxEmbedder", "LLM", "load_model",  # models
+    "ragkit", "running", "serving", "subprocess", "Popen",  # processes
+})  # fmt: skip
+
+
+def _names(function: object, module: object, seen: set[object]) -> set[str]:
+    """The global names ``function`` uses, and those of its module's functions it calls."""
+    code = getattr(function, "__code__", None)
+    if code is None or function in seen:
+        return set()
+    seen.add(function)
+    names = set(code.co_names)
+    for const in code.co_consts:  # nested functions and lambdas
+        if hasattr(const, "co_names"):
+            names |= set(const.co_names)
+    for name in list(names):
+        called = getattr(module, name, None)
+        if callable(called) and getattr(called, "__module__", None) == getattr(module, "__name__", None):
+            names |= _names(called, module, seen)
+    return names
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    functions = [getattr(item, "function", None)]
+    if info is not None:
+        functions += [d.func for defs in info.name2fixturedefs.values() for d in defs]
+    seen: set[object] = set()
+    for function in functions:
+        module = importlib.import_module(getattr(function, "__module__", "builtins"))
+        if SLOW_NAMES & _names(function, module, seen):
+            return True
+    return False
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)
     rank = {name: n for n, name in enumerate(LONG_MODULES)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

@@ -19,14 +19,14 @@ from ragkit.assistant.local import NOT_FOUND
 from ragkit.core.config import update_config_file
 from ragkit.llm import GenerationParams, Message
 from tests.conftest import README_QUESTION as QUESTION
-from tests.scripted import ScriptedLLM
-from tests.tui.conftest import ask, until
+from tests.helpers.scripted import ScriptedLLM
+from tests.helpers.tui import ask, until
 from tui.app import RagkitApp
 from tui.messages import Cancelled, ConversationLoaded, Done, FacadeReady, Failed, PassageLoaded, SyncProgress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, TurnView
 
-pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+pytestmark = pytest.mark.anyio
 SIZE = (150, 45)
 
 
@@ -388,8 +388,8 @@ async def test_quitting_mid_catch_up_stops_the_watcher_and_keeps_the_index_consi
     factory: Any, home: Path, tmp_path: Path, embedder: Any
 ) -> None:
     from ragkit.assistant.local import open_ragkit
-    from tests.integration.helpers import assert_consistent
-    from tests.integration.test_lifecycle import many_files
+    from tests.helpers.documents import many_files
+    from tests.helpers.index import assert_consistent
 
     folder = many_files(tmp_path / "watched", 300)
     update_config_file("watch", "folders", [str(folder)])
@@ -454,7 +454,7 @@ async def test_a_question_for_a_database_shows_its_rows_in_a_table_and_its_sql(f
     from textual.widgets import DataTable
 
     from tests.conftest import shared_data
-    from tests.scripted import FunctionLLM
+    from tests.helpers.scripted import FunctionLLM
 
     chinook = shared_data("chinook", "Chinook_Sqlite.sqlite")
     update_config_file("databases", "chinook", {"url": f"sqlite:///{chinook}"})

@@ -7,19 +7,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
 from ragkit.answer.conversation import Conversation
 from tests.conftest import README_QUESTION as QUESTION
-from tests.scripted import ScriptedLLM
-from tests.tui.conftest import ask, screen_text, until
+from tests.helpers.scripted import ScriptedLLM
+from tests.helpers.tui import ask, screen_text, until
 from tui.app import RagkitApp
 from tui.messages import Done
 from tui.screens import ConversationsScreen, ModelScreen
 
-pytestmark = pytest.mark.slow
 SIZE = (150, 42)
 ANSWER = (
     "<think>The question asks where the XML files go. Source 1 says each application installs one XML file "

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from tests.pdfmaker import serialize
+from tests.helpers.pdfmaker import serialize
 
 SRC = Path(__file__).with_name("src")
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

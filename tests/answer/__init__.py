@@ -1,0 +1,1 @@
+"""Tests of answer: prompts, verified citations, quoted and short answers, routing."""

@@ -1,0 +1,1 @@
+"""Tests of assistant: the Assistant protocol over a server (RemoteAssistant)."""

@@ -1,0 +1,1 @@
+"""Tests of core: settings, files, paths, privacy, the import layers."""

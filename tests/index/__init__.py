@@ -1,0 +1,1 @@
+"""Tests of index: sync, crash safety, the watcher's runs, embedders."""

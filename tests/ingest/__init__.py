@@ -1,0 +1,1 @@
+"""Tests of ingest: files to sections and chunks, the watcher."""

@@ -1,0 +1,1 @@
+"""Tests of investigate: entities, e-mail threads, saved searches."""

@@ -1,0 +1,1 @@
+"""Tests of llm: model backends, the catalogue, GGUF, reasoning streams."""

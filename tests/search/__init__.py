@@ -1,0 +1,1 @@
+"""Tests of search: the query language, find, keyword and hybrid search."""

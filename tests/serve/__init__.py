@@ -1,0 +1,1 @@
+"""Tests of serve: ragkit serve, its keys and its hostile input."""

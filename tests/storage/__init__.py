@@ -1,0 +1,1 @@
+"""Tests of storage: the manifest and the vector stores."""
