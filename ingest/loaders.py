@@ -128,16 +128,24 @@ def read_text(path: Path) -> str:
     invalid = len(raw.decode("utf-8", errors="replace")) - len(raw.decode("utf-8", errors="ignore"))
     if valid and valid * 3 >= invalid:  # mostly UTF-8, some lines pasted from another encoding
         return raw.decode("utf-8", errors=_LEGACY)
+    encoding = legacy_encoding(raw)
+    if encoding is None:
+        raise LoadError("cannot detect the text encoding; save the file as UTF-8")
+    return raw.decode(encoding, errors="replace")
+
+
+def legacy_encoding(raw: bytes) -> str | None:
+    """The encoding that reads ``raw`` (text that is not UTF-8) best, or None if nothing does.
+    A short Western text fits several code pages equally well: the commonest of them, cp1252,
+    wins a tie (charset-normalizer's own first pick read "Søren" as "Sřren")."""
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(raw))
     if not matches:
-        raise LoadError("cannot detect the text encoding; save the file as UTF-8")
+        return None
     best = matches[0]
-    # a short Western text fits several code pages equally well: the commonest of them wins
-    # (charset-normalizer's own first pick read "Søren" as "Sřren")
     tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
-    return str(next((m for m in tied if m.encoding == "cp1252"), best))
+    return next((m.encoding for m in tied if m.encoding == "cp1252"), best.encoding)
 
 
 def _legacy_bytes(error: UnicodeError) -> tuple[str, int]:

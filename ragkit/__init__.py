@@ -44,7 +44,7 @@ _WHERE = {
     "NewMatch": "ragkit.investigate.searches",
     "SavedSearch": "ragkit.investigate.searches",
     "SqlAnswer": "ragkit.db.ask",
-    "QueryResult": "ragkit.db.connections",
+    "QueryResult": "ragkit.db.base",
     "RemoteAssistant": "ragkit.assistant.remote",
     "open_assistant": "ragkit.assistant.local",
 }
@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from ragkit.core.config import Settings, load_settings
     from ragkit.core.errors import RagkitError
     from ragkit.db.ask import SqlAnswer
-    from ragkit.db.connections import QueryResult
+    from ragkit.db.base import QueryResult
     from ragkit.index.library import Library
     from ragkit.index.report import IndexReport, Progress
     from ragkit.index.watch import LiveSync

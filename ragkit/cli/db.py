@@ -32,6 +32,9 @@ def db() -> None:
 @click.option("--text-columns", default="", metavar="T.COL,…", help="columns indexed as documents")
 @click.option("--password-env", default=None, metavar="VAR", help="environment variable with the password")
 @click.option(
+    "--encoding", default=None, metavar="ENC", help="SQLite: how text that is not UTF-8 is read (default: detected)"
+)
+@click.option(
     "--cursor",
     default="",
     metavar="T.COL,…",
@@ -39,8 +42,8 @@ def db() -> None:
 )
 @click.option("--collections", default="", metavar="A,B", help="on a server: keys of these collections may use it")
 @click.option("--keys", default="", metavar="K1,K2", help="on a server: only these keys may use it")
-def db_add(name: str, url: str, tables: str, text_columns: str, password_env: str | None, cursor: str,
-           collections: str, keys: str) -> int:  # fmt: skip
+def db_add(name: str, url: str, tables: str, text_columns: str, password_env: str | None, encoding: str | None,
+           cursor: str, collections: str, keys: str) -> int:  # fmt: skip
     """Add a database: URL is sqlite:////abs/path.db or postgresql://USER@HOST:PORT/NAME (no password)."""
     from ragkit.core.config import update_config_file
     from ragkit.db import connections as databases
@@ -56,7 +59,9 @@ def db_add(name: str, url: str, tables: str, text_columns: str, password_env: st
     stray = [c for c in cursors if c.split(".")[0] not in texts]
     if stray:
         raise RagkitError(f"--cursor is for tables with --text-columns: {', '.join(stray)}")
-    opened = databases.open_database(name, url, allowed, password_env)  # it opens, or says why
+    if encoding and databases.kind_of(url) != "sqlite":
+        raise RagkitError("--encoding is for SQLite files (PostgreSQL says its own encoding)")
+    opened = databases.open_database(name, url, allowed, password_env, encoding)  # it opens, or says why
     entry: dict[str, str | list[str]] = {"url": url, "tables": allowed, "text_columns": columns}
     for key, value in (("cursor_columns", cursors), ("collections", split_names(collections)),
                        ("keys", split_names(keys))):  # fmt: skip
@@ -64,6 +69,8 @@ def db_add(name: str, url: str, tables: str, text_columns: str, password_env: st
             entry[key] = value
     if password_env:
         entry["password_env"] = password_env
+    if encoding:
+        entry["encoding"] = opened.text.encoding
     path = update_config_file("databases", name, entry)
     print(f"added database {name!r} ({len(opened.tables)} readable tables) to {path}")
     return 0
@@ -119,12 +126,16 @@ def db_schema(name: str, as_json: bool) -> int:
     from ragkit.core.config import load_settings
     from ragkit.db import connections as databases
 
-    tables = databases.configured(load_settings(), name).schema()
+    database = databases.configured(load_settings(), name)
+    tables = database.schema()
+    note = database.note() if database.kind == "sqlite" else ""
     if as_json:
-        emit_json({"database": name, "tables": [t.as_dict() for t in tables]})
+        emit_json({"database": name, "tables": [t.as_dict() for t in tables], "note": note or None})
         return 0
+    if note:
+        print(f"note: {note}")
     for t in tables:
-        print(f"{t.name} ({t.rows} rows)")
+        print(f"{t.name} ({'view, ' if t.kind == 'view' else ''}{t.rows} rows)")
         for c in t.columns:
             key = " primary key" if c.primary_key else ""
             ref = f" -> {c.references}" if c.references else ""

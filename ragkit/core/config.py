@@ -197,6 +197,10 @@ class DatabaseSettings(_Section):
         default_factory=list, description="table.column values indexed as documents (rows as documents)."
     )
     password_env: str | None = Field(None, description="Environment variable holding the password, if one is needed.")
+    encoding: str | None = Field(
+        None,
+        description="SQLite: the encoding of text that is not UTF-8 (cp1252, latin-1, cp850…); default: detected.",
+    )
     cursor_columns: list[str] = Field(
         default_factory=list,
         description="table.column that grows when a row changes (a timestamp, a version): only newer rows are read"

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from ragkit.core.errors import RagkitError
-from ragkit.db.connections import DatabaseError, QueryResult, Table
+from ragkit.db.base import DatabaseError, QueryResult, Table
 from ragkit.llm import LLM, GenerationParams, Message
 
 RETRIES = 2  # after a failed statement, the model may try again this many times

@@ -23,7 +23,8 @@ from urllib.parse import quote, unquote
 from ragkit.core import paths
 from ragkit.core.faults import kill_point
 from ragkit.core.files import write_atomic
-from ragkit.db.connections import DatabaseError, configured
+from ragkit.db.base import DatabaseError
+from ragkit.db.connections import configured, quote_name
 
 PAGE = 500  # rows read at a time
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -80,25 +81,21 @@ def _columns_by_table(text_columns: list[str]) -> dict[str, list[str]]:
     return tables
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _rows(
     database: Any, table: str, key: str, columns: list[str], since: tuple[str, Any] | None = None
 ) -> Iterator[tuple[Any, ...]]:
     """Every row's id and ``columns`` (with ``since``, a cursor column and its last value:
     only the rows at or past it, and those without a value), a page at a time, through the guard."""
     last: Any = None
-    selected = ", ".join([_quoted(key), *(_quoted(c) for c in columns)])
+    selected = ", ".join([quote_name(key), *(quote_name(c) for c in columns)])
     newer = ""
     if since is not None:
-        column, value = _quoted(since[0]), _literal(since[1])
+        column, value = quote_name(since[0]), _literal(since[1])
         newer = f"({column} >= {value} OR {column} IS NULL)"
     while True:
-        conditions = [c for c in (newer, "" if last is None else f"{_quoted(key)} > {_literal(last)}") if c]
+        conditions = [c for c in (newer, "" if last is None else f"{quote_name(key)} > {_literal(last)}") if c]
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        sql = f"SELECT {selected} FROM {_quoted(table)}{where} ORDER BY {_quoted(key)} LIMIT {PAGE}"
+        sql = f"SELECT {selected} FROM {quote_name(table)}{where} ORDER BY {quote_name(key)} LIMIT {PAGE}"
         page = database.run(sql, max_rows=PAGE, max_bytes=1 << 40).rows
         yield from page
         if len(page) < PAGE:

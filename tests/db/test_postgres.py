@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from ragkit.db import guard as sqlguard
-from ragkit.db.connections import DatabaseError, PostgresDatabase, QueryTimeout
+from ragkit.db.base import DatabaseError, QueryTimeout
 from ragkit.db.guard import SqlRefused
+from ragkit.db.postgres import PostgresDatabase
 from tests.conftest import shared_data
 from tests.helpers.cli import ragkit
 from tests.helpers.servers import free_port

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from ragkit.db import guard as sqlguard
-from ragkit.db.connections import DatabaseError, QueryTimeout, SqliteDatabase, check_url
+from ragkit.db.base import DatabaseError, QueryTimeout
+from ragkit.db.connections import SqliteDatabase, check_url
 from ragkit.db.guard import SqlRefused
 from tests.conftest import shared_data
 from tests.helpers.cli import ragkit

@@ -26,8 +26,10 @@ def list_databases(who: Caller, index: Index) -> dict[str, Any]:
 def database_schema(name: str, who: Caller, index: Index) -> dict[str, Any]:
     index.database(who, name)
     note(database=name)
-    tables = configured(index.rk.settings, name).schema()
-    return {"database": name, "tables": [t.as_dict() for t in tables]}
+    database = configured(index.rk.settings, name)
+    tables = database.schema()
+    about_text = database.note() if database.kind == "sqlite" else ""
+    return {"database": name, "tables": [t.as_dict() for t in tables], "note": about_text or None}
 
 
 @router.post("/v1/databases/{name}/ask")
