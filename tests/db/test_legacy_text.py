@@ -11,7 +11,9 @@ import pytest
 
 from ragkit.db.connections import SqliteDatabase
 from ragkit.db.text import TextDecoder
+from ragkit.llm import Message
 from tests.helpers.cli import ragkit
+from tests.helpers.scripted import FunctionLLM
 
 CITIES = ["Ærøskøbing", "Tórshavn", "Göteborg", "Málaga", "Besançon", "Kraków"]
 
@@ -88,3 +90,27 @@ def test_a_database_error_is_the_databases_never_the_index(tmp_path: Path) -> No
         assert "database office" in shown.stderr, (command, shown.stderr)
         assert "rebuild" not in shown.stderr, shown.stderr  # the index is not what is damaged
         assert "Traceback" not in shown.stderr
+
+
+def test_ask_db_shows_the_legacy_text_to_the_model_and_in_the_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ragkit.cli.main import main
+    from ragkit.llm.loader import ChatModels
+
+    monkeypatch.setenv("RAGKIT_HOME", str(tmp_path / "home"))
+    assert main(["db", "add", "office", f"sqlite:///{legacy_db(tmp_path / 'office.db')}"]) == 0
+    prompts: list[str] = []
+
+    def writer(messages: list[Message]) -> str:  # the model, at our own seam: it sees the schema, writes SQL
+        prompts.append(" ".join(m["content"] for m in messages))
+        if messages[0]["content"].startswith("Answer the question"):
+            return "It went to Ærøskøbing."
+        return '```sql\nSELECT "Ship City" FROM "Order Details" WHERE "Order ID" = 1\n```'
+
+    monkeypatch.setattr(ChatModels, "load", lambda self, model=None: FunctionLLM(writer, "writer"))
+    capsys.readouterr()
+    assert main(["ask", "--db", "office", "Where did the first order ship to?"]) == 0
+    shown = capsys.readouterr().out
+    assert "Ærøskøbing" in prompts[0]  # the schema's samples, decoded, are what the model reads
+    assert shown.startswith("It went to Ærøskøbing [db:office].") and "1 row(s)" in shown
