@@ -123,12 +123,7 @@ class KeywordIndex:
         looked up: at 100,000 chunks a common word matches half of them, and reading each
         one's row took most of a search (measured)."""
 
-        def expand(word: str, edits: int) -> list[str]:
-            expansions[f"{word}~{edits}"] = found = self.expand(word, edits)
-            return found
-
-        where, params = where_sql(parsed.filters, self.entity_keys)
-        expression = f"text : ({compile_fts(parsed.tree, expand)})" if parsed.tree is not None else ""
+        expression, where, params = self._compiled(parsed, expansions)
         scored = self.tables.scored(expression)
         doc_of = self._doc_of()
         places = self._places({doc_of[r] for r, _ in scored}, where, params)
@@ -147,6 +142,20 @@ class KeywordIndex:
         ordered = sorted(wanted, key=lambda w: (w[0], w[1], rows[w[2]][4]))  # ties: file, then place in it
         page = ordered[offset : None if limit is None else offset + limit]
         return total, counts, [((*rows[r], -s), places[rows[r][2]]) for s, _, r in page], expression
+
+    def _compiled(self, parsed: Query, expansions: dict[str, list[str]]) -> tuple[str, str, list[Any]]:
+        """``parsed``'s words as an FTS5 expression over a passage's own text ("" for filters
+        alone), each fuzzy term's expansion recorded in ``expansions``; and its filters' SQL.
+        A passage's own words only: its document's title and headings would make every passage
+        of the document a hit (ranked search weighs them in)."""
+
+        def expand(word: str, edits: int) -> list[str]:
+            expansions[f"{word}~{edits}"] = found = self.expand(word, edits)
+            return found
+
+        expression = f"text : ({compile_fts(parsed.tree, expand)})" if parsed.tree is not None else ""
+        where, params = where_sql(parsed.filters, self.entity_keys)
+        return expression, where, params
 
     def _doc_of(self) -> dict[int, str]:
         """Each chunk's document by its rowid, read once per committed write (from the
@@ -183,14 +192,7 @@ class KeywordIndex:
         """Every passage matching ``parsed`` in a file that passes its filters, best first,
         with the paths that hold it; and the FTS5 expression. (Inside a snapshot.)"""
 
-        def expand(word: str, edits: int) -> list[str]:
-            expansions[f"{word}~{edits}"] = found = self.expand(word, edits)
-            return found
-
-        where, params = where_sql(parsed.filters, self.entity_keys)
-        # a passage's own words only: its document's title and headings would make every
-        # passage of the document a hit (ranked search, below, weighs them in)
-        expression = f"text : ({compile_fts(parsed.tree, expand)})" if parsed.tree is not None else ""
+        expression, where, params = self._compiled(parsed, expansions)
         rows = self.tables.matching(expression)
         places = self._places({r[2] for r in rows}, where, params)
         placed = [(r, places[r[2]]) for r in rows if r[2] in places]
