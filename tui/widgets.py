@@ -206,6 +206,10 @@ def sql_lines(result: dict[str, Any]) -> list[str]:
             f"routed to {route['target']}: table {route['table']} {route['schema_score']:.2f},"
             f" closest passage {route['docs_score']:.2f}"
         )
+    if result.get("sql_by") == "rules":
+        lines.append(f"written by the rules, no model (read as {result.get('shape')!r})")
+    elif result.get("unmapped"):
+        lines.append(f"the rules could not map it ({result['unmapped']}); the model wrote:")
     for n, attempt in enumerate(result.get("attempts", []), start=1):
         lines.append(f"{n}. {attempt['sql']}")
         if attempt.get("error"):

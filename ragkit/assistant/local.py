@@ -25,7 +25,7 @@ from ragkit.assistant.protocol import Assistant
 from ragkit.core import paths
 from ragkit.core.config import Settings, load_settings
 from ragkit.core.errors import RagkitError
-from ragkit.db.ask import SqlAnswer
+from ragkit.db.ask import SqlAnswer, SqlMode
 from ragkit.index.embed import Embedder
 from ragkit.index.library import Library, SearchMode
 from ragkit.index.report import IndexReport, Progress
@@ -223,7 +223,8 @@ class Ragkit(LocalArchive):
             if answer.result is not None:
                 yield answer
                 return
-            failed = f"Asked of database {route.database} first, where no query ran ({answer.attempts[-1].error})."
+            why = answer.attempts[-1].error if answer.attempts else answer.unmapped
+            failed = f"Asked of database {route.database} first, where no query ran ({why})."
             yield StreamEvent("route", f"{failed[:-1]}; answering from the documents")
         answerer = self.answerer
         if scope:
@@ -268,17 +269,26 @@ class Ragkit(LocalArchive):
     ) -> Answer:
         return self.answerer.ask(question, model, conversation, mode)
 
-    def ask_database(self, question: str, name: str, model: str | None = None) -> SqlAnswer:
-        """Answer ``question`` from the database ``name`` (``ragkit db add``): the model writes
-        SQL, the guard and a read-only connection run it (see :mod:`ragkit.db.ask`)."""
+    def ask_database(
+        self, question: str, name: str, model: str | None = None, sql_mode: SqlMode | None = None
+    ) -> SqlAnswer:
+        """Answer ``question`` from the database ``name`` (``ragkit db add``): the rules or the
+        model write SQL (``sql_mode``, default ``[db] sql_mode``), the guard and a read-only
+        connection run it (see :mod:`ragkit.db.ask`)."""
         from ragkit.db import connections as databases
-        from ragkit.db.ask import SqlAsker
+        from ragkit.db.ask import SqlAsker, answer_question
 
         database = databases.configured(self.settings, name)
-        llm = self.chat.load(model)
         library = self.library
-        asker = SqlAsker(llm, self.chat.params(llm), lambda texts: library.query_embedder.embed(texts))
-        return asker.ask(question, database)
+
+        def embed(texts: Sequence[str]) -> Any:
+            return library.query_embedder.embed(texts)
+
+        def asker() -> SqlAsker:
+            llm = self.chat.load(model)
+            return SqlAsker(llm, self.chat.params(llm), embed)
+
+        return answer_question(question, database, sql_mode or self.settings.db.sql_mode, asker, embed)
 
     # --- passages ---------------------------------------------------------------------
 

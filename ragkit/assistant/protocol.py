@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from ragkit.answer.answerer import Answer, Mode
 from ragkit.answer.conversation import Conversation, ConversationStore
 from ragkit.core.config import Settings
-from ragkit.db.ask import SqlAnswer
+from ragkit.db.ask import SqlAnswer, SqlMode
 from ragkit.index.library import SearchMode
 from ragkit.index.report import IndexReport, Progress
 from ragkit.index.watch import LiveSync
@@ -26,7 +26,18 @@ from ragkit.llm.catalog import ModelRef
 from ragkit.search.found import FindResult
 from ragkit.search.retrieve import Hit
 
-__all__ = ["Answer", "Assistant", "Conversation", "Hit", "IndexReport", "LiveSync", "Mode", "Progress", "SqlAnswer"]
+__all__ = [
+    "Answer",
+    "Assistant",
+    "Conversation",
+    "Hit",
+    "IndexReport",
+    "LiveSync",
+    "Mode",
+    "Progress",
+    "SqlAnswer",
+    "SqlMode",
+]
 
 
 class Assistant(Protocol):
@@ -74,7 +85,9 @@ class Assistant(Protocol):
         databases: Sequence[str] | None = ...,
     ) -> Generator[StreamEvent | Answer | SqlAnswer, None, None]: ...
 
-    def ask_database(self, question: str, name: str, model: str | None = ...) -> SqlAnswer: ...
+    def ask_database(
+        self, question: str, name: str, model: str | None = ..., sql_mode: SqlMode | None = ...
+    ) -> SqlAnswer: ...
 
     def load_model(self, model: str | None = ...) -> None: ...
 

@@ -25,7 +25,7 @@ from ragkit.answer.conversation import Conversation, ConversationStore, Turn, hi
 from ragkit.core import paths
 from ragkit.core.config import Settings
 from ragkit.core.errors import RagkitError
-from ragkit.db.ask import SqlAnswer
+from ragkit.db.ask import SqlAnswer, SqlMode
 from ragkit.investigate.searches import NewMatch, SavedSearch
 from ragkit.llm import StreamEvent
 from ragkit.llm.catalog import ModelRef
@@ -225,11 +225,15 @@ class RemoteAssistant:
         assert isinstance(answer, Answer)
         return answer
 
-    def ask_database(self, question: str, name: str, model: str | None = None) -> SqlAnswer:
+    def ask_database(
+        self, question: str, name: str, model: str | None = None, sql_mode: SqlMode | None = None
+    ) -> SqlAnswer:
         """The server's database ``name`` answers (its guard, its read-only connection)."""
         body: dict[str, Any] = {"question": question}
         if model:
             body["model"] = model
+        if sql_mode:
+            body["sql_mode"] = sql_mode
         return SqlAnswer.from_dict(self._request("POST", f"/v1/databases/{quote(name, safe='')}/ask", json=body))
 
     # --- models and state ---------------------------------------------------------------

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ragkit.answer.answerer import Answer, Mode
     from ragkit.answer.conversation import Conversation
     from ragkit.assistant.protocol import Assistant
-    from ragkit.db.ask import SqlAnswer
+    from ragkit.db.ask import SqlAnswer, SqlMode
     from ragkit.index.library import SearchMode
 
 
@@ -65,9 +65,16 @@ if TYPE_CHECKING:
     help="answer from the documents even when a database added seems closer (answer.route = docs in config)",
 )
 @click.option("--csv", "as_csv", is_flag=True, help="a database answer's rows as CSV")
+@click.option(
+    "--sql-mode",
+    type=click.Choice(["auto", "rules", "model"]),
+    default=None,
+    help="who writes a database question's SQL: the rules (no model), the model, or auto: the rules first, the model"
+    " when they are not sure (default: [db] sql_mode, auto)",
+)
 def ask(question: str | None, docs: tuple[Path, ...], model: str | None, chat: str | None, mode: Mode | None,
         search_mode: SearchMode | None, db: str | None, as_json: bool, show_draft: bool, docs_only: bool,
-        as_csv: bool) -> int:  # fmt: skip
+        as_csv: bool, sql_mode: SqlMode | None) -> int:  # fmt: skip
     """Answer a question from your documents, with citations."""
     from ragkit.assistant.local import Answer
     from ragkit.db.ask import SqlAnswer
@@ -79,8 +86,12 @@ def ask(question: str | None, docs: tuple[Path, ...], model: str | None, chat: s
             raise RagkitError(
                 "--db answers from a database: --docs, --docs-only, --chat, --mode and --search-mode do not apply"
             )
-        return print_sql_answer(open_assistant().ask_database(question, db, model), as_json, as_csv)
+        return print_sql_answer(open_assistant().ask_database(question, db, model, sql_mode), as_json, as_csv)
     rk = open_assistant(warm_queries=True)
+    if sql_mode and is_remote(rk):
+        raise RagkitError(f"the server ({rk.url}) routes questions with its own [db] sql_mode: ask with --db NAME")
+    if sql_mode:
+        rk.settings.db.sql_mode = sql_mode
     if as_csv and (docs_only or not (is_remote(rk) or rk.settings.databases)):
         raise RagkitError("--csv gives a database answer's rows: use it with --db NAME (or without --docs-only)")
     if search_mode and is_remote(rk):
@@ -188,13 +199,14 @@ def print_sql_answer(answer: SqlAnswer, as_json: bool, as_csv: bool) -> int:
             print(f"\nattempt {n} failed: {attempt.error}\n  {attempt.sql}")
     if answer.result is None:
         return 1
-    print(f"\nSQL ({answer.source}): {answer.result.sql}")
+    by = f"the rules, read as {answer.shape!r}" if answer.sql_by == "rules" else f"the model, {answer.model}"
+    print(f"\nSQL ({answer.source}, written by {by}): {answer.result.sql}")
     print(f"{len(answer.result.rows)} row(s){' (the first ones)' if answer.result.truncated else ''}:\n")
     print_table(answer.result.columns, answer.result.rows[:50])
     if len(answer.result.rows) > 50:
         print(f"… and {len(answer.result.rows) - 50} more (--json for all)")
     how = "the model's, its numbers checked against the rows" if answer.by == "model" else "written from the rows"
-    print(f"\nModel: {answer.model}; the sentence is {how}")
+    print(f"\nModel: {answer.model}; the sentence is {how}" if answer.sql_by == "model" else f"\nThe sentence is {how}")
     if answer.route:
         print("Asked of the database because its schema is closer to the question than your documents; --docs-only"
               " asks the documents")  # fmt: skip

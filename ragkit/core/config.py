@@ -190,6 +190,15 @@ class ServeSettings(_Section):
     )
 
 
+class DbSettings(_Section):
+    sql_mode: Literal["auto", "rules", "model"] = Field(
+        "auto",
+        description="Who writes the SQL of a question to a database: 'rules' (no model: counts, totals, top N,"
+        " lookups, filters and dates read from the schema and the data), 'model', or 'auto': the rules first, the"
+        " model when the rules are not sure.",
+    )
+
+
 class DatabaseSettings(_Section):
     url: str = Field(description="sqlite:////abs/path.db or postgresql://USER@HOST:PORT/NAME (no password in it).")
     tables: list[str] = Field(default_factory=list, description="Tables that may be read (empty: all).")
@@ -244,6 +253,7 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
     serve: ServeSettings = Field(default_factory=ServeSettings)  # type: ignore[arg-type]
     client: ClientSettings = Field(default_factory=ClientSettings)  # type: ignore[arg-type]
+    db: DbSettings = Field(default_factory=DbSettings)  # type: ignore[arg-type]
     collections: dict[str, list[Path]] = Field(
         default_factory=dict, description="Named groups of folders a server's keys may be limited to."
     )

@@ -1,5 +1,11 @@
-"""Questions to a database: the model writes SQL, the guard and the read-only connection run
-it, and the answer shows the statement, the rows and a sentence checked against them.
+"""Questions to a database: the rules (:mod:`ragkit.db.rules`) or the model write SQL, the
+guard and the read-only connection run it, and the answer shows the statement, the rows and
+a sentence checked against them.
+
+Which writes the SQL is the SQL mode (``ask --sql-mode``, ``[db] sql_mode``): ``rules``
+(no model is loaded; a question the rules cannot map is answered with what they could not
+map and the closest tables), ``model``, or ``auto``: the rules first, the model when the
+rules are not sure.
 
 The model sees the schema of the tables the question seems to need (all of them for a
 small database; else those closest to the question by meaning, with the tables their
@@ -15,13 +21,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from ragkit.core.errors import RagkitError
 from ragkit.db.base import DatabaseError, QueryResult, Table
 from ragkit.llm import LLM, GenerationParams, Message
 
+SqlMode = Literal["auto", "rules", "model"]
+RULES = "rules (no model)"  # the SqlAnswer.model of an answer the rules wrote
 RETRIES = 2  # after a failed statement, the model may try again this many times
 ALL_TABLES = 12  # up to this many tables, the model sees every one
 CLOSEST_TABLES = 6  # else the closest ones (and those their keys join to)
@@ -59,6 +68,9 @@ class SqlAnswer:
     notice: str = ""
     tables: list[str] = field(default_factory=list)  # the tables whose schema the model saw
     route: dict[str, Any] | None = None  # why the question came here, when it was routed (ragkit.answer.routing)
+    sql_by: str = "model"  # who wrote the SQL: "rules" or "model"
+    shape: str = ""  # the question's shape, as the rules read it
+    unmapped: str = ""  # what the rules could not map, when they declined
 
     @property
     def source(self) -> str:
@@ -81,6 +93,9 @@ class SqlAnswer:
             "notice": self.notice,
             "schema_tables": self.tables,
             "route": self.route,
+            "sql_by": self.sql_by,
+            "shape": self.shape or None,
+            "unmapped": self.unmapped or None,
             "citations": [{"source": self.source, "sql": self.result.sql}] if self.result else [],
         }
 
@@ -92,7 +107,8 @@ class SqlAnswer:
             data["question"], data["database"], data["answer"], data.get("model", ""), result,
             [Attempt(a["sql"], a.get("error") or "") for a in data.get("attempts", [])],
             bool(data.get("grounded")), data.get("by", "rows"), data.get("notice", ""),
-            list(data.get("schema_tables", [])), data.get("route"),
+            list(data.get("schema_tables", [])), data.get("route"), data.get("sql_by", "model"),
+            data.get("shape") or "", data.get("unmapped") or "",
         )  # fmt: skip
 
 
@@ -126,6 +142,16 @@ def closest_tables(question: str, tables: Sequence[Table], embed: Callable[[Sequ
     ``embed`` is given, else by shared words), with the tables their foreign keys name."""
     if len(tables) <= ALL_TABLES:
         return list(tables)
+    order = ranked_tables(question, tables, embed)[:CLOSEST_TABLES]
+    chosen = {t.name for t in order}
+    for t in order:
+        chosen |= {c.references.split(".")[0] for c in t.columns if c.references}
+    return [t for t in tables if t.name in chosen]
+
+
+def ranked_tables(question: str, tables: Sequence[Table], embed: Callable[[Sequence[str]], Any] | None) -> list[Table]:
+    """The tables, closest to the question first (by meaning when ``embed`` is given, else by
+    shared words)."""
     described = [f"{t.name}: " + ", ".join(c.name for c in t.columns) for t in tables]
     if embed is not None:
         import numpy as np
@@ -136,11 +162,7 @@ def closest_tables(question: str, tables: Sequence[Table], embed: Callable[[Sequ
     else:
         words = set(re.findall(r"\w+", question.lower()))
         scores = [len(words & set(re.findall(r"\w+", d.lower().replace("_", " ")))) for d in described]
-    order = sorted(range(len(tables)), key=lambda i: -scores[i])[:CLOSEST_TABLES]
-    chosen = {tables[i].name for i in order}
-    for i in order:
-        chosen |= {c.references.split(".")[0] for c in tables[i].columns if c.references}
-    return [t for t in tables if t.name in chosen]
+    return [tables[i] for i in sorted(range(len(tables)), key=lambda i: -scores[i])]
 
 
 def extract_sql(text: str) -> str:
@@ -187,8 +209,9 @@ def from_rows(result: QueryResult, database: str) -> str:
     cite = f" [db:{database}]"
     if not result.rows:
         return f"No rows match in {database}{cite}."
-    if len(result.rows) == 1 and len(result.columns) == 1:
-        return f"{result.columns[0]}: {_plain(result.rows[0][0])}{cite}."
+    if len(result.rows) == 1 and len(result.columns) <= 4:
+        said = "; ".join(f"{c}: {_plain(v)}" for c, v in zip(result.columns, result.rows[0], strict=True))
+        return f"{said}{cite}."
     more = " (the first ones)" if result.truncated else ""
     if len(result.columns) == 1:
         shown = ", ".join(str(_plain(r[0])) for r in result.rows[:10])
@@ -264,3 +287,56 @@ class SqlAsker:
         if sentence and mentions and said <= rows_numbers(result):  # every number it writes is in the rows
             return f"{sentence.rstrip('.')} [db:{database}].", "model", True
         return from_rows(result, database), "rows", True
+
+
+def answer_question(
+    question: str,
+    database: Any,
+    mode: SqlMode,
+    model: Callable[[], SqlAsker] | None,
+    embed: Callable[[Sequence[str]], Any] | None = None,
+    today: date | None = None,
+) -> SqlAnswer:
+    """Answer ``question`` from ``database`` in SQL ``mode``. ``model`` makes the model's asker
+    (called only when the model is needed, so that ``rules`` never loads one)."""
+    from ragkit.db.rules import Rules, Unsure, schema_map
+
+    unmapped = ""
+    if mode in ("auto", "rules"):
+        dialect = "postgres" if database.kind == "postgresql" else "sqlite"
+        try:
+            built = Rules(schema_map(database), dialect).build(question, today)
+        except Unsure as exc:
+            unmapped = str(exc)
+        else:
+            attempt = Attempt(built.sql)
+            try:
+                result = database.run(built.sql)
+            except (DatabaseError, RagkitError) as exc:  # the database refused it: say so, then ask the model
+                attempt.error = unmapped = f"the rules' SQL failed: {exc}"
+            else:
+                return SqlAnswer(question, database.name, from_rows(result, database.name), RULES, result, [attempt],
+                                 True, "rows", tables=built.tables, sql_by="rules", shape=built.shape)  # fmt: skip
+    if mode == "rules" or model is None:
+        return _declined(question, database, unmapped, embed)
+    answer = model().ask(question, database)
+    if answer.result is None and unmapped:
+        answer.unmapped = unmapped
+        answer.answer = (
+            f"The question could not be answered from {database.name}: {unmapped}; the model's SQL failed"
+            f" {len(answer.attempts)} times too (last error: {answer.attempts[-1].error})."
+        )
+    return answer
+
+
+def _declined(question: str, database: Any, unmapped: str, embed: Callable[[Sequence[str]], Any] | None) -> SqlAnswer:
+    """What the rules could not map, and the tables closest to the question, to ask again by."""
+    closest = ranked_tables(question, database.schema(samples=0), embed)[:3]
+    names = ", ".join(t.name for t in closest)
+    text = (
+        f"The question could not be answered from {database.name} without a model: {unmapped}. The tables closest to"
+        f" it: {names}. Name a table, a column or a value as the database writes it, or ask with a model"
+        " (--sql-mode model)."
+    )
+    return SqlAnswer(question, database.name, text, RULES, None, [], notice="the rules could not map the question",
+                     tables=[t.name for t in closest], sql_by="rules", unmapped=unmapped)  # fmt: skip

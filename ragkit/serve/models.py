@@ -63,6 +63,7 @@ class DatabaseAskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     question: str = Field(min_length=1, max_length=4000)
     model: str | None = None
+    sql_mode: Literal["auto", "rules", "model"] | None = None
 
 
 class DatabaseQueryRequest(BaseModel):

@@ -110,7 +110,7 @@ def test_ask_db_shows_the_legacy_text_to_the_model_and_in_the_answer(
 
     monkeypatch.setattr(ChatModels, "load", lambda self, model=None: FunctionLLM(writer, "writer"))
     capsys.readouterr()
-    assert main(["ask", "--db", "office", "Where did the first order ship to?"]) == 0
+    assert main(["ask", "--db", "office", "Where did the first order ship to?", "--sql-mode", "model"]) == 0
     shown = capsys.readouterr().out
     assert "Ærøskøbing" in prompts[0]  # the schema's samples, decoded, are what the model reads
     assert shown.startswith("It went to Ærøskøbing [db:office].") and "1 row(s)" in shown

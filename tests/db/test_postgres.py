@@ -229,3 +229,23 @@ def test_rows_as_documents_with_a_timestamp_cursor(pg_url: str, tmp_path: Path) 
     assert second == {"database": "office", "rows": 10, "read": 2, "written": 1, "removed": 0}  # rows 10 and 3
     found = ragkit("find", "senja", "--json", home=home, env=env).json()
     assert found["total"] == 1 and found["hits"][0]["source"] == "db:office/memos/3"
+
+
+def test_the_rules_write_postgresql(office: PostgresDatabase) -> None:
+    """The rules' statements in PostgreSQL's dialect, through the same guard; names run
+    together in lower case ("billingcountry") read as their words."""
+    from ragkit.db.ask import answer_question
+
+    asked = {
+        "How many tracks are in the Rock genre?": [(1297,)],
+        "Which artist has the most albums?": [("Iron Maiden", 21)],
+        "How many invoices were issued in 2023?": [(83,)],
+        "How many customers live in Brazil?": [(5,)],
+    }
+    for question, rows in asked.items():
+        answer = answer_question(question, office, "rules", None)
+        assert answer.sql_by == "rules" and answer.result is not None, answer.answer
+        assert answer.result.rows == rows, answer.result.sql
+    billed = answer_question("Which billing country has the most invoices?", office, "rules", None)
+    assert billed.result is not None and '"invoice"."billingcountry"' in billed.result.sql
+    assert billed.result.rows == [("USA", 91)]

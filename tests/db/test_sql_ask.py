@@ -113,7 +113,7 @@ def test_the_packaged_model_through_the_command_line(tmp_path: Path) -> None:
         ragkit("db", "add", "chinook", f"sqlite:///{shared_data('chinook', 'Chinook_Sqlite.sqlite')}", home=home).code
         == 0
     )
-    asked = ragkit("ask", "--db", "chinook", "How many tracks are there?", "--json", home=home)
+    asked = ragkit("ask", "--db", "chinook", "How many tracks are there?", "--sql-mode", "model", "--json", home=home)
     assert "Traceback" not in asked.stderr and asked.code in (0, 1)
     answer = json.loads(asked.stdout)
     assert answer["database"] == "chinook" and 1 <= len(answer["attempts"]) <= 1 + RETRIES
@@ -144,11 +144,12 @@ def test_ask_db_on_the_command_line_shows_the_sql_and_rows_and_exports_csv(
 
     monkeypatch.setattr(ChatModels, "load", lambda self, model=None: FunctionLLM(writer, "writer"))
     capsys.readouterr()
-    assert main(["ask", "--db", "chinook", "Which 3 countries paid the most?"]) == 0
+    assert main(["ask", "--db", "chinook", "Which 3 countries paid the most?", "--sql-mode", "model"]) == 0
     shown = capsys.readouterr().out
     assert shown.startswith("The three countries are USA, Canada and France [db:chinook].")
-    assert "SQL (db:chinook): SELECT BillingCountry" in shown and "3 row(s)" in shown and "523.06" in shown
-    assert main(["ask", "--db", "chinook", "Which 3 countries paid the most?", "--csv"]) == 0
+    assert "SQL (db:chinook, written by the model, writer): SELECT BillingCountry" in shown
+    assert "3 row(s)" in shown and "523.06" in shown
+    assert main(["ask", "--db", "chinook", "Which 3 countries paid the most?", "--csv", "--sql-mode", "model"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "BillingCountry,total",
         "USA,523.06",

@@ -37,3 +37,17 @@ async def ask(pilot: Pilot[Any], text: str) -> None:
     ask_input.focus()
     ask_input.value = text
     await pilot.press("enter")
+
+
+async def answered(pilot: Pilot[Any], text: str, llm: Any = None) -> Any:
+    """Ask ``text`` (of ``llm`` when given, set on the facade first) and wait for the app's
+    own Done message; return it."""
+    from tui.messages import Done
+
+    app = pilot.app
+    await until(pilot, lambda: app.facade is not None, what="the facade")
+    if llm is not None:
+        app.facade.set_llm(llm)
+    await ask(pilot, text)
+    await until(pilot, lambda: any(isinstance(e, Done) for e in app.events), what="the answer")
+    return next(e for e in app.events if isinstance(e, Done))

@@ -229,9 +229,10 @@ def test_databases_are_scoped_to_collections_and_keys_and_run_through_the_guard(
     hamar = server.post("/v1/find", {"query": "hamar"}, clerk).json()
     assert hamar["total"] == 1 and hamar["hits"][0]["source"] == "db:office/tickets/1"
     assert server.post("/v1/find", {"query": "hamar"}, press).json()["total"] == 0
-    # a question to a database the key may use: the model's SQL, run through the guard
+    # a question to a database the key may use: the rules' SQL, run through the guard
     asked = server.post("/v1/databases/office/ask", {"question": "How many tickets are there?"}, clerk)
-    assert asked.status_code == 200 and asked.json()["mode"] == "sql" and asked.json()["attempts"]
+    assert asked.status_code == 200 and asked.json()["mode"] == "sql" and asked.json()["sql_by"] == "rules"
+    assert asked.json()["rows"] == [[2]]
     assert server.post("/v1/databases/music/ask", {"question": "How many tracks?"}, clerk).status_code == 403
 
 

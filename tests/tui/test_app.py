@@ -20,7 +20,7 @@ from ragkit.core.config import update_config_file
 from ragkit.llm import GenerationParams, Message
 from tests.conftest import README_QUESTION as QUESTION
 from tests.helpers.scripted import ScriptedLLM
-from tests.helpers.tui import ask, until
+from tests.helpers.tui import answered, ask, until
 from tui.app import RagkitApp
 from tui.messages import Cancelled, ConversationLoaded, Done, FacadeReady, Failed, PassageLoaded, SyncProgress
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
@@ -458,6 +458,7 @@ async def test_a_question_for_a_database_shows_its_rows_in_a_table_and_its_sql(f
 
     chinook = shared_data("chinook", "Chinook_Sqlite.sqlite")
     update_config_file("databases", "chinook", {"url": f"sqlite:///{chinook}"})
+    update_config_file("db", "sql_mode", "model")  # the model's SQL, not the rules'
     sql = "SELECT BillingCountry, count(*) FROM Invoice GROUP BY BillingCountry ORDER BY 2 DESC, 1 LIMIT 5"
 
     def writer(messages: list[Message]) -> str:
@@ -474,11 +475,8 @@ async def test_a_question_for_a_database_shows_its_rows_in_a_table_and_its_sql(f
 
     app.events = Events()
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.facade is not None, what="the facade")
-        app.facade.set_llm(FunctionLLM(writer, "sql-writer"))
-        await ask(pilot, "Which billing countries have the most invoices?")
-        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events), what="the answer")
-        done = next(e for e in app.events if isinstance(e, Done))
+        question = "Which billing countries have the most invoices?"
+        done = await answered(pilot, question, FunctionLLM(writer, "sql-writer"))
         assert on_screen_when_done == [True]  # so a test waiting on Done never queries a row still mounting
         assert done.result["mode"] == "sql" and done.result["route"]["database"] == "chinook"
         view = app.query_one(TurnView)
@@ -491,6 +489,35 @@ async def test_a_question_for_a_database_shows_its_rows_in_a_table_and_its_sql(f
         assert "db:chinook" in str(app.query_one("#sources", ListView).children[0].query_one("Label").render())
         assert "ran: " + sql.lower() in str(app.query_one("#passage", Static).render()).lower()
         assert not app.conversation.turns  # a database's answer is not a turn of the conversation
+
+
+async def test_a_legacy_database_is_answered_by_the_rules_and_shown_decoded(
+    factory: Any, home: Path, tmp_path: Path
+) -> None:
+    """A database an older program wrote in cp1252, with a table named with a space: routed
+    to, answered by the rules (no model asked for SQL), its text shown as it was meant."""
+    from textual.widgets import DataTable
+
+    from tests.db.test_legacy_text import legacy_db
+    from tests.helpers.scripted import FunctionLLM
+
+    update_config_file("databases", "office", {"url": f"sqlite:///{legacy_db(tmp_path / 'office.db')}"})
+    asked_for_sql: list[str] = []
+
+    def writer(messages: list[Message]) -> str:
+        asked_for_sql.append(messages[-1]["content"])
+        return "```sql\nSELECT 1\n```"
+
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        done = await answered(pilot, "Which order details were shipped to Kraków?", FunctionLLM(writer, "sql-writer"))
+        assert done.result["mode"] == "sql" and done.result["route"]["database"] == "office", done.result
+        assert done.result["sql_by"] == "rules" and not asked_for_sql
+        view = app.query_one(TurnView)
+        table = view.query_one(DataTable)
+        assert table.row_count == 1 and table.get_row_at(0)[0] == "6"  # Kraków's order, found by its cp1252 bytes
+        shown = str(view.query_one(".retrieval", Static).render())
+        assert "rules" in shown and '"Order Details"' in shown
 
 
 async def test_the_entities_panel_lists_mentions_and_f3_shows_the_thread(factory: Any, tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def database_ask(name: str, body: DatabaseAskRequest, who: Caller, index: Index)
     model = index.model_named(body.model)
     note(database=name, question=body.question)
     with index.generating:
-        answer: dict[str, Any] = index.rk.ask_database(body.question, name, model).as_dict()
+        answer: dict[str, Any] = index.rk.ask_database(body.question, name, model, body.sql_mode).as_dict()
     note(sql=answer["sql"], rows=answer["row_count"])
     return answer
 

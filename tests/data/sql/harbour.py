@@ -98,7 +98,7 @@ def build(path: Path) -> Path:
             (n, text(company), text(town), nation, MANAGERS[nation], since.isoformat()),
         )
     db.executemany('INSERT INTO "Product Lines" VALUES (?, ?)', LINES)
-    products = []
+    products: list[tuple[int, float]] = []
     for line, names in PRODUCTS.items():
         for name in names:
             number = len(products) + 1
