@@ -124,6 +124,10 @@ def test_a_remote_question_goes_to_the_servers_database_by_route_or_by_name(offi
     asked = client(office, "ask", "--db", "music", "How many tracks are there?", "--json", home=tmp_path)
     shown = asked.json()
     assert shown["mode"] == "sql" and shown["database"] == "music" and shown["attempts"], asked.stderr
+    assert shown["sql_by"] == "rules"  # the server's default: the rules first
+    by_model = client(office, "ask", "--db", "music", "How many tracks?", "--sql-mode", "model", "--json",
+                      home=tmp_path)  # fmt: skip
+    assert by_model.json()["sql_by"] == "model" and by_model.json()["model"] != "rules (no model)", by_model.stderr
     question = "How many tracks does each music genre have?"
     routed = client(office, "ask", question, "--mode", "extract", "--json", home=tmp_path)
     assert "asked of database music" in routed.stderr  # the route, streamed from the server

@@ -167,3 +167,25 @@ def test_the_command_line_and_the_config_choose_the_sql_mode(tmp_path: Path) -> 
     assert configured.code == 1 and json.loads(configured.stdout)["model"] == "rules (no model)"
     wrong = ragkit("ask", "--db", "chinook", "anything", "--sql-mode", "guess", home=home)
     assert wrong.code != 0 and "guess" in wrong.stderr
+
+
+def test_a_question_is_never_spliced_into_sql(databases: dict[str, SqliteDatabase]) -> None:
+    """The rules write only names of the schema and values found in the data (or numbers and
+    dates they read), as sqlglot literals: a question carrying SQL gets a declined answer or a
+    statement that reads, never its text run."""
+    from ragkit.db import guard as sqlguard
+    from tests.helpers.sql import HOSTILE
+
+    database = databases["chinook"]
+    rules = Rules(SchemaMap.build(database))
+    for hostile in [h for h in HOSTILE if len(h.strip()) > 8]:
+        for question in (f"How many customers live in '{hostile}'?", f"Which invoices were billed to {hostile}?",
+                         f"How many tracks are in the Rock genre; {hostile}",
+                         f"How many tracks are in the Rock genre; {hostile.lower()}"):  # fmt: skip
+            try:
+                built = rules.build(question)
+            except Unsure:
+                continue
+            assert hostile not in built.sql
+            sqlguard.check(built.sql, "sqlite", database.tables, 1001, database.all_tables)  # reads only
+            database.run(built.sql)
