@@ -18,6 +18,7 @@ way it cites ``[db:NAME]``.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,6 +30,7 @@ from ragkit.core.errors import RagkitError
 from ragkit.db.base import DatabaseError, QueryResult, Table
 from ragkit.llm import LLM, GenerationParams, Message
 
+log = logging.getLogger(__name__)
 SqlMode = Literal["auto", "rules", "model"]
 RULES = "rules (no model)"  # the SqlAnswer.model of an answer the rules wrote
 RETRIES = 2  # after a failed statement, the model may try again this many times
@@ -308,6 +310,11 @@ def answer_question(
             built = Rules(schema_map(database), dialect).build(question, today)
         except Unsure as exc:
             unmapped = str(exc)
+        except (DatabaseError, RagkitError):
+            raise  # the database's own error (it cannot be read): said as it is
+        except Exception as exc:  # a defect of the rules: never a crash, and the model may still answer
+            log.exception("the rules failed on %r", question)
+            unmapped = f"the rules could not read the question (an error in ragkit: {type(exc).__name__}: {exc})"
         else:
             attempt = Attempt(built.sql)
             try:

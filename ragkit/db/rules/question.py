@@ -159,7 +159,13 @@ def _numbers(parsed: Parsed, used: set[int]) -> None:
                 used.add(i)
             continue
         used.add(i)
-        if op is None and i > 0 and words[i - 1] in ("the", "top", "which", "what", "first", "are"):
+        if (
+            op is None
+            and w.isdigit()
+            and int(w) > 0
+            and i > 0
+            and words[i - 1] in ("the", "top", "which", "what", "first", "are")
+        ):
             parsed.limit = int(w)
         else:
             parsed.numbers.append(Number(i, op or "=", float(w) if "." in w else int(w)))
