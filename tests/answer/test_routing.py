@@ -101,7 +101,7 @@ def test_a_routed_question_gets_the_database_answer_with_the_route_and_a_broken_
     question = next(q for q in QUESTIONS if q["kind"] == "count")
     rk.set_llm(FunctionLLM(gold_writer, "gold"))
     events, answer = streamed(rk, question["question"])
-    assert isinstance(answer, SqlAnswer) and answer.result is not None
+    assert isinstance(answer, SqlAnswer) and answer.result is not None and answer.sql_by == "rules"
     assert [list(r) for r in answer.result.rows] == question["result"]
     assert events[0].type == "route" and "chinook" in events[0].chunk
     shown = answer.as_dict()
@@ -109,12 +109,15 @@ def test_a_routed_question_gets_the_database_answer_with_the_route_and_a_broken_
     # asked for the documents only, the same question gets a documents answer
     _, answer = streamed(rk, question["question"], databases=[])
     assert isinstance(answer, Answer)
-    # a writer that only writes broken SQL: the documents answer, and the answer says what failed
+    # a writer that only writes broken SQL (the model's SQL asked for): the documents answer, and the
+    # answer says what failed
     rk.set_llm(FunctionLLM(lambda messages: "SELEC nothing", "broken"))
+    rk.settings.db.sql_mode = "model"
     events, answer = streamed(rk, question["question"], mode="extract")
     assert isinstance(answer, Answer)
     assert [e.type for e in events[:2]] == ["route", "route"] and "answering from the documents" in events[1].chunk
     assert "Asked of database chinook first" in answer.notice and "only queries may run" in answer.notice
+    rk.settings.db.sql_mode = "auto"
     rk.set_llm(None)
 
 
