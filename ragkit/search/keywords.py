@@ -112,6 +112,8 @@ class KeywordIndex:
             else:
                 total, counts, page, expression = self._ranked_page(parsed, expansions, offset, limit)
             hits = [self._hit(row, paths, expression) for row, paths in page]
+            if scope and expansions:
+                expansions = self._visible(expansions, parsed.filters)
         files = sorted(counts.items(), key=lambda c: (-c[1], c[0]))
         return FindResult(parsed.text, total, files, hits, offset, expansions)
 
@@ -156,6 +158,18 @@ class KeywordIndex:
         expression = f"text : ({compile_fts(parsed.tree, expand)})" if parsed.tree is not None else ""
         where, params = where_sql(parsed.filters, self.entity_keys)
         return expression, where, params
+
+    def _visible(self, expansions: dict[str, list[str]], filters: Filters) -> dict[str, list[str]]:
+        """Each fuzzy term's expansion less the words that no passage of a file within
+        ``filters`` holds: the vocabulary spans the whole index, and a key limited to some of it
+        must not learn the words of the rest. (Inside a snapshot.)"""
+        where, params = where_sql(filters, self.entity_keys)
+
+        def held(word: str) -> bool:
+            docs = {row[2] for row in self.tables.matching('text : "' + word.replace('"', '""') + '"')}
+            return bool(docs) and bool(self.tables.places(docs, where, params))
+
+        return {term: [w for w in words if held(w)] for term, words in expansions.items()}
 
     def _doc_of(self) -> dict[int, str]:
         """Each chunk's document by its rowid, read once per committed write (from the

@@ -172,6 +172,23 @@ def test_filters_select_files_by_path_type_and_date(
     assert {Path(h.path).name for h in rk.search("harbour fee after:2024-06", k=5)} == {"other.txt"}
 
 
+def test_a_scoped_find_expands_fuzzy_terms_only_to_words_of_its_own_files(rk: Ragkit, tmp_path: Path) -> None:
+    """The vocabulary spans every folder; a find limited to some (a server key's collections)
+    must not name, in its expansions, a word only the others hold."""
+    from ragkit.storage.filters import Filters
+
+    docs = tmp_path / "docs"
+    (docs / "open").mkdir(parents=True)
+    (docs / "closed").mkdir()
+    (docs / "open" / "note.txt").write_text("The harbour master signed for Nordby Freight.\n")
+    (docs / "closed" / "pay.txt").write_text("Nordhavn Shipping paid the harbour master.\n")
+    rk.index([docs])
+    everything = rk.find("nordhavn~2")
+    assert everything.expansions["nordhavn~2"] == ["nordhavn"] and everything.total == 1
+    scoped = rk.find("nordhavn~2 OR nordby~1", scope=Filters(within=(str(docs / "open"),)))
+    assert scoped.total == 1 and scoped.expansions == {"nordhavn~2": [], "nordby~1": ["nordby"]}
+
+
 def test_the_keyword_index_follows_adds_changes_renames_and_deletes(rk: Ragkit, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
