@@ -52,10 +52,8 @@ def _assembled(sections: list[Any]) -> str:
     return "".join(parts)
 
 
-def passage(
-    path: str, page: int | None, start: int, end: int, row: FileRow | None, context: int = 400
-) -> dict[str, Any]:
-    """The cited span in its context: ``{"before", "span", "after", "page", "path"}``."""
+def _sections(path: str, row: FileRow | None) -> list[Any]:
+    """The file's sections as the index read them; refused if the file changed since."""
     from ingest import LoadError, load
 
     if not unchanged_since_indexed(Path(path), row):
@@ -71,11 +69,28 @@ def passage(
         raise RagkitError(f"cannot read {path} ({exc}); was it moved or deleted?") from exc
     if not unchanged_since_indexed(Path(path), row):  # swapped while it was read: what was read is not shown
         raise RagkitError(f"{path} changed while it was read; re-index it (ragkit index {shlex.quote(path)})")
-    text = _assembled([s for s in sections if s.page == page])
+    return sections
+
+
+def passage(
+    path: str, page: int | None, start: int, end: int, row: FileRow | None, context: int = 400
+) -> dict[str, Any]:
+    """The cited span in its context: ``{"before", "span", "after", "page", "path"}``."""
+    text = _assembled([s for s in _sections(path, row) if s.page == page])
     if end > len(text):
         raise RagkitError(f"{path} reads differently than when it was indexed; re-index it and ask again")
     lo, hi = max(0, start - context), min(len(text), end + context)
     return {"before": text[lo:start], "span": text[start:end], "after": text[end:hi], "page": page, "path": path}
+
+
+def pages(path: str, row: FileRow | None, page: int | None = None) -> list[tuple[int | None, str]]:
+    """The file's text as the index read it, page by page ((None, text) for a file without
+    pages); only ``page`` when one is given (none: a page the file does not have)."""
+    sections = _sections(path, row)
+    numbers = sorted({s.page for s in sections}, key=lambda n: (n is not None, n or 0))
+    if page is not None:
+        numbers = [n for n in numbers if n == page]
+    return [(n, _assembled([s for s in sections if s.page == n])) for n in numbers]
 
 
 def open_file(path: str, page: int | None = None, member: str = "") -> list[str]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeGuard
 import click
 
 from ragkit.core.errors import RagkitError
+from ragkit.search.typed import FilterOptions
 
 if TYPE_CHECKING:
     from ragkit.assistant.local import Ragkit
@@ -78,24 +79,6 @@ def open_local(warm_queries: bool = False, settings: Settings | None = None) -> 
 def json_option(help: str = "print the result as JSON") -> Callable[[Command[P]], Command[P]]:
     """``--json``, the same on every command that has it."""
     return click.option("--json", "as_json", is_flag=True, help=help)
-
-
-@dataclass
-class FilterOptions:
-    """The filter options of search and find, typed into the query as its language says them."""
-
-    path: tuple[str, ...] = ()
-    type: tuple[str, ...] = ()
-    after: str | None = None
-    before: str | None = None
-    lang: tuple[str, ...] = ()
-
-    def applied(self, query: str) -> str:
-        typed = [f'path:"{g}"' for g in self.path] + [f"type:{t}" for t in self.type]
-        typed += [f"after:{self.after}"] if self.after else []
-        typed += [f"before:{self.before}"] if self.before else []
-        typed += [f"lang:{code}" for code in self.lang]
-        return " ".join([query, *typed])
 
 
 def filter_options(command: Command[P]) -> Command[P]:

@@ -13,6 +13,8 @@ The routes, one module per resource under ``ragkit/serve/routes/``:
   ``…/NAME/query`` (a person's own SQL through the same guard) (``databases.py``): the databases
   the key may use, which are those its collections hold (any, for a key not limited to
   collections), less those limited to other keys (``db add --keys``).
+- ``/mcp``: the same index for other assistants and editors, over the Model Context Protocol
+  (Streamable HTTP; ``mcp.py``), under the same keys, collections and audit.
 - the OpenAPI document at ``/openapi.json``.
 
 Access (``gate.py``, before a byte of the body is read): once a key has been made, every request
@@ -38,6 +40,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ragkit.core.errors import NotFound, RagkitError
+from ragkit.serve import mcp
 from ragkit.serve.audit import AuditLog, note
 from ragkit.serve.context import Served
 from ragkit.serve.gate import LOOPBACK_NAMES, Gate, KeyGuard, allowed_names
@@ -73,6 +76,7 @@ def create_app(
     app.add_middleware(Gate, guard=guard, audit=audit, names=allowed_names(host, allowed_hosts), max_body=max_body)
     for module in ROUTERS:
         app.include_router(module.router)
+    mcp.mount(app, app.state.served, audit)
     _handle_errors(app)
     return app
 
