@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from ragkit.index.library import Library
+from ragkit.investigate.graph import Graph, entity_graph
 
 
 class LocalArchive:
@@ -28,6 +29,14 @@ class LocalArchive:
     def entity_mentions(self, name: str, kind: str | None = None) -> list[dict[str, Any]]:
         """Every mention of ``name`` (and of what is merged into it): path, page, span, text, type."""
         return self.library.entities.show(name, kind)
+
+    def entity_graph(self, query: str | None = None, kind: str | None = None, min_weight: int = 1) -> Graph:
+        """Who appears with whom (:mod:`ragkit.investigate.graph`), in the files ``query`` (the
+        find language) matches, or in all."""
+        seen = None
+        if query:
+            seen = {path for path, _ in self.library.find(query, 0, 0).files}.__contains__
+        return entity_graph(self.library.entities, seen, kind, min_weight)
 
     def entity_state(self) -> dict[str, int]:
         """``mentions``: how many are stored; ``pending``: documents not looked at yet."""

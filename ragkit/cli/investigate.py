@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TypedDict
 
 import click
@@ -10,6 +11,7 @@ import click
 from ingest.entities import TYPES as ENTITY_TYPES
 from ragkit.cli.common import DefaultGroup, is_remote, json_option, open_assistant, open_local
 from ragkit.cli.output import emit_json, shown_path
+from ragkit.core.errors import RagkitError
 
 ENTITIES_HELP = (
     "Names need entities.model, a spaCy pipeline. Merges and ignores last across re-indexing."
@@ -182,4 +184,36 @@ def duplicates(as_json: bool) -> int:
     return 0
 
 
-COMMANDS = [entities, threads, thread, duplicates]
+@click.command(epilog="GraphML opens in Gephi; the CSV pair loads into Neo4j with LOAD CSV (headers on).")
+@click.argument("query", required=False)
+@click.option("--type", "kind", type=TYPES, default=None, help="entities of one type only")
+@click.option("--min-weight", type=click.IntRange(min=1), default=1, metavar="N", help="edges in N files or more")
+@click.option("--format", "form", type=click.Choice(["graphml", "csv", "json"]), default="graphml", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="write here (for csv: a folder, for nodes.csv and edges.csv); default: print")  # fmt: skip
+def graph(query: str | None, kind: str | None, min_weight: int, form: str, out: Path | None) -> int:
+    """Who appears with whom: the entities as nodes, an edge between two that one document
+    mentions (its weight: how many files), within the files QUERY (the find language) matches."""
+    rk = open_local()
+    try:
+        found = rk.entity_graph(query, kind, min_weight)
+    finally:
+        rk.close()
+    if form == "csv":
+        if out is None:
+            raise RagkitError("--format csv writes two files (nodes.csv, edges.csv): give a folder with --out DIR")
+        out.mkdir(parents=True, exist_ok=True)
+        nodes, edges = found.csv()
+        (out / "nodes.csv").write_text(nodes, encoding="utf-8")
+        (out / "edges.csv").write_text(edges, encoding="utf-8")
+    else:
+        text = found.graphml() if form == "graphml" else found.json() + "\n"
+        if out is None:
+            sys.stdout.write(text)
+            return 0
+        out.write_text(text, encoding="utf-8")
+    print(f"{len(found.nodes)} entities, {len(found.edges)} edges: {out}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = [entities, threads, thread, duplicates, graph]

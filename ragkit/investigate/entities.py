@@ -234,6 +234,15 @@ class Entities:
     ) -> list[EntityRow]:
         """Entities by the number of files that mention them (then mentions), merges and ignores
         applied; of the files ``seen`` only (all, by default)."""
+        result = list(self.grouped(kind, seen)[0].values())
+        result.sort(key=lambda r: (-r.files, -r.mentions, r.name.casefold()))
+        return result[:n] if n else result
+
+    def grouped(
+        self, kind: str | None = None, seen: Callable[[str], bool] | None = None
+    ) -> tuple[dict[tuple[str, str], EntityRow], dict[tuple[str, str], set[str]], dict[str, int]]:
+        """Each entity, by (type, the key merges lead to), as a row; the documents that mention
+        it; and the number of files (``seen`` ones) that hold each document."""
         if kind is not None and kind not in TYPES:
             raise RagkitError(f"no entity type {kind!r} (types: {', '.join(TYPES)})")
         rows = self.tables.per_doc(kind)
@@ -254,13 +263,13 @@ class Entities:
             entry["spellings"][value] += count
             entry["keys"].add(key)
         named = {target.casefold(): target for target in aliases.values()}  # the names given to merges
-        result = []
+        result = {}
         for (type_, target), entry in grouped.items():
             shown = named.get(target) or entry["spellings"].most_common(1)[0][0]
             others = sorted({v for v in entry["spellings"] if v != shown})
-            result.append(EntityRow(shown, type_, sum(files[d] for d in entry["docs"]), entry["mentions"], others))
-        result.sort(key=lambda r: (-r.files, -r.mentions, r.name.casefold()))
-        return result[:n] if n else result
+            files_of = sum(files[d] for d in entry["docs"])
+            result[(type_, target)] = EntityRow(shown, type_, files_of, entry["mentions"], others)
+        return result, {k: e["docs"] for k, e in grouped.items()}, files
 
     def _files_by_doc(self, seen: Callable[[str], bool] | None = None) -> dict[str, int]:
         counts: Counter[str] = Counter()
