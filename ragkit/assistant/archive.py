@@ -10,6 +10,7 @@ from typing import Any
 
 from ragkit.index.library import Library
 from ragkit.investigate.graph import Graph, entity_graph
+from ragkit.investigate.timeline import Period, periods
 
 
 class LocalArchive:
@@ -37,6 +38,15 @@ class LocalArchive:
         if query:
             seen = {path for path, _ in self.library.find(query, 0, 0).files}.__contains__
         return entity_graph(self.library.entities, seen, kind, min_weight)
+
+    def timeline(
+        self, query: str | None = None, by: Period = "month", entity: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Files (or the mentions of ``entity``) per period, within the files ``query`` matches
+        (:mod:`ragkit.investigate.timeline`)."""
+        dated = self.library.keywords.dated(query)
+        mentions = None if entity is None else [m["path"] for m in self.library.entities.show(entity)]
+        return periods(dated, by, mentions)
 
     def entity_state(self) -> dict[str, int]:
         """``mentions``: how many are stored; ``pending``: documents not looked at yet."""

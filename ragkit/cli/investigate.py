@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 import click
 
@@ -216,4 +217,41 @@ def graph(query: str | None, kind: str | None, min_weight: int, form: str, out: 
     return 0
 
 
-COMMANDS = [entities, threads, thread, duplicates, graph]
+@click.command()
+@click.argument("query", required=False)
+@click.option("--by", type=click.Choice(["day", "month", "year"]), default="month", show_default=True)
+@click.option("--entity", default=None, metavar="NAME", help="count this entity's mentions, not files")
+@json_option()
+@click.option("--csv", "as_csv", is_flag=True, help="print CSV (period, files, mentions, dated by)")
+def timeline(query: str | None, by: Literal["day", "month", "year"], entity: str | None, as_json: bool,
+             as_csv: bool) -> int:  # fmt: skip
+    """When things happened: the files QUERY (the find language) matches, or every file, counted
+    by date (the document's own where it has one, else the file's); --entity counts its mentions."""
+    rk = open_local()
+    try:
+        rows = rk.timeline(query, by, entity)
+    finally:
+        rk.close()
+    if as_json:
+        emit_json({"by": by, "query": query, "entity": entity, "periods": rows})
+        return 0
+    if as_csv:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["period", "files", "mentions", "by_document_date", "by_file_mtime"])
+        for r in rows:
+            dated = r["dated_by"]
+            out.writerow([r["period"], r["files"], r.get("mentions", ""), sum(n for s, n in dated.items()
+                          if s != "file mtime"), dated.get("file mtime", 0)])  # fmt: skip
+        return 0
+    if not rows:
+        print("nothing dated matches" + (f" {query!r}" if query else " (index some documents: ragkit index PATH)"))
+    counted = "mentions" if entity else "files"
+    top = max((r[counted] for r in rows), default=1)
+    for r in rows:
+        guessed = r["dated_by"].get("file mtime", 0)
+        note = f"  ({guessed} by file time)" if guessed else ""
+        print(f"{r['period']:<10} {'█' * max(1, round(40 * r[counted] / top)):<40} {r[counted]:>6} {counted}{note}")
+    return 0
+
+
+COMMANDS = [entities, threads, thread, duplicates, graph, timeline]

@@ -241,6 +241,25 @@ class KeywordIndex:
         return FindHit(chunk, place.path, page, start, end, float(score), snippet, when, source, also, matches, member,
                        attached)  # fmt: skip
 
+    def dated(self, query: Query | str | None = None) -> list[tuple[str, str, str]]:
+        """(path, date, where the date comes from) of every file holding a passage that matches
+        ``query`` (every indexed file, without one), dated as a hit of :meth:`find` is: the
+        document's own date where it has one, else the file's."""
+        with self.manifest.snapshot():
+            if query is None:
+                docs = set(self._doc_of().values())
+                places = self._places(docs, "", [])
+            else:
+                parsed = parse(query) if isinstance(query, str) else query
+                placed, _ = self._matching(parsed, {})
+                places = {r[2]: paths for r, paths in placed}
+        found = {}
+        for held in places.values():
+            for place in held:
+                when = datetime.fromtimestamp((place.date_ns or place.mtime_ns) / 1e9).date().isoformat()
+                found[place.path] = (when, (place.date_source or "document") if place.date_ns else "file mtime")
+        return [(path, when, source) for path, (when, source) in sorted(found.items())]
+
     # --- ranked keyword search (hybrid retrieval) ----------------------------------------
 
     def ranked(self, text: str, k: int, filters: Filters | None = None) -> list[tuple[str, float]]:
