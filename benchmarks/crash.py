@@ -40,7 +40,7 @@ from ragkit.assistant.local import open_ragkit  # noqa: E402
 from ragkit.core.faults import POINTS  # noqa: E402
 from ragkit.index.embed import SentenceTransformerEmbedder  # noqa: E402
 
-NAMED = [*sorted(set(POINTS) - {"row-written"}), "entities-written"]  # rows as documents: no database here
+NAMED = [*sorted(set(POINTS) - {"row-written", "each-row"}), "entities-written"]  # no database, no ask --each here
 
 
 def make_corpus(folder: Path) -> None:

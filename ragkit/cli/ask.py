@@ -64,7 +64,15 @@ if TYPE_CHECKING:
     is_flag=True,
     help="answer from the documents even when a database added seems closer (answer.route = docs in config)",
 )
-@click.option("--csv", "as_csv", is_flag=True, help="a database answer's rows as CSV")
+@click.option("--csv", "as_csv", is_flag=True, help="a database answer's rows as CSV (with --each: a row per file)")
+@click.option(
+    "--each",
+    default=None,
+    metavar="QUERY",
+    help="ask the question of every file QUERY (the find language) matches, one row each, as they are answered;"
+    " --json gives JSON lines, --csv CSV, --md a Markdown report (default --mode: extract)",
+)
+@click.option("--md", "as_md", is_flag=True, help="with --each: a Markdown report")
 @click.option(
     "--sql-mode",
     type=click.Choice(["auto", "rules", "model"]),
@@ -74,13 +82,15 @@ if TYPE_CHECKING:
 )
 def ask(question: str | None, docs: tuple[Path, ...], model: str | None, chat: str | None, mode: Mode | None,
         search_mode: SearchMode | None, db: str | None, as_json: bool, show_draft: bool, docs_only: bool,
-        as_csv: bool, sql_mode: SqlMode | None) -> int:  # fmt: skip
+        as_csv: bool, each: str | None, as_md: bool, sql_mode: SqlMode | None) -> int:  # fmt: skip
     """Answer a question from your documents, with citations."""
     from ragkit.assistant.local import Answer
     from ragkit.db.ask import SqlAnswer
 
     if question is None:
         raise RagkitError('ask needs a question: ragkit ask "QUESTION" [--docs PATH]')
+    if each is not None or as_md:
+        return ask_each(question, each, mode, as_json, as_csv, as_md, bool(docs or chat or db or docs_only))
     if db:
         if docs or chat or mode or search_mode or docs_only:
             raise RagkitError(
@@ -88,16 +98,7 @@ def ask(question: str | None, docs: tuple[Path, ...], model: str | None, chat: s
             )
         return print_sql_answer(open_assistant().ask_database(question, db, model, sql_mode), as_json, as_csv)
     rk = open_assistant(warm_queries=True)
-    if sql_mode and is_remote(rk):
-        raise RagkitError(f"the server ({rk.url}) routes questions with its own [db] sql_mode: ask with --db NAME")
-    if sql_mode:
-        rk.settings.db.sql_mode = sql_mode
-    if as_csv and (docs_only or not (is_remote(rk) or rk.settings.databases)):
-        raise RagkitError("--csv gives a database answer's rows: use it with --db NAME (or without --docs-only)")
-    if search_mode and is_remote(rk):
-        raise RagkitError(f"the server ({rk.url}) ranks passages its own way (its retrieve.mode): drop --search-mode")
-    if search_mode:
-        rk.settings.retrieve.mode = search_mode
+    set_modes(rk, sql_mode, search_mode, as_csv, docs_only)
     if docs:
         report = index_with_progress(rk, docs, rebuild=False, quiet=as_json)
         if not as_json:
@@ -132,6 +133,34 @@ def ask(question: str | None, docs: tuple[Path, ...], model: str | None, chat: s
     if conversation is not None:
         print(f"Conversation: {conversation.id} (follow up with: ragkit ask --chat {conversation.id} QUESTION)")
     return 0
+
+
+def set_modes(rk: Assistant, sql_mode: SqlMode | None, search_mode: SearchMode | None, as_csv: bool,
+              docs_only: bool) -> None:  # fmt: skip
+    """This question's SQL and search modes, where this ragkit (not a server) decides them."""
+    if sql_mode and is_remote(rk):
+        raise RagkitError(f"the server ({rk.url}) routes questions with its own [db] sql_mode: ask with --db NAME")
+    if sql_mode:
+        rk.settings.db.sql_mode = sql_mode
+    if as_csv and (docs_only or not (is_remote(rk) or rk.settings.databases)):
+        raise RagkitError("--csv gives a database answer's rows: use it with --db NAME (or without --docs-only)")
+    if search_mode and is_remote(rk):
+        raise RagkitError(f"the server ({rk.url}) ranks passages its own way (its retrieve.mode): drop --search-mode")
+    if search_mode:
+        rk.settings.retrieve.mode = search_mode
+
+
+def ask_each(question: str, each: str | None, mode: Mode | None, as_json: bool, as_csv: bool, as_md: bool,
+             other: bool) -> int:  # fmt: skip
+    from ragkit.cli.each import run_each
+
+    if each is None:
+        raise RagkitError("--md writes the report of --each QUERY: give the query whose files to ask")
+    if other:
+        raise RagkitError("--each asks every file the query matches: --docs, --chat, --db and --docs-only do not apply")
+    if as_json + as_csv + as_md > 1:
+        raise RagkitError("--each prints one of --json, --csv or --md")
+    return run_each(each, question, mode, "json" if as_json else "csv" if as_csv else "md" if as_md else "table")
 
 
 def highlighted(result: Answer) -> str:

@@ -21,6 +21,7 @@ POINTS = {
     "after-vector-delete": "an orphan document's vectors are deleted; its manifest rows are not",
     "rebuild": "a rebuild has cleared the manifest but not yet the vector store",
     "row-written": "a database row's file is written (rows as documents); the index has not synced it yet",
+    "each-row": "ask --each has answered a file; its row is not written yet",
 }
 
 FAILS = {

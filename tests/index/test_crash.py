@@ -123,7 +123,10 @@ def assert_converges(scene: Scene, home: Path, embedder: SentenceTransformerEmbe
     clean.close()
 
 
-@pytest.mark.parametrize("point", sorted(set(POINTS) - {"rebuild", "row-written"}))  # rows: test_rowdocs.py
+ELSEWHERE = {"rebuild", "row-written", "each-row"}  # tested here below, in test_rowdocs.py, and in test_each.py
+
+
+@pytest.mark.parametrize("point", sorted(set(POINTS) - ELSEWHERE))
 def test_kill_at_each_named_step_then_rerun_gives_the_clean_index(
     point: str, scene: Scene, tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

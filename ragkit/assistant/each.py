@@ -1,0 +1,66 @@
+"""One question over every match: ``ragkit ask --each QUERY QUESTION``.
+
+``QUERY`` (the ``find`` language, filters included) selects every file that matches, however
+many; the question is then asked of each file alone, as ``ask`` would answer it from that file's
+passages (quoted sentences by default, or the model's checked answer), and each file gets a
+row: its answer and the verified quotes behind it, or that nothing in it answers. No file that
+matched is left out. Rows come one at a time, so a long run can be shown as it goes and stopped
+with what is done kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragkit.answer.answerer import Answer, Mode
+from ragkit.assistant.local import Ragkit
+from ragkit.storage.filters import Filters, glob_escape
+
+
+@dataclass
+class EachRow:
+    path: str
+    answered: bool
+    answer: str  # the checked answer, or the reason nothing answers
+    quotes: list[dict[str, Any]] = field(default_factory=list)  # verified: page, start, end, quote
+    short_answer: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "answered": self.answered, "answer": self.answer,
+                "short_answer": self.short_answer, "quotes": self.quotes}  # fmt: skip
+
+
+def matching_files(rk: Ragkit, query: str) -> list[str]:
+    """Every file ``query`` matches, the most matches first."""
+    return [path for path, _ in rk.find(query, 0, 0).files]
+
+
+def answer_each(rk: Ragkit, files: list[str], question: str, mode: Mode = "extract") -> Iterator[EachRow]:
+    """The question asked of each file alone, a row per file, in the order given."""
+    for path in files:
+        only = Filters(paths=(glob_escape(path),))
+        answer: Answer | None = None
+        stream = rk.ask_stream(question, mode=mode, scope=only, databases=[])
+        try:
+            for item in stream:
+                if isinstance(item, Answer):
+                    answer = item
+        finally:
+            stream.close()
+        yield row_of(path, answer)
+
+
+def row_of(path: str, answer: Answer | None) -> EachRow:
+    if answer is None or answer.declined:
+        return EachRow(path, False, "nothing in this file answers the question")
+    quotes = [
+        {"page": c.page, "start": c.start, "end": c.end, "quote": c.quote}
+        for c in answer.attribution.citations
+        if c.verified and c.path == path
+    ]
+    if not quotes:  # an answer nothing in the file backs is no answer from it
+        return EachRow(path, False, "nothing in this file answers the question")
+    short = (answer.short_answer or {}).get("text", "")
+    return EachRow(path, True, answer.answer, quotes, short)
