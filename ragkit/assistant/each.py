@@ -32,15 +32,19 @@ class EachRow:
                 "short_answer": self.short_answer, "quotes": self.quotes}  # fmt: skip
 
 
-def matching_files(rk: Ragkit, query: str) -> list[str]:
-    """Every file ``query`` matches, the most matches first."""
-    return [path for path, _ in rk.find(query, 0, 0).files]
+def matching_files(rk: Ragkit, query: str, scope: Filters | None = None) -> list[str]:
+    """Every file ``query`` matches (within ``scope``: a key's collections), the most matches first."""
+    return [path for path, _ in rk.find(query, 0, 0, scope).files]
 
 
-def answer_each(rk: Ragkit, files: list[str], question: str, mode: Mode = "extract") -> Iterator[EachRow]:
-    """The question asked of each file alone, a row per file, in the order given."""
+def answer_each(
+    rk: Ragkit, files: list[str], question: str, mode: Mode = "extract", scope: Filters | None = None
+) -> Iterator[EachRow]:
+    """The question asked of each file alone (within ``scope`` still), a row per file, in the
+    order given."""
     for path in files:
-        only = Filters(paths=(glob_escape(path),))
+        only = Filters(paths=(glob_escape(path),), within=scope.within if scope else (),
+                       without=scope.without if scope else ())  # fmt: skip
         answer: Answer | None = None
         stream = rk.ask_stream(question, mode=mode, scope=only, databases=[])
         try:

@@ -8,8 +8,8 @@ from ragkit.cli.common import open_local
 
 
 @click.command(
-    epilog="Tools: search, find, ask, passage, status, entities, entity_mentions, thread; every indexed document"
-    " is a resource (ragkit://doc/PATH?page=N). Configure it in an assistant as the command `ragkit` with the"
+    epilog="Tools: search, find, ask, ask_each, passage, status, entities, entity_mentions, thread; every indexed"
+    " document is a resource (ragkit://doc/PATH?page=N). Configure it in an assistant as the command `ragkit` with the"
     " argument `mcp`; README: 'Other assistants and editors (MCP)'."
 )
 def mcp() -> int:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from ragkit.answer import passages
 from ragkit.answer.answerer import Answer, Mode
+from ragkit.assistant.each import answer_each, matching_files
 from ragkit.assistant.local import Ragkit
 from ragkit.core.errors import NotFound, RagkitError
 from ragkit.db.ask import SqlAnswer
@@ -33,6 +34,9 @@ class Backend(Protocol):
     def search(self, query: str, k: int, mode: SearchMode | None, collection: str | None) -> dict[str, Any]: ...
     def find(self, query: str, offset: int, limit: int, collection: str | None) -> dict[str, Any]: ...
     def ask(self, question: str, mode: Mode | None, collection: str | None, progress: Progress) -> dict[str, Any]: ...
+    def each(
+        self, question: str, query: str, mode: Mode | None, collection: str | None, progress: Progress
+    ) -> dict[str, Any]: ...
     def passage(self, path: str, page: int | None, start: int, end: int) -> dict[str, Any]: ...
     def status(self) -> dict[str, Any]: ...
     def entities(self, kind: str | None, top: int, collection: str | None) -> dict[str, Any]: ...
@@ -41,6 +45,19 @@ class Backend(Protocol):
     def documents(self) -> list[str]: ...
     def pages(self, path: str, page: int | None) -> list[tuple[int | None, str]]: ...
     def record(self, **entry: Any) -> None: ...
+
+
+def each_file(
+    rk: Ragkit, question: str, query: str, mode: Mode | None, scope: Filters | None, progress: Progress
+) -> dict[str, Any]:
+    """``ask --each``: a row per file ``query`` matches within ``scope``, saying how far it is."""
+    files = matching_files(rk, query, scope)
+    rows = []
+    for n, row in enumerate(answer_each(rk, files, question, mode or "extract", scope), start=1):
+        rows.append(row.as_dict())
+        progress(f"{n} of {len(files)} file(s) asked")
+    answered = sum(r["answered"] for r in rows)
+    return {"question": question, "query": query, "files": len(files), "answered": answered, "rows": rows}
 
 
 def answered(events: Any, progress: Progress) -> Answer | SqlAnswer:
@@ -97,6 +114,15 @@ class LocalBackend:
             finally:
                 stream.close()
         shown: dict[str, Any] = self.shown(answer.as_dict())
+        return shown
+
+    def each(
+        self, question: str, query: str, mode: Mode | None, collection: str | None, progress: Progress
+    ) -> dict[str, Any]:
+        scope = self.limit(collection)
+        with self.generating:
+            found = each_file(self.rk, question, query, mode, scope, progress)
+        shown: dict[str, Any] = self.shown(found)
         return shown
 
     def indexed(self, path: str) -> Any:

@@ -123,6 +123,8 @@ MODES = (
     "auto: the model's checked answer, else sentences quoted from the documents; extract: quoted sentences only"
     " (no model); generate: the model's words as written"
 )
+EACH_MODES = "extract (default): quoted sentences, no model; auto: the model's checked answer, for each file (slow)"
+EACH_MODES = "extract (default): quoted sentences, no model; auto: the model's checked answer, for each file (slow)"
 Collection = Annotated[
     str | None, Field(description="only this collection's files (collections are named by whoever runs ragkit)")
 ]
@@ -195,6 +197,30 @@ async def ask(
     return found
 
 
+async def ask_each(
+    question: Annotated[str, Field(min_length=1, max_length=4000, description="a question to ask of each file")],
+    query: Annotated[
+        str, Field(min_length=1, max_length=2000, description="the files to ask: every one this find query matches")
+    ],
+    ctx: Context,
+    mode: Annotated[Literal["extract", "auto"] | None, Field(description=EACH_MODES)] = None,
+    collection: Collection = None,
+) -> dict[str, Any]:
+    """One question over every file a find query matches, however many (not the top passages
+    only): a row per file with `answered`, the answer, and the verified quotes (page, start,
+    end, quote) behind it; files where nothing answers are listed with `answered` false.
+    Progress is reported per file."""
+    steps = 0
+
+    def said(message: str) -> None:
+        nonlocal steps
+        steps += 1
+        anyio.from_thread.run(ctx.report_progress, steps, None, message)
+
+    found: dict[str, Any] = await run(lambda b: b.each(question, query, mode, collection, said))
+    return found
+
+
 async def passage(
     path: Annotated[str, Field(min_length=1, max_length=4096, description="an indexed file's path, as cited")],
     start: Annotated[int, Field(ge=0, description="the span's first character, as cited")],
@@ -247,7 +273,7 @@ async def thread(
     return found
 
 
-TOOLS = (search, find, ask, passage, status, entities, entity_mentions, thread)
+TOOLS = (search, find, ask, ask_each, passage, status, entities, entity_mentions, thread)
 
 
 class RagkitMCP(MCPServer[Any]):

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from ragkit.answer.answerer import Mode
 from ragkit.core.errors import NotFound, RagkitError
 from ragkit.index.library import SearchMode
-from ragkit.mcp.backend import Progress, answered
+from ragkit.mcp.backend import Progress, answered, each_file
 from ragkit.mcp.server import build
 from ragkit.serve.audit import AuditLog
 from ragkit.serve.context import Served
@@ -78,6 +78,16 @@ class ServedBackend:
             finally:
                 stream.close()
         shown: dict[str, Any] = index.shown(answer.as_dict(), limit)
+        return shown
+
+    def each(
+        self, question: str, query: str, mode: Mode | None, collection: str | None, progress: Progress
+    ) -> dict[str, Any]:
+        index = self.index
+        limit = self._route(lambda: index.scope(self.principal, collection))
+        with index.generating:
+            found = each_file(index.rk, question, query, mode, limit, progress)
+        shown: dict[str, Any] = index.shown(found, limit)
         return shown
 
     def passage(self, path: str, page: int | None, start: int, end: int) -> dict[str, Any]:

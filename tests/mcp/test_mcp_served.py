@@ -93,6 +93,7 @@ def test_a_key_limited_to_one_collection_never_sees_the_other(office: Office) ->
         seen["find"] = await tool(client, "find", query="Tolsvik")
         seen["ask"] = await tool(client, "ask", question="How much was the Tolsvik account paid?", mode="extract")
         seen["passage"] = await tool(client, "passage", path=payroll, start=0, end=20)
+        seen["each"] = await tool(client, "ask_each", question="Who was paid?", query="Tolsvik OR kroner OR paid")
         seen["other collection"] = await tool(client, "search", query="kroner", collection="payroll")
         public_dir = str(office.docs / "public")
         seen["attacks"] = [  # typed filters, wildcards, fuzzy terms and paths that climb out of the collection
@@ -116,6 +117,7 @@ def test_a_key_limited_to_one_collection_never_sees_the_other(office: Office) ->
     assert fuzzy["total"] == 0 and fuzzy["expansions"] == {"nordhavn~2": []}  # not even the other's words
     assert all("Payroll" not in json.dumps(found) for found in seen["attacks"][3:])
     assert seen["find"]["files"] == [{"path": public, "count": 1}]  # its own collection's file, found
+    assert [row["path"] for row in seen["each"]["rows"]] == [public]
     assert seen["passage"] == f"Error executing tool passage: {payroll} is not an indexed file"
     assert "may not read the collection 'payroll'" in seen["other collection"]
     assert seen["status"]["collections"] == ["public"] and seen["status"]["files"] == 1
