@@ -15,6 +15,7 @@ from ragkit.core import privacy as _privacy  # noqa: F401  (must run before any 
 # and the commands that need little (search never loads a chat model) stay fast.
 _WHERE = {
     "Answer": "ragkit.answer.answerer",
+    "EachRow": "ragkit.assistant.each",
     "Assistant": "ragkit.assistant.protocol",
     "Attribution": "ragkit.answer.attribution",
     "Citation": "ragkit.answer.attribution",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from ragkit.answer.attribution import Attribution, Citation
     from ragkit.answer.conversation import Conversation, ConversationStore
     from ragkit.answer.routing import Route, Router
+    from ragkit.assistant.each import EachRow
     from ragkit.assistant.local import Ragkit, open_assistant, open_ragkit
     from ragkit.assistant.protocol import Assistant
     from ragkit.assistant.remote import RemoteAssistant
@@ -91,6 +93,7 @@ __all__ = [
     "Citation",
     "Conversation",
     "ConversationStore",
+    "EachRow",
     "Filters",
     "FindHit",
     "FindResult",

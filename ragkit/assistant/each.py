@@ -10,12 +10,11 @@ with what is done kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ragkit.answer.answerer import Answer, Mode
-from ragkit.assistant.local import Ragkit
 from ragkit.storage.filters import Filters, glob_escape
 
 
@@ -31,14 +30,21 @@ class EachRow:
         return {"path": self.path, "answered": self.answered, "answer": self.answer,
                 "short_answer": self.short_answer, "quotes": self.quotes}  # fmt: skip
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EachRow:
+        """A row back from :meth:`as_dict` (as a ragkit server sends it)."""
+        return cls(data["path"], bool(data["answered"]), data["answer"], list(data.get("quotes") or []),
+                   data.get("short_answer") or "")  # fmt: skip
 
-def matching_files(rk: Ragkit, query: str, scope: Filters | None = None) -> list[str]:
-    """Every file ``query`` matches (within ``scope``: a key's collections), the most matches first."""
+
+def matching_files(rk: Any, query: str, scope: Filters | None = None) -> list[str]:
+    """Every file ``query`` matches (within ``scope``: a key's collections), the most matches
+    first. (``rk``: the local engine, :class:`~ragkit.assistant.local.Ragkit`, here and below.)"""
     return [path for path, _ in rk.find(query, 0, 0, scope).files]
 
 
 def answer_each(
-    rk: Ragkit, files: list[str], question: str, mode: Mode = "extract", scope: Filters | None = None
+    rk: Any, files: list[str], question: str, mode: Mode = "extract", scope: Filters | None = None
 ) -> Iterator[EachRow]:
     """The question asked of each file alone (within ``scope`` still), a row per file, in the
     order given."""
@@ -68,3 +74,21 @@ def row_of(path: str, answer: Answer | None) -> EachRow:
         return EachRow(path, False, "nothing in this file answers the question")
     short = (answer.short_answer or {}).get("text", "")
     return EachRow(path, True, answer.answer, quotes, short)
+
+
+def each_file(
+    rk: Any,
+    question: str,
+    query: str,
+    mode: Mode | None,
+    scope: Filters | None,
+    progress: Callable[[str], None] = lambda said: None,
+) -> dict[str, Any]:
+    """``ask --each``: a row per file ``query`` matches within ``scope``, saying how far it is."""
+    files = matching_files(rk, query, scope)
+    rows = []
+    for n, row in enumerate(answer_each(rk, files, question, mode or "extract", scope), start=1):
+        rows.append(row.as_dict())
+        progress(f"{n} of {len(files)} file(s) asked")
+    answered = sum(r["answered"] for r in rows)
+    return {"question": question, "query": query, "files": len(files), "answered": answered, "rows": rows}

@@ -11,7 +11,7 @@ first use.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from ragkit.answer.answerer import NOT_FOUND, UNVERIFIED, Answer, Answerer, Mode
 from ragkit.answer.conversation import Conversation, ConversationStore
 from ragkit.answer.routing import Route, Router
 from ragkit.assistant.archive import LocalArchive
+from ragkit.assistant.each import EachRow
 from ragkit.assistant.protocol import Assistant
 from ragkit.core import paths
 from ragkit.core.config import Settings, load_settings
@@ -268,6 +269,14 @@ class Ragkit(LocalArchive):
         mode: Mode | None = None,
     ) -> Answer:
         return self.answerer.ask(question, model, conversation, mode)
+
+    def ask_each(self, question: str, query: str, mode: Mode | None = None) -> tuple[int, Iterator[EachRow]]:
+        """The question asked of every file ``query`` matches (:mod:`ragkit.assistant.each`):
+        how many files, and their rows as they are answered."""
+        from ragkit.assistant.each import answer_each, matching_files
+
+        files = matching_files(self, query)
+        return len(files), answer_each(self, files, question, mode or "extract")
 
     def ask_database(
         self, question: str, name: str, model: str | None = None, sql_mode: SqlMode | None = None

@@ -9,12 +9,13 @@ the local engine (:class:`~ragkit.assistant.local.Ragkit`) and a ragkit server u
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from ragkit.answer.answerer import Answer, Mode
 from ragkit.answer.conversation import Conversation, ConversationStore
+from ragkit.assistant.each import EachRow
 from ragkit.core.config import Settings
 from ragkit.db.ask import SqlAnswer, SqlMode
 from ragkit.index.library import SearchMode
@@ -85,6 +86,7 @@ class Assistant(Protocol):
         databases: Sequence[str] | None = ...,
     ) -> Generator[StreamEvent | Answer | SqlAnswer, None, None]: ...
 
+    def ask_each(self, question: str, query: str, mode: Mode | None = ...) -> tuple[int, Iterator[EachRow]]: ...
     def ask_database(
         self, question: str, name: str, model: str | None = ..., sql_mode: SqlMode | None = ...
     ) -> SqlAnswer: ...

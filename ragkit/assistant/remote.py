@@ -22,6 +22,7 @@ import httpx
 
 from ragkit.answer.answerer import Answer, Mode
 from ragkit.answer.conversation import Conversation, ConversationStore, Turn, hit_from_dict
+from ragkit.assistant.each import EachRow
 from ragkit.core import paths
 from ragkit.core.config import Settings
 from ragkit.core.errors import RagkitError
@@ -122,6 +123,15 @@ class RemoteAssistant:
                 break
             result.hits.extend(following.hits)
         return result
+
+    def ask_each(self, question: str, query: str, mode: Mode | None = None) -> tuple[int, Iterator[EachRow]]:
+        """Every file of the server's (the key's) that ``query`` matches, asked on the server;
+        the rows come back together."""
+        if mode == "generate":
+            raise RagkitError("--each answers with quotes (extract) or the model's checked answer (auto), not generate")
+        body = self._scoped({"question": question, "query": query, "mode": mode})
+        found = self._request("POST", "/v1/each", json=body, timeout=None)
+        return int(found["files"]), iter([EachRow.from_dict(row) for row in found["rows"]])
 
     def passage(self, path: str, page: int | None, start: int, end: int, context: int = 400) -> dict[str, Any]:
         params: dict[str, Any] = {"path": path, "start": start, "end": end}

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from ragkit.answer.answerer import Mode
-from ragkit.cli.common import open_local
+from ragkit.cli.common import open_assistant
 from ragkit.cli.output import shown_path
 from ragkit.core.faults import kill_point
 
@@ -21,19 +21,17 @@ CSV_FIELDS = ["path", "answered", "answer", "short_answer", "page", "start", "en
 
 def run_each(query: str, question: str, mode: Mode | None, form: Form) -> int:
     """Rows written as they come (each whole, then flushed); Ctrl-C stops with those kept."""
-    from ragkit.assistant.each import answer_each, matching_files
-
-    rk = open_local(warm_queries=True)
+    rk = open_assistant(warm_queries=True)
     done = answered = 0
     try:
-        files = matching_files(rk, query)
-        head(form, query, question, len(files))
+        files, rows = rk.ask_each(question, query, mode)
+        head(form, query, question, files)
         tty = sys.stderr.isatty()
-        for row in answer_each(rk, files, question, mode or "extract"):
+        for row in rows:
             done += 1
             answered += row.answered
             if tty:
-                print(f"\r[{done}/{len(files)}] ", end="", file=sys.stderr, flush=True)
+                print(f"\r[{done}/{files}] ", end="", file=sys.stderr, flush=True)
             first = row.quotes[0] if row.quotes else {}
             if form == "json":
                 line = json.dumps(row.as_dict(), ensure_ascii=False)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from ragkit.answer import passages
 from ragkit.answer.answerer import Answer, Mode
-from ragkit.assistant.each import answer_each, matching_files
+from ragkit.assistant.each import each_file
 from ragkit.assistant.local import Ragkit
 from ragkit.core.errors import NotFound, RagkitError
 from ragkit.db.ask import SqlAnswer
@@ -45,19 +45,6 @@ class Backend(Protocol):
     def documents(self) -> list[str]: ...
     def pages(self, path: str, page: int | None) -> list[tuple[int | None, str]]: ...
     def record(self, **entry: Any) -> None: ...
-
-
-def each_file(
-    rk: Ragkit, question: str, query: str, mode: Mode | None, scope: Filters | None, progress: Progress
-) -> dict[str, Any]:
-    """``ask --each``: a row per file ``query`` matches within ``scope``, saying how far it is."""
-    files = matching_files(rk, query, scope)
-    rows = []
-    for n, row in enumerate(answer_each(rk, files, question, mode or "extract", scope), start=1):
-        rows.append(row.as_dict())
-        progress(f"{n} of {len(files)} file(s) asked")
-    answered = sum(r["answered"] for r in rows)
-    return {"question": question, "query": query, "files": len(files), "answered": answered, "rows": rows}
 
 
 def answered(events: Any, progress: Progress) -> Answer | SqlAnswer:

@@ -4,7 +4,8 @@ The routes, one module per resource under ``ragkit/serve/routes/``:
 
 - ``POST /v1/chat/completions`` (``chat.py``): OpenAI-compatible, streamed or not, the checked
   answer as ``content`` and all about it in the extension field ``ragkit``.
-- ``POST /v1/search``, ``POST /v1/find`` (``search.py``); ``GET /v1/passage``, a cited span in its
+- ``POST /v1/search``, ``POST /v1/find`` (``search.py``); ``POST /v1/each``, one question over every
+  file a find query matches (``each.py``); ``GET /v1/passage``, a cited span in its
   context (``passages.py``); ``GET /v1/status``, ``GET /v1/models`` (``status.py``).
 - ``GET /v1/entities``, ``GET /v1/entities/mentions``, ``GET /v1/threads/…`` (``archive.py``).
 - ``GET|POST /v1/searches``, ``DELETE /v1/searches/NAME``, ``POST /v1/searches/NAME/run``: saved
@@ -45,10 +46,10 @@ from ragkit.serve.audit import AuditLog, note
 from ragkit.serve.context import Served
 from ragkit.serve.gate import LOOPBACK_NAMES, Gate, KeyGuard, allowed_names
 from ragkit.serve.keys import KeyStore
-from ragkit.serve.routes import archive, chat, databases, passages, search, searches, status
+from ragkit.serve.routes import archive, chat, databases, each, passages, search, searches, status
 
 LOOPBACK = LOOPBACK_NAMES
-ROUTERS = (chat, search, status, passages, archive, searches, databases)
+ROUTERS = (chat, search, each, status, passages, archive, searches, databases)
 
 
 def create_app(

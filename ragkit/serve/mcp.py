@@ -23,9 +23,10 @@ from fastapi import FastAPI, HTTPException
 from starlette.routing import Route
 
 from ragkit.answer.answerer import Mode
+from ragkit.assistant.each import each_file
 from ragkit.core.errors import NotFound, RagkitError
 from ragkit.index.library import SearchMode
-from ragkit.mcp.backend import Progress, answered, each_file
+from ragkit.mcp.backend import Progress, answered
 from ragkit.mcp.server import build
 from ragkit.serve.audit import AuditLog
 from ragkit.serve.context import Served

@@ -24,6 +24,14 @@ class FindRequest(BaseModel):
     collection: str | None = None
 
 
+class EachRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    question: str = Field(min_length=1, max_length=4000)
+    query: str = Field(min_length=1, max_length=4000)
+    mode: Literal["extract", "auto"] | None = None
+    collection: str | None = None
+
+
 class SaveSearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str = Field(min_length=1, max_length=200)

@@ -5,6 +5,7 @@ status, and the terminal UI (Pilot). Keys missing, wrong, revoked and out of sco
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
@@ -187,6 +188,18 @@ def test_remote_keys_missing_wrong_revoked_and_out_of_scope_get_clear_errors(off
     assert denied.code == 1 and "may not read the collection 'accounts'" in denied.stderr
     scoped = client(office, "--collection", "public", "search", "tolsvik acme", "--json", home=tmp_path).json()
     assert all("/public/" in h["path"] for h in scoped["hits"])
+
+
+def test_ask_each_over_the_server_asks_the_keys_own_files(office: Office, tmp_path: Path) -> None:
+    question = "How much did the Tolsvik account pay?"
+    rows = client(office, "ask", question, "--each", "tolsvik OR acme", "--json", home=tmp_path)
+    assert rows.code == 0, rows.stderr
+    ledger = [json.loads(line) for line in rows.stdout.splitlines() if "ledger.txt" in line]
+    assert ledger and ledger[0]["answered"] and "2,500 kroner" in ledger[0]["quotes"][0]["quote"]
+    press = client(office, "ask", question, "--each", "tolsvik OR acme", "--json", key="press", home=tmp_path)
+    assert press.code == 0 and "ledger.txt" not in press.stdout  # not a file the key may read
+    entries = ragkit("audit", "tail", "-n", "50", "--json", home=office.home).json()["entries"]
+    assert any(e["endpoint"] == "/v1/each" and e["key"] == "press" and e.get("query") for e in entries)
 
 
 def test_what_only_the_server_can_do_is_refused_with_the_reason(office: Office, tmp_path: Path) -> None:

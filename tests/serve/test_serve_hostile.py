@@ -463,6 +463,12 @@ ATTACKS: dict[tuple[str, str], list[dict[str, object]]] = {
     ("GET", "/v1/databases/{name}/schema"): [{"name": "ledger"}, {"name": "../ledger"}],
     ("POST", "/v1/databases/{name}/ask"): [{"name": "ledger", "json": {"question": "What did Fosnavåg pay?"}}],
     ("POST", "/v1/databases/{name}/query"): [{"name": "ledger", "json": {"sql": "SELECT body FROM notes"}}],
+    ("POST", "/v1/each"): [
+        {"json": {"question": "Who merged?", "query": "brattvåg OR ulsteinvik OR fosnavåg OR merger"}},
+        {"json": {"question": "Who merged?", "query": "path:../B/* merger"}},
+        {"json": {"question": "Who merged?", "query": "merger", "collection": "B"}},
+        {"json": {"question": "Who merged?", "query": "brattvag~1 OR merg*", "mode": "extract"}},
+    ],
     ("POST", "/v1/chat/completions"): [
         {
             "json": {
