@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -89,3 +90,24 @@ def serving(
         proc.terminate()
         assert proc.wait(60) == 0, log.read_text(errors="replace")[-3000:]  # a clean stop
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+@dataclass
+class Office:
+    """A ragkit server started for a test module: its URL, home, documents and keys by name."""
+
+    url: str
+    home: Path
+    docs: Path
+    keys: dict[str, str]
+
+    def call(
+        self, method: str, route: str, key: str | None = None, headers: dict[str, str] | None = None, **kwargs: object
+    ) -> httpx.Response:
+        sent = {**(headers or {}), **({"Authorization": f"Bearer {key}"} if key else {})}
+        return httpx.request(method, self.url + route, headers=sent, timeout=120, **kwargs)  # type: ignore[arg-type]
+
+    def find(self, query: str, key: str) -> list[str]:
+        response = self.call("POST", "/v1/find", key, json={"query": query, "limit": 100})
+        assert response.status_code == 200, response.text
+        return [h["path"] for h in response.json()["hits"]]

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -19,20 +17,12 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
 from tests.helpers.cli import ragkit
-from tests.helpers.servers import create_keys, serving
+from tests.helpers.servers import Office, create_keys, serving
 
 PUBLIC = "The Skarvøy lighthouse was rebuilt in 1887 by the engineer Maren Tolsvik.\n"
 PRIVATE = "Payroll, confidential: the Tolsvik account was paid 48,000 kroner by Nordhavn Shipping in May.\n"
 INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
     "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}  # fmt: skip
-
-
-@dataclass
-class Office:
-    url: str
-    home: Path
-    docs: Path
-    keys: dict[str, str]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import sqlite3
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,26 +17,7 @@ import httpx
 import pytest
 
 from tests.helpers.cli import ragkit
-from tests.helpers.servers import create_keys, free_port, running, serving
-
-
-@dataclass
-class Office:
-    url: str
-    home: Path
-    docs: Path
-    keys: dict[str, str]
-
-    def call(
-        self, method: str, route: str, key: str | None = None, headers: dict[str, str] | None = None, **kwargs: object
-    ) -> httpx.Response:
-        sent = {**(headers or {}), **({"Authorization": f"Bearer {key}"} if key else {})}
-        return httpx.request(method, self.url + route, headers=sent, timeout=120, **kwargs)  # type: ignore[arg-type]
-
-    def find(self, query: str, key: str) -> list[str]:
-        response = self.call("POST", "/v1/find", key, json={"query": query, "limit": 100})
-        assert response.status_code == 200, response.text
-        return [h["path"] for h in response.json()["hits"]]
+from tests.helpers.servers import Office, create_keys, free_port, running, serving
 
 
 @pytest.fixture(scope="module")
