@@ -275,6 +275,8 @@ class Ragkit(LocalArchive):
         how many files, and their rows as they are answered."""
         from ragkit.assistant.each import answer_each, matching_files
 
+        if mode == "generate":
+            raise RagkitError("--each answers with quotes (extract) or the model's checked answer (auto), not generate")
         files = matching_files(self, query)
         return len(files), answer_each(self, files, question, mode or "extract")
 

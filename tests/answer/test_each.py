@@ -74,6 +74,8 @@ def test_the_csv_and_markdown_reports_say_the_same(home: Path) -> None:
     assert len(body) == 50 and sum("*nothing answers*" in line for line in body) == 5
     wrong = ragkit("ask", QUESTION, "--each", "contract", "--csv", "--md", home=home)
     assert wrong.code != 0 and "one of --json, --csv or --md" in wrong.stderr
+    unchecked = ragkit("ask", QUESTION, "--each", "contract", "--mode", "generate", home=home)
+    assert unchecked.code == 1 and "not generate" in unchecked.stderr  # a row holds what its file says
 
 
 def test_a_killed_run_leaves_whole_rows_and_ctrl_c_keeps_what_is_done(home: Path) -> None:
