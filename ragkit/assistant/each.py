@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragkit.answer.answerer import Answer, Mode
+from ragkit.core.errors import RagkitError
+from ragkit.db.ask import SqlAnswer
 from ragkit.storage.filters import Filters, glob_escape
 
 
@@ -51,15 +53,29 @@ def answer_each(
     for path in files:
         only = Filters(paths=(glob_escape(path),), within=scope.within if scope else (),
                        without=scope.without if scope else ())  # fmt: skip
-        answer: Answer | None = None
-        stream = rk.ask_stream(question, mode=mode, scope=only, databases=[])
-        try:
-            for item in stream:
-                if isinstance(item, Answer):
-                    answer = item
-        finally:
-            stream.close()
+        found = answered(rk.ask_stream(question, mode=mode, scope=only, databases=[]), lambda said: None)
+        answer = found if isinstance(found, Answer) else None
         yield row_of(path, answer)
+
+
+def answered(events: Any, progress: Callable[[str], None]) -> Answer | SqlAnswer:
+    """The checked answer at the end of ``ask_stream``'s events (the stream closed after),
+    saying how it goes meanwhile (the route chosen, reasoning and draft as counts: they are not
+    the answer)."""
+    written = 0
+    try:
+        for item in events:
+            if isinstance(item, Answer | SqlAnswer):
+                return item
+            if item.type == "route":
+                progress(item.chunk)
+            elif item.type in ("reasoning", "text"):
+                written += 1
+                if written % 16 == 1:
+                    progress(f"the model is writing ({written} pieces so far); the answer is checked when it is done")
+    finally:
+        events.close()
+    raise RagkitError("the answer ended without a result")  # (ask_stream always ends on one)
 
 
 def row_of(path: str, answer: Answer | None) -> EachRow:

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ragkit.answer import passages
-from ragkit.answer.answerer import Answer, Mode
-from ragkit.assistant.each import each_file
+from ragkit.answer.answerer import Mode
+from ragkit.assistant.each import answered, each_file
 from ragkit.assistant.local import Ragkit
 from ragkit.core.errors import NotFound, RagkitError
-from ragkit.db.ask import SqlAnswer
 from ragkit.db.rows import with_sources
 from ragkit.index.library import SearchMode
 from ragkit.storage.filters import Filters
@@ -45,22 +44,6 @@ class Backend(Protocol):
     def documents(self) -> list[str]: ...
     def pages(self, path: str, page: int | None) -> list[tuple[int | None, str]]: ...
     def record(self, **entry: Any) -> None: ...
-
-
-def answered(events: Any, progress: Progress) -> Answer | SqlAnswer:
-    """The checked answer at the end of ``ask_stream``'s events, saying how it goes meanwhile
-    (the route chosen, reasoning and draft as counts: they are not the answer)."""
-    written = 0
-    for item in events:
-        if isinstance(item, Answer | SqlAnswer):
-            return item
-        if item.type == "route":
-            progress(item.chunk)
-        elif item.type in ("reasoning", "text"):
-            written += 1
-            if written % 16 == 1:
-                progress(f"the model is writing ({written} pieces so far); the answer is checked when it is done")
-    raise RagkitError("the answer ended without a result")  # (ask_stream always ends on one)
 
 
 class LocalBackend:
@@ -95,11 +78,9 @@ class LocalBackend:
     def ask(self, question: str, mode: Mode | None, collection: str | None, progress: Progress) -> dict[str, Any]:
         scope = self.limit(collection)
         with self.generating:
-            stream = self.rk.ask_stream(question, mode=mode, scope=scope, databases=None if scope is None else [])
-            try:
-                answer = answered(stream, progress)
-            finally:
-                stream.close()
+            answer = answered(
+                self.rk.ask_stream(question, mode=mode, scope=scope, databases=None if scope is None else []), progress
+            )
         shown: dict[str, Any] = self.shown(answer.as_dict())
         return shown
 

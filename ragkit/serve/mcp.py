@@ -23,10 +23,10 @@ from fastapi import FastAPI, HTTPException
 from starlette.routing import Route
 
 from ragkit.answer.answerer import Mode
-from ragkit.assistant.each import each_file
+from ragkit.assistant.each import answered, each_file
 from ragkit.core.errors import NotFound, RagkitError
 from ragkit.index.library import SearchMode
-from ragkit.mcp.backend import Progress, answered
+from ragkit.mcp.backend import Progress
 from ragkit.mcp.server import build
 from ragkit.serve.audit import AuditLog
 from ragkit.serve.context import Served
@@ -73,11 +73,7 @@ class ServedBackend:
             limit = index.scope(who, collection)
             databases = index.usable(who, collection)
         with index.generating:
-            stream = index.rk.ask_stream(question, mode=mode, scope=limit, databases=databases)
-            try:
-                answer = answered(stream, progress)
-            finally:
-                stream.close()
+            answer = answered(index.rk.ask_stream(question, mode=mode, scope=limit, databases=databases), progress)
         shown: dict[str, Any] = index.shown(answer.as_dict(), limit)
         return shown
 
