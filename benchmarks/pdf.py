@@ -2,7 +2,7 @@
 poppler's pdftotext does, over every PDF in ../shared/data/pdfs and ../shared/data/corpus.
 
 Each file is read twice by ragkit's own loader (in a worker process, one file at a time, with
-a time limit): pypdf alone, then pypdf with PDFium behind it (what ragkit does). A page where
+a time limit): pypdf alone, then PDFium first with pypdf behind it (what ragkit does). A page where
 pdftotext finds text is "indexed" if ragkit found text on it, "listed" if the file failed
 with a reason or its notes name the page, and "lost" otherwise. Target: no page lost.
 Baseline for the time: pdftotext over the same files, in the same run.
@@ -134,7 +134,7 @@ def main() -> int:
         poppler_failed += error is not None
     poppler_s = time.perf_counter() - started
     rows = {}
-    for name, pdfium in (("pypdf alone", False), ("pypdf + PDFium (ragkit)", True)):
+    for name, pdfium in (("pypdf alone", False), ("PDFium + pypdf (ragkit)", True)):
         ours, seconds = read_all(files, pdfium, args.timeout)
         rows[name] = compare(files, poppler, ours) | {"seconds": round(seconds, 1)}
     summary = {

@@ -1,7 +1,7 @@
 """Files to sections to chunks. This package imports nothing else of ours."""
 
 from ingest import archives, formats, mail, pdf  # noqa: F401  (register their loaders)
-from ingest.chunker import CHUNKER_VERSION, chunk_sections
+from ingest.chunker import CHUNKER_VERSION, chunk_sections, embedding_text
 from ingest.loaders import load, load_document, loader_for, register, supported_extensions
 from ingest.types import Chunk, Document, LoadError, Section
 
@@ -12,6 +12,7 @@ __all__ = [
     "LoadError",
     "Section",
     "chunk_sections",
+    "embedding_text",
     "load",
     "load_document",
     "loader_for",

@@ -13,8 +13,10 @@ from ingest.types import Chunk, Section
 
 TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"  # 2: each chunk embedded with its document's title and its section (context)
 _SENTENCE_END = frozenset(".!?;:")
+INNER_HEADINGS = 2  # the headings a context keeps longest (a statement's caption, its columns)
+CONTEXT_SHARE = 4  # a chunk's context takes at most a quarter of the embedder's window
 
 
 def chunk_sections(
@@ -30,7 +32,9 @@ def chunk_sections(
         raise ValueError("overlap must be between 0 and max_tokens / 2")
     ordinal = 0
     for section in sections:
-        for start, end in _windows(section.text, token_spans(section.text), max_tokens, overlap):
+        context = _context(section, token_spans, max_tokens // CONTEXT_SHARE)
+        budget = max_tokens - (len(token_spans(context)) + 1 if context else 0)
+        for start, end in _windows(section.text, token_spans(section.text), budget, min(overlap, budget // 2 - 1)):
             text = section.text[start:end]
             if not text.strip():
                 continue
@@ -42,8 +46,38 @@ def chunk_sections(
                 ord=ordinal,
                 title=section.title,
                 heading_path=section.heading_path,
+                context=_unsaid(context, text),
             )
             ordinal += 1
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What the embedder reads of a chunk: its context (the document's title, the section it
+    sits in), then its text. Only the text is ever quoted; the context is never an answer."""
+    return f"{chunk.context}\n{chunk.text}" if chunk.context else chunk.text
+
+
+def _unsaid(context: str, text: str) -> str:
+    """The parts of ``context`` that ``text`` does not itself say (a page's heading is often
+    its first line: the chunk that holds it needs no copy)."""
+    words = " ".join(text.split())
+    return " · ".join(part for part in context.split(" · ") if " ".join(part.split()) not in words)
+
+
+def _context(section: Section, token_spans: TokenSpans, limit: int) -> str:
+    """The section's title and heading path in a line, within ``limit`` tokens: the outer
+    headings (a part, an item) go first, the title and the innermost heading (the section the
+    text is in, a table's columns) last; then the line is cut."""
+    title = " ".join(section.title.split())
+    headings = [" ".join(h.split()) for h in section.heading_path if h.strip()]
+    while True:
+        context = " · ".join(p for p in (title, *headings) if p)
+        spans = token_spans(context)
+        if len(spans) <= limit:
+            return context
+        if len(headings) <= INNER_HEADINGS:
+            return context[: spans[limit - 1][1]] if limit else ""
+        del headings[0]
 
 
 def _windows(text: str, spans: Sequence[tuple[int, int]], max_tokens: int, overlap: int) -> Iterator[tuple[int, int]]:

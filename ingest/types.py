@@ -52,6 +52,9 @@ class Chunk:
     ord: int = 0
     title: str = ""
     heading_path: tuple[str, ...] = ()
+    # what the embedder reads before the text: the title and headings, less what the text
+    # itself says (ingest.chunker.embedding_text); never quoted
+    context: str = ""
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,10 @@ PARAPHRASE_MEANING = 1.1
 _MARKER = re.compile(r"\[(\d{1,3})(?:\s*,\s*(\d{1,3}))*\]")
 _MARKER_NUMBERS = re.compile(r"\d{1,3}")
 _LEADING_MARKERS = re.compile(r"(?:\[\d{1,3}(?:\s*,\s*\d{1,3})*\]\s*)+[.!?]*")
-_WRAP = re.compile(r"(?<!\n)\n(?!\n)")  # a line break inside a paragraph (PDFs) ends no sentence
+# a bulleted line ("• item", "- item"): a list's item is a sentence of its own
+BULLET = re.compile(r"[ \t]*[•◦▪‣●■►–*-][ \t]")
+# a line break inside a paragraph (PDFs) ends no sentence, unless a list's item follows it
+_WRAP = re.compile(r"(?<!\n)\n(?!\n|" + BULLET.pattern + ")")
 # a full stop ends a sentence only before a space or the end: "2.3 million" and "e.g.," run on
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?]+(?![.!?]|\s|$))*(?:[.!?]+(?=\s|$)|\n|$)")
 

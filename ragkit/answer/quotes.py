@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.answer.attribution import split_sentences
+from ragkit.answer.attribution import BULLET, split_sentences
 from ragkit.answer.spans import Part, PatternSpans, Span, SpanFinder, answer_spans, asks, novel
 from ragkit.core.text import content_words, names, negations, quantities
 from ragkit.search.retrieve import Hit
@@ -137,7 +137,8 @@ def is_boilerplate(sentence: str) -> bool:
 def sentences_of(text: str) -> list[tuple[int, int, bool]]:
     """The ``(start, end, heading)`` of each sentence of a passage. A single line break inside
     a paragraph (a PDF's wrapped line) ends no sentence, but a heading line is a sentence of its
-    own, marked, so that "# The Skarv Light" never runs into the sentence after it."""
+    own, marked, so that "# The Skarv Light" never runs into the sentence after it; and so is a
+    list's item ("• <MIME>/globs (…)"), so that a list is never quoted whole as one sentence."""
     lines = text.split("\n")
     heading_lines: set[int] = set()  # where each heading line starts
     offset = 0
@@ -147,9 +148,14 @@ def sentences_of(text: str) -> list[tuple[int, int, bool]]:
         offset += len(line) + 1
     out = list(text)  # wraps become spaces (the same length, so offsets hold); breaks at headings stay
     offset = 0
+    in_item = False  # a list's item, wrapped or not, ends where a capital starts the next line
     for i, line in enumerate(lines[:-1]):
         at = offset + len(line)
-        if not (offset in heading_lines or at + 1 in heading_lines or not line.strip() or not lines[i + 1].strip()):
+        following = lines[i + 1]
+        in_item = bool(BULLET.match(line)) or (in_item and bool(line.strip()))
+        kept = offset in heading_lines or at + 1 in heading_lines or BULLET.match(following) is not None
+        kept = kept or (in_item and following.lstrip()[:1].isupper())
+        if not (kept or not line.strip() or not following.strip()):
             out[at] = " "
         offset = at + 1
     spans = []

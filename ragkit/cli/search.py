@@ -88,7 +88,8 @@ def search(
         where = place(hit.path, hit.page, hit.member)
         where += f" (also at {', '.join(shown_path(p) for p in hit.also)})" if hit.also else ""
         snippet = " ".join(hit.text.split())[:200]
-        print(f"{n}. {where}  (score {hit.score:.3f}, chars {hit.start}-{hit.end})\n   {snippet}")
+        section = f"\n   in: {hit.heading}" if hit.heading and not hit.member and not hit.attachment else ""
+        print(f"{n}. {where}  (score {hit.score:.3f}, chars {hit.start}-{hit.end}){section}\n   {snippet}")
     return 0
 
 

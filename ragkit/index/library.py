@@ -232,10 +232,8 @@ class Library:
             self._rebuild(digest, described)
         elif stored is not None and stored != digest:
             was = self.manifest.get_meta("identity_desc") or "other settings"
-            raise IndexMismatchError(
-                f"the index at {self.path} was built with {was}, but the settings now give {described}; "
-                "rebuild it with: ragkit index --rebuild PATH..."
-            )
+            raise IndexMismatchError(f"the index at {self.path} {steps.mismatch_reason(was, described)}; "
+                                     "rebuild it with: ragkit index --rebuild PATH...")  # fmt: skip
         elif write and stored != digest:
             with self.manifest.transaction():
                 self.manifest.set_meta("identity", digest)

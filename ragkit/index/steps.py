@@ -119,3 +119,15 @@ def check_searches(searches: SavedSearches, keywords: KeywordIndex, report: Inde
         report.warnings.append({"path": str(searches.path), "note": f"saved searches not re-run: {exc}"})
         return
     report.new_matches = {name: n for name, n in found.items() if n}
+
+
+def mismatch_reason(was: str, now: str) -> str:
+    """Why an index cannot be searched as it is: made by an earlier ragkit (its chunker), or
+    with other settings (both descriptions given)."""
+    try:
+        before, after = json.loads(was), json.loads(now)
+    except ValueError:
+        before, after = {}, {}
+    if before and {k for k in after if before.get(k) != after[k]} == {"chunker"}:
+        return f"was made by an earlier ragkit (chunker {before.get('chunker')}; this one makes {after['chunker']})"
+    return f"was built with {was}, but the settings now give {now}"

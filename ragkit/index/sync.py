@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest import Chunk, supported_extensions
+from ingest import Chunk, embedding_text, supported_extensions
 from ingest.scan import scan, symlink_target
 from ragkit.core.errors import RagkitError
 from ragkit.core.faults import kill_point
@@ -294,7 +294,7 @@ class Indexer:
         stop: threading.Event,
     ) -> list[tuple[_Todo, Chunk]]:
         batch, rest = queue[: self.batch_size], queue[self.batch_size :]
-        texts = [chunk.text for _, chunk in batch]
+        texts = [embedding_text(chunk) for _, chunk in batch]
         vectors = np.empty((len(texts), 0), dtype=np.float32)
         for chosen in like_length(texts, _EMBED_SLICE):  # a stop is seen within one slice, not one batch
             if stop.is_set():

@@ -245,8 +245,8 @@ class Manifest:
         """Record the document's chunks, each with its vector (by ordinal) if given, and make it ready."""
         vectors = vectors or {}
         self.db.executemany(
-            'INSERT OR REPLACE INTO chunks(id, doc, ord, page, start, "end", text, title, heading, vec)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            'INSERT OR REPLACE INTO chunks(id, doc, ord, page, start, "end", text, title, heading, context, vec)'
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     chunk_id(doc, c.ord),
@@ -258,6 +258,7 @@ class Manifest:
                     c.text,
                     c.title,
                     " > ".join(c.heading_path),
+                    c.context,
                     vectors.get(c.ord),
                 )
                 for c in chunks
@@ -286,6 +287,11 @@ class Manifest:
     def chunk_rows(self, columns: str, rowids: Sequence[int]) -> Iterator[tuple[Any, ...]]:
         """(rowid, *columns) of the chunks at ``rowids`` (a comma-separated column list)."""
         yield from rows_in(self.db, f"SELECT rowid, {columns} FROM chunks WHERE rowid IN ({{marks}})", rowids)
+
+    def pages_of(self, ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """The (document, page) of each of ``ids`` that is on a page."""
+        sql = "SELECT id, doc, page FROM chunks WHERE page IS NOT NULL AND id IN ({marks})"
+        return {row[0]: (row[1], row[2]) for row in rows_in(self.db, sql, ids)}
 
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, ChunkRow]:
         sql = 'SELECT id, doc, ord, page, start, "end", text, title, heading FROM chunks WHERE id IN ({marks})'

@@ -178,6 +178,12 @@ def _m11(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE files ADD COLUMN link TEXT")
 
 
+def _m12(db: sqlite3.Connection) -> None:
+    # what the embedder read before each chunk's text (its document's title, its section: see
+    # ingest.chunker.embedding_text); chunks of an earlier chunker have none, and are rebuilt
+    db.execute("ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT ''")
+
+
 def message_row(doc: str, n: int, offset: int, m: dict[str, Any]) -> tuple[Any, ...]:
     refs = " ".join(m.get("references") or ())
     fields = (m.get(k) or "" for k in ("message_id", "in_reply_to"))
@@ -187,4 +193,4 @@ def message_row(doc: str, n: int, offset: int, m: dict[str, Any]) -> tuple[Any, 
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 STEM_TOKENIZER = f"porter {FTS_TOKENIZER}"
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10, _m11]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10, _m11, _m12]

@@ -218,8 +218,8 @@ def test_quotes_come_from_more_passages_than_the_model_is_given(rk: Ragkit) -> N
     """With the model given one passage, the answer's sentence is still found in the wider
     evidence and cited by a number that points at the passage it was quoted from."""
     rk.settings.retrieve.top_k = 1
-    rk.settings.retrieve.mode = "dense"  # (hybrid ranks the majordomo passage first: no test then)
-    question = "What is the uid of the majordomo user?"
+    rk.settings.retrieve.mode = "keyword"  # (which ranks the majordomo passage second)
+    question = "What uid does majordomo have on debian systems?"
     hits = rk.search(question, rk.settings.retrieve.evidence_k)
     assert "majordomo" not in hits[0].text.lower()  # the one passage the model is given lacks it
     rk.set_llm(ScriptedLLM("The majordomo account was created in 1847 by astronomers.", name="fabricating-model"))

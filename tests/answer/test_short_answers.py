@@ -136,6 +136,21 @@ def test_headings_run_into_no_sentence_and_are_never_candidates() -> None:
     ]
 
 
+def test_a_lists_items_are_sentences_of_their_own_never_one_long_quote() -> None:
+    text = (
+        "The depot keeps three kinds of stock:\n• spare rotor blades for the\nnorthern turbines\n"
+        "- gearbox oil in sealed drums\n* cable reels, stacked by gauge\nThe list is checked each spring."
+    )
+    pieces = [text[a:b] for a, b, _ in sentences_of(text)]
+    assert pieces == [
+        "The depot keeps three kinds of stock:",
+        "• spare rotor blades for the\nnorthern turbines",  # a wrapped item stays whole
+        "- gearbox oil in sealed drums",
+        "* cable reels, stacked by gauge",
+        "The list is checked each spring.",
+    ]
+
+
 def test_page_footers_are_context_never_an_answer() -> None:
     assert is_boilerplate("21 of the Shared MIME-info Database specification, last updated 2 October 2018")
     assert is_boilerplate("Page 3 of 12, Kleppa School Annual Report")

@@ -129,13 +129,14 @@ def test_a_model_that_cannot_be_exported_is_named_and_queries_fall_back_to_torch
 
 
 def test_every_chunk_is_stored_under_its_own_vector(rk: Ragkit) -> None:
-    """Batches are embedded in slices of like length and put back in order: each chunk's own
-    text, searched (through the ONNX export), finds that chunk first, at cosine ~1."""
+    """Batches are embedded in slices of like length and put back in order: what each chunk
+    was embedded from (its context and text), searched (through the ONNX export), finds that
+    chunk first, at cosine ~1."""
     rk.index([SAMPLES])
-    chunks = rk.library.manifest.db.execute("SELECT id, text FROM chunks").fetchall()
+    chunks = rk.library.manifest.db.execute("SELECT id, context, text FROM chunks").fetchall()
     assert len(chunks) > 32  # more than one batch
-    for chunk_id, text in chunks:
-        (best,) = rk.search(text, 1)
+    for chunk_id, context, text in chunks:  # what was embedded: the context, then the text
+        (best,) = rk.search(f"{context}\n{text}" if context else text, 1)
         assert best.id == chunk_id and best.score >= 0.999, text[:60]
 
 

@@ -84,7 +84,7 @@ def test_the_time_limit_counts_parsing_only_not_the_worker_starting(monkeypatch:
 
 
 def test_worker_killed_mid_parse_is_a_recorded_crash(tmp_path: Path) -> None:
-    big = shared_data("corpus", "r-manuals-pdf", "R-exts.pdf")
+    big = shared_data("corpus", "r-manuals-pdf", "fullrefman.pdf")  # 2,415 pages: seconds to parse
     pool = ParsePool(MODEL, 254, 24, timeout_s=60)
     (warm,) = pool.run(jobs(SAMPLES / "zlib_how.html"))
     assert warm.chunks  # a started worker now waits idle, so the kill below lands mid-parse
@@ -97,12 +97,12 @@ def test_worker_killed_mid_parse_is_a_recorded_crash(tmp_path: Path) -> None:
 
     pool._parse = parse_then_kill  # type: ignore[method-assign]
     results = {Path(r.job.key).name: r for r in pool.run(jobs(big, SAMPLES / "zlib_how.html"))}
-    assert "crashed" in (results["R-exts.pdf"].error or "")
+    assert "crashed" in (results["fullrefman.pdf"].error or "")
     assert results["zlib_how.html"].chunks
 
 
 def test_stop_abandons_the_parse_under_way_and_reports_nothing_for_it() -> None:
-    big = shared_data("corpus", "r-manuals-pdf", "R-exts.pdf")  # seconds to parse
+    big = shared_data("corpus", "r-manuals-pdf", "fullrefman.pdf")  # seconds to parse
     pool = ParsePool(MODEL, 254, 24, timeout_s=60)
     stop = threading.Event()
     threading.Timer(0.5, stop.set).start()

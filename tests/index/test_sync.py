@@ -141,6 +141,25 @@ def test_changed_settings_are_detected_and_rebuild_fixes_them(
     assert_consistent(changed)
 
 
+def test_an_index_an_earlier_ragkit_made_says_so_and_rebuild_fixes_it(
+    embedder: SentenceTransformerEmbedder, folder: Path
+) -> None:
+    import json
+
+    rk = open_ragkit(embedder=embedder)
+    rk.index([folder])
+    described = json.loads(rk.library.manifest.get_meta("identity_desc") or "{}")
+    with rk.library.manifest.transaction():  # as chunker 1 left it
+        rk.library.manifest.set_meta("identity", "0" * 16)
+        rk.library.manifest.set_meta("identity_desc", json.dumps({**described, "chunker": "1"}, sort_keys=True))
+    earlier = r"made by an earlier ragkit \(chunker 1; this one makes 2\).*--rebuild"
+    with pytest.raises(IndexMismatchError, match=earlier):
+        rk.search("arctic terns")
+    assert rk.index([folder], rebuild=True).added == 3
+    assert rk.search("arctic terns")
+    assert_consistent(rk)
+
+
 def test_ignore_rules_hidden_temp_ragignore_and_outside_symlinks(rk: Ragkit, folder: Path, tmp_path: Path) -> None:
     write(folder / ".hidden.txt", BETA)
     write(folder / ".git" / "notes.txt", BETA)

@@ -6,7 +6,7 @@ import pytest
 
 from ingest import LoadError, load, loader_for
 from ingest.loaders import html_to_text
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, shared_data
 
 
 def test_pdf_gives_one_section_per_page_numbered_from_one() -> None:
@@ -110,7 +110,9 @@ def pdfium_off():  # type: ignore[no-untyped-def]
     set_options()
 
 
-def test_a_page_pypdf_cannot_decode_is_read_by_pdfium_and_noted(tmp_path: Path) -> None:
+def test_pdfium_reads_first_and_keeps_a_tables_rows_on_their_lines(tmp_path: Path) -> None:
+    """PDFium is the first engine: it reads a page pypdf cannot decode, with no note, and it
+    keeps each row of a table (label, then its values) on one line."""
     from ingest import load_document
     from tests.helpers.pdfmaker import pdf, text_page
 
@@ -118,7 +120,46 @@ def test_a_page_pypdf_cannot_decode_is_read_by_pdfium_and_noted(tmp_path: Path) 
     path.write_bytes(pdf([text_page("first page"), (b" /Filter /Foo", text_page("second page")[1])]))
     document = load_document(path)
     assert [s.text.strip() for s in document.sections] == ["first page", "second page"]
-    assert any("page 2 read by PDFium (pypdf failed on them" in n for n in document.notes)
+    assert document.notes == []
+    # a shared filing's balance sheet, where pypdf puts each row's values after the next label
+    statement = shared_data("financebench-dev", "pdfs", "BESTBUY_2019_10K.pdf")
+    page = next(s for s in load_document(statement).sections if s.page == 52)
+    assert "Merchandise inventories 5,409 5,209" in " ".join(page.text.split())
+
+
+@pytest.mark.parametrize(
+    ("fails", "noted"),
+    [
+        ("page", "page 2 read by pypdf (PDFium failed on them: RuntimeError: a page PDFium cannot parse)"),
+        ("file", "pages 1-2 read by pypdf (PDFium could not open the file: PDFium: Data format error)"),
+    ],
+)
+def test_what_pdfium_cannot_read_pypdf_reads_and_the_notes_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fails: str, noted: str
+) -> None:
+    from ingest import load_document
+    from ingest import pdf as pdf_loader
+    from tests.helpers.pdfmaker import pdf, text_page
+
+    real = pdf_loader._pdfium_text
+
+    def failing_on_the_second_page(doc, number, fonts=True):  # type: ignore[no-untyped-def]
+        if number == 1:
+            raise RuntimeError("a page PDFium cannot parse")
+        return real(doc, number, fonts)
+
+    def refusing(path):  # type: ignore[no-untyped-def]
+        raise LoadError("PDFium: Data format error")
+
+    if fails == "page":
+        monkeypatch.setattr(pdf_loader, "_pdfium_text", failing_on_the_second_page)
+    else:
+        monkeypatch.setattr(pdf_loader, "_pdfium_open", refusing)
+    path = tmp_path / "two.pdf"
+    path.write_bytes(pdf([text_page("first page"), text_page("second page")]))
+    document = load_document(path)
+    assert [s.text.strip() for s in document.sections] == ["first page", "second page"]
+    assert document.notes == [noted]
 
 
 def test_a_page_that_exhausts_pypdfs_recursion_is_read_by_pdfium(tmp_path: Path) -> None:
@@ -171,7 +212,7 @@ def test_a_page_neither_engine_can_read_is_listed_and_the_rest_indexed(tmp_path:
     path.write_bytes(pdf([text_page("kept page"), (b" /Filter /Foo", b"\x00\x01 not a content stream \xff")]))
     document = load_document(path)
     assert [s.page for s in document.sections if s.text.strip()] == [1]
-    assert any(n.startswith("page 2 could not be read (pypdf: NotImplementedError") and "PDFium: no text" in n
+    assert any(n.startswith("page 2 could not be read (PDFium: no text; pypdf: NotImplementedError")
                for n in document.notes)  # fmt: skip
     path.write_bytes(pdf([(b" /Filter /Foo", b"\x00\x01 noise \xff")]))
     with pytest.raises(LoadError, match="could not be read"):

@@ -59,9 +59,10 @@ def test_over_the_limit_chroma_answers(
     small = open_ragkit(embedder=embedder, query_embedder=onnx_embedder)
     small.index([SAMPLES])
     exact = [(h.id, round(h.score, 4)) for h in small.search(QUESTIONS[1], 5)]
+    chunks = small.status()["chunks"]
     small.close()
-    large = open_ragkit(embedder=embedder, query_embedder=onnx_embedder, retrieve={"exact_limit": 99})
-    assert large.library.search_plan().startswith("chroma hnsw (100 chunks, over")
+    large = open_ragkit(embedder=embedder, query_embedder=onnx_embedder, retrieve={"exact_limit": chunks - 1})
+    assert large.library.search_plan().startswith(f"chroma hnsw ({chunks} chunks, over")
     assert [(h.id, round(h.score, 4)) for h in large.search(QUESTIONS[1], 5)] == exact
     assert large.library._store is not None  # Chroma was opened to answer
     large.close()

@@ -246,6 +246,7 @@ def test_an_index_from_before_the_keyword_index_gets_one(tmp_path: Path, rk: Rag
         for column in ("date_ns", "date_source", "lang", "entities", "messages_due", "about_due"):
             db.execute(f"ALTER TABLE docs DROP COLUMN {column}")
         db.execute("ALTER TABLE files DROP COLUMN link")  # (schema 11)
+        db.execute("ALTER TABLE chunks DROP COLUMN context")  # (schema 12)
         db.execute("PRAGMA user_version=3")
     rk.close()
     reopened = open_ragkit()
@@ -336,6 +337,7 @@ def test_documents_indexed_before_dates_were_kept_get_them_on_the_next_run(tmp_p
         db.execute("UPDATE docs SET date_ns = NULL, date_source = NULL, lang = NULL")
         db.execute("ALTER TABLE docs DROP COLUMN about_due")
         db.execute("ALTER TABLE files DROP COLUMN link")
+        db.execute("ALTER TABLE chunks DROP COLUMN context")
         db.execute("PRAGMA user_version=9")
     rk.close()
     rk = open_ragkit()
