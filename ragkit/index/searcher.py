@@ -10,12 +10,13 @@ reading the vector store (a reopen after another process's write waits for them)
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ingest.entities import key_of
+from ragkit.search.expand import expand
 from ragkit.search.found import FindResult
 from ragkit.search.keywords import KeywordIndex
 from ragkit.search.query import merge_filters, split_filters
@@ -34,14 +35,25 @@ FUSE_DEPTH = 50  # candidates from each ranking that hybrid search fuses
 # the dense list's share of a fused score: chosen on SciFact's 809 train queries (0.4-0.5
 # best), then measured on its 300 test queries: nDCG@10 0.725 (reciprocal rank fusion, 0.710)
 DENSE_WEIGHT = 0.5
+# a page's other passages' share of a passage's score (hybrid search, paged documents): chosen
+# on the FinanceBench development filings, leave one company out (benchmarks/long_documents.py)
+PAGE_WEIGHT = 0.25
 NEAR_DUPLICATE = 0.985  # the cosine at which two passages say the same (search keeps the better)
 
 
 def fuse(
-    dense: list[tuple[str, float]], keyword: list[tuple[str, float]], dense_weight: float = DENSE_WEIGHT
+    dense: list[tuple[str, float]],
+    keyword: list[tuple[str, float]],
+    dense_weight: float = DENSE_WEIGHT,
+    pages: Mapping[str, tuple[str, int]] | None = None,
+    page_weight: float = PAGE_WEIGHT,
 ) -> list[str]:
     """Hybrid ranking: each list's scores scaled to 0..1 (its best 1, its worst 0), then
-    weighted and summed; a chunk missing from a list scores 0 there. Ties go by id."""
+    weighted and summed; a chunk missing from a list scores 0 there. Ties go by id.
+
+    ``pages``: the (document, page) of each chunk that has a page. A page is a unit of
+    evidence too: each of its chunks gains ``page_weight`` times the scores of the page's other
+    chunks, so a page where a table and its note both match rises above a page with one match."""
 
     def scaled(ranking: list[tuple[str, float]]) -> dict[str, float]:
         if not ranking:
@@ -56,6 +68,12 @@ def fuse(
         c: dense_weight * first.get(c, 0.0) + (1 - dense_weight) * second.get(c, 0.0)
         for c in first.keys() | second.keys()
     }
+    if pages:
+        totals: dict[tuple[str, int], float] = {}
+        for c, score in scores.items():
+            if c in pages:
+                totals[pages[c]] = totals.get(pages[c], 0.0) + score
+        scores = {c: s + page_weight * (totals[pages[c]] - s) if c in pages else s for c, s in scores.items()}
     return sorted(scores, key=lambda c: (-scores[c], c))
 
 
@@ -111,6 +129,7 @@ class Searcher:
             return []
         k = k or library.settings.retrieve.top_k
         mode = mode or library.settings.retrieve.mode
+        query = expand(query)  # a statement's captions, where the question names it
         allowed = self.keywords.allowed_chunks(filters) if filters else None
         # the query is embedded while the vectors load (a cold start), on a thread kept for it:
         # a thread started per search cost a server under load a fifth of its time (measured)
@@ -127,7 +146,11 @@ class Searcher:
         if ranked is None:
             return retriever.hits(self._cosines(self._distinct([h.id for h in dense], k), vector, dense))
         keyword = ranked.result()
-        order = [c for c, _ in keyword] if mode == "keyword" else fuse([(h.id, h.score) for h in dense], keyword)
+        if mode == "keyword":
+            order = [c for c, _ in keyword]
+        else:
+            pages = library.manifest.pages_of([h.id for h in dense] + [c for c, _ in keyword])
+            order = fuse([(h.id, h.score) for h in dense], keyword, pages=pages)
         return retriever.hits(self._cosines(self._distinct(order, k), vector, dense))
 
     def _query_pool(self) -> ThreadPoolExecutor:

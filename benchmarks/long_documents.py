@@ -1,0 +1,158 @@
+"""Long documents: does search find the page of a filing that answers a question?
+
+The development set is ``../shared/data/financebench-dev``: 12 SEC filings of five companies
+(10-K, 10-Q, 8-K, earnings releases) and 23 FinanceBench questions, each with the page (or
+pages) of its filing that holds the answer. Every filing is indexed in one index, as an
+analyst's folder would be, and every question is searched across all of them.
+
+- page hit@k: a gold page of the question's own filing is among the first k passages
+  (passage hit), or among the first k distinct pages (page hit: passages grouped by their page);
+- the time and the index size of each pipeline.
+
+Both pipelines are measured in the same run, on the same machine: ``before`` is ragkit's code
+at ``--baseline`` (the commit before the long-document work: pypdf's text, chunks embedded
+without their context, questions searched as typed), checked out in a temporary git worktree
+and run in a child process; ``ragkit`` is this checkout. Nothing here is fitted: the captions
+search adds (:mod:`ragkit.search.expand`) are the statements' printed names, and the context is
+read off each document.
+
+    .venv/bin/python benchmarks/long_documents.py [--json] [--baseline REV] [--no-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+# the baseline's child process (and its parse workers, which run this module again): that code first
+if os.environ.get("RAGKIT_BENCH_CODE"):
+    sys.path.insert(0, os.environ["RAGKIT_BENCH_CODE"])
+DEV = ROOT.parent / "shared" / "data" / "financebench-dev"
+KS = (1, 5, 10)
+DEPTH = 50  # passages asked for per question (pages are grouped from them)
+BASELINE = "e362426"  # main before the long-document work (#35)
+
+
+def questions() -> list[dict[str, Any]]:
+    """The development questions: text, filing, company, gold pages (1-based)."""
+    rows = []
+    for line in (DEV / "questions.jsonl").read_text("utf-8").splitlines():
+        item = json.loads(line)
+        pages = sorted({int(e["evidence_page_num"]) + 1 for e in item["evidence"]})
+        rows.append({"q": item["question"], "doc": item["doc_name"], "company": item["company"], "pages": pages,
+                     "answer": item["answer"]})  # fmt: skip
+    return rows
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def build(name: str) -> tuple[Any, dict[str, Any]]:
+    """A ragkit over a new home with every filing indexed: the facade, and what it took."""
+    from ragkit import open_ragkit
+
+    home = Path(tempfile.mkdtemp(prefix=f"ragkit-bench-long-{name}-"))
+    os.environ["RAGKIT_HOME"] = str(home)
+    rk = open_ragkit()
+    started = time.perf_counter()
+    report = rk.index([DEV / "pdfs"])
+    seconds = time.perf_counter() - started
+    chunks = rk.library.manifest.counts()["chunks"]
+    return rk, {"index_s": round(seconds, 1), "chunks": chunks, "index_mb": round(folder_size(home) / 1e6, 1),
+                "failed": len(report.failed)}  # fmt: skip
+
+
+def ranks(hits: Sequence[Any], doc: str, pages: Sequence[int]) -> tuple[int | None, int | None]:
+    """The 1-based rank of the first gold passage, and of the first gold page among the
+    distinct pages the passages name (None: not found)."""
+    passage = page = None
+    seen: list[tuple[str, int | None]] = []
+    for n, hit in enumerate(hits, 1):
+        key = (Path(hit.path).stem, hit.page)
+        if key not in seen:
+            seen.append(key)
+        if key[0] == doc and hit.page in pages:
+            passage = passage or n
+            page = page or seen.index(key) + 1
+    return passage, page
+
+
+def measure(rk: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = []
+    started = time.perf_counter()
+    for item in items:
+        hits = rk.search(item["q"], k=DEPTH)
+        passage, page = ranks(hits, item["doc"], item["pages"])
+        rows.append({"q": item["q"][:80], "doc": item["doc"], "passage_rank": passage, "page_rank": page})
+    seconds = time.perf_counter() - started
+    figures: dict[str, Any] = {}
+    for unit in ("passage", "page"):
+        for k in KS:
+            found = sum(1 for r in rows if r[f"{unit}_rank"] is not None and r[f"{unit}_rank"] <= k)
+            figures[f"{unit}_hit@{k}"] = round(found / len(rows), 3)
+    figures["search_ms"] = round(1000 * seconds / len(rows), 1)
+    return {"figures": figures, "rows": rows}
+
+
+def baseline(rev: str) -> dict[str, Any]:
+    """The figures of ragkit's code at ``rev``, measured by this script run on that code."""
+    worktree = Path(tempfile.mkdtemp(prefix="ragkit-baseline-"))
+    subprocess.run(["git", "worktree", "add", "--detach", "--quiet", str(worktree), rev], cwd=ROOT, check=True)
+    env = {**os.environ, "RAGKIT_BENCH_CODE": str(worktree)}
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--no-baseline", "--json"], cwd=ROOT, check=True, capture_output=True, text=True,
+            env=env,
+        )  # fmt: skip
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, check=False)
+    return dict(json.loads(done.stdout)["ragkit"])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", default=BASELINE, help="the commit to measure beside this checkout")
+    parser.add_argument("--no-baseline", action="store_true", help="measure this checkout alone")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if not DEV.exists():
+        sys.exit(f"shared data not found at {DEV} (../shared beside the clone)")
+    items = questions()
+    results: dict[str, Any] = {}
+    if not args.no_baseline:
+        results["before"] = baseline(args.baseline)
+    rk, built = build("ragkit")
+    try:
+        results["ragkit"] = {**built, **measure(rk, items)}
+    finally:
+        rk.close()
+        shutil.rmtree(os.environ["RAGKIT_HOME"], ignore_errors=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{len(items)} questions over {len(list((DEV / 'pdfs').glob('*.pdf')))} filings")
+    keys = [f"{u}_hit@{k}" for u in ("passage", "page") for k in KS] + ["search_ms"]
+    print("pipeline | " + " | ".join(keys) + " | index s | chunks | index MB")
+    for name, r in results.items():
+        cells = [str(r["figures"][k]) for k in keys] + [str(r["index_s"]), str(r["chunks"]), str(r["index_mb"])]
+        print(f"{name} | " + " | ".join(cells))
+    for name, r in results.items():
+        for row in r["rows"]:
+            ranked = f"passage {row['passage_rank']!s:5} page {row['page_rank']!s:5}"
+            print(f"  {name:7} {row['doc']:32} {ranked} {row['q']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Long documents: a passage is found by the context it sits in (its document's title, its
+section), and a question naming a financial statement finds the page printed under its caption."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ragkit.assistant.local import Ragkit
+from ragkit.search.expand import expand
+from tests.helpers.pdfmaker import styled_pdf
+
+ROWS = [
+    ("(Millions) 2022 2021", 10, False),
+    ("Trade receivables 1,875 1,935", 10, False),
+    ("Raw materials and supplies 992 1,114", 10, False),
+    ("Work in process and finished goods 1,221 1,325", 10, False),
+]
+
+
+def report(folder: Path, company: str, caption: str) -> Path:
+    """A company's filing: a cover, then one statement whose rows never name the company."""
+    cover = [
+        ("FORM 10-K", 12, True),
+        ("For the fiscal year ended June 30, 2022", 10, False),
+        (f"{company} HOLDINGS PLC", 14, True),
+        ("(Exact name of registrant as specified in its charter)", 8, False),
+    ]
+    path = folder / f"filing_{company.lower()}.pdf"
+    path.write_bytes(styled_pdf([cover, [(caption, 12, True), *ROWS]]))
+    return path
+
+
+def test_the_same_rows_are_told_apart_by_the_document_they_are_in(rk: Ragkit, tmp_path: Path) -> None:
+    """Two filings print the same rows; only their covers name the company. Asked about one
+    company, search ranks that company's statement first, in every mode."""
+    report(tmp_path, "Quillon", "Consolidated Balance Sheets")
+    report(tmp_path, "Varanger", "Consolidated Balance Sheets")
+    rk.index([tmp_path])
+    for company in ("Quillon", "Varanger"):
+        for mode in ("dense", "keyword", "hybrid"):
+            hits = rk.search(f"{company} raw materials and supplies", k=2, mode=mode)
+            assert Path(hits[0].path).name == f"filing_{company.lower()}.pdf", (company, mode)
+            assert hits[0].page == 2
+            assert "Raw materials and supplies 992 1,114" in hits[0].text
+            assert company.upper() not in hits[0].text  # the context finds it; it is never quoted
+
+
+def test_a_statement_named_as_readers_name_it_is_found_under_its_printed_caption(rk: Ragkit, tmp_path: Path) -> None:
+    report(tmp_path, "Quillon", "Consolidated Statements of Financial Position")
+    report(tmp_path, "Varanger", "Consolidated Statements of Comprehensive Income")
+    rk.index([tmp_path])
+    hits = rk.search("which receivables are on the balance sheet?", k=1, mode="keyword")
+    assert Path(hits[0].path).name == "filing_quillon.pdf"  # its caption says "financial position"
+
+
+def test_expand_adds_the_captions_of_the_statements_a_question_names() -> None:
+    assert expand("What was the FY2018 capex in the cash flow statement?").endswith(
+        "(consolidated statements of cash flows)"
+    )
+    both = expand("Compare the P&L with the balance sheet")
+    assert "statements of operations" in both and "financial position" in both
+    # a measure brings the statement its lines are on
+    assert expand("Has the quick ratio improved?").endswith(
+        "(consolidated balance sheets, statement of financial position)"
+    )
+    assert "statements of operations" in expand("Is the gross margin consistent?")
+    assert "cash flows" in expand("What was the capex in FY2018?")
+    assert expand("Who rebuilt the lighthouse?") == "Who rebuilt the lighthouse?"
+    assert expand("the balance of the sheet music") == "the balance of the sheet music"
+
+
+def test_ragkit_search_shows_each_passages_section(tmp_path: Path) -> None:
+    from tests.helpers.cli import ragkit
+
+    folder = tmp_path / "filings"
+    folder.mkdir()
+    report(folder, "Quillon", "Consolidated Balance Sheets")
+    assert ragkit("index", folder, home=tmp_path / "home").code == 0
+    shown = ragkit("search", "Quillon raw materials", "-k", "1", home=tmp_path / "home")
+    assert shown.code == 0, shown.stderr
+    assert "filing_quillon.pdf, page 2" in shown.stdout
+    assert "   in: Consolidated Balance Sheets > (Millions) 2022 2021\n" in shown.stdout
