@@ -53,6 +53,16 @@ def test_a_statement_named_as_readers_name_it_is_found_under_its_printed_caption
     assert Path(hits[0].path).name == "filing_quillon.pdf"  # its caption says "financial position"
 
 
+def test_a_fiscal_year_written_fy2022_finds_the_filing_that_writes_2022(rk: Ragkit, tmp_path: Path) -> None:
+    one = tmp_path / "notes_one.txt"
+    one.write_text("Raw materials were counted at the plant in 2022 by the auditors.\n")
+    two = tmp_path / "notes_two.txt"
+    two.write_text("Raw materials were counted at the plant in 2019; raw materials are counted each year.\n")
+    rk.index([tmp_path])
+    hits = rk.search("raw materials counted FY2022", k=2, mode="keyword")
+    assert Path(hits[0].path).name == "notes_one.txt"  # though the other says "raw materials" twice
+
+
 def test_expand_adds_the_captions_of_the_statements_a_question_names() -> None:
     assert expand("What was the FY2018 capex in the cash flow statement?").endswith(
         "(consolidated statements of cash flows)"

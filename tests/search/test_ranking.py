@@ -25,6 +25,15 @@ def test_fusion_scales_each_list_and_keeps_what_only_one_list_has() -> None:
     assert fuse([("y", 0.4), ("x", 0.4)], []) == ["x", "y"]
 
 
+def test_a_page_is_a_unit_of_evidence_its_passages_lift_each_other() -> None:
+    dense = [("lone", 1.0), ("table", 0.9), ("note", 0.8), ("floor", 0.0)]  # scaled: 1, .9, .8, 0
+    pages = {"lone": ("d", 1), "table": ("d", 2), "note": ("d", 2), "floor": ("d", 3)}
+    assert fuse(dense, [], 1.0) == ["lone", "table", "note", "floor"]  # passages alone
+    # with a quarter of the page's other passages: table .9 + .2 = 1.1, note .8 + .225 = 1.025
+    assert fuse(dense, [], 1.0, pages=pages, page_weight=0.25) == ["table", "note", "lone", "floor"]
+    assert fuse(dense, [], 1.0, pages={}, page_weight=0.25)[0] == "lone"  # passages with no page: as they were
+
+
 def test_measures_on_a_ranking_worked_by_hand() -> None:
     found = metrics(["a", "x", "b"], {"a": 1, "b": 1, "z": 1})
     dcg = 1 / math.log2(2) + 1 / math.log2(4)
