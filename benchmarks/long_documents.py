@@ -12,9 +12,10 @@ analyst's folder would be, and every question is searched across all of them.
 Both pipelines are measured in the same run, on the same machine: ``before`` is ragkit's code
 at ``--baseline`` (the commit before the long-document work: pypdf's text, chunks embedded
 without their context, questions searched as typed), checked out in a temporary git worktree
-and run in a child process; ``ragkit`` is this checkout. Nothing here is fitted: the captions
-search adds (:mod:`ragkit.search.expand`) are the statements' printed names, and the context is
-read off each document.
+and run in a child process; ``ragkit`` is this checkout. One weight was fitted on this set, the
+page weight (``PAGE_WEIGHT`` in :mod:`ragkit.index.searcher`), leave one company out; the
+captions search adds (:mod:`ragkit.search.expand`) are the statements' printed names and the
+measures' definitions, and the context is read off each document.
 
     .venv/bin/python benchmarks/long_documents.py [--json] [--baseline REV] [--no-baseline]
 """

@@ -2,8 +2,9 @@
 document it is (title, kind, period) and which section the page sits in.
 
 Read from PDFium's text with each line's font, so a page's heading is told by how it is set
-(bolder or larger than the page's body text, or in capitals) as well as by what it says. A line
-that heads most pages (a running header such as "Table of Contents") is no heading.
+(bolder or larger than the page's body text, or in capitals) as well as by what it says. A
+line that heads two or more of the first pages (a running header such as "Table of
+Contents") is no heading.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ _PERIOD = re.compile(
 )
 _REPORTED = re.compile(r"Date of Report[^:]*:\s*([A-Z][a-z]+\.? \d{1,2}, ?\d{4})")
 _REGISTRANT = re.compile(r"\(Exact name of (?:the )?registrant", re.I)
-_PRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IDENTIFIER = re.compile(r"^[\w.-]*\d[\w.-]*$")  # an accession number or a file code, no title
 
 
@@ -79,7 +80,7 @@ class Headings:
     """Headings page by page: the lines that head a page and are set apart from its body; a
     page without one continues the section of the page before it."""
 
-    top_seen: Counter[str] = field(default_factory=Counter)
+    top_seen: Counter[str] = field(default_factory=Counter)  # the first pages' top lines (prime)
     current: tuple[str, ...] = ()
     primed: bool = False
 
@@ -105,9 +106,6 @@ class Headings:
             found.append(line.text)
             if len(found) == MAX_HEADING_LINES:
                 break
-        if not self.primed:
-            for line in lines[:3]:
-                self.top_seen[line.text] += 1
         if found:
             self.current = tuple(found)
         return self.current
@@ -137,7 +135,7 @@ def outline_paths(doc: Any, pages: int) -> list[tuple[str, ...]] | None:
     for order, item in enumerate(doc.get_toc(max_depth=MAX_OUTLINE_DEPTH)):
         dest = item.get_dest()
         index = dest.get_index() if dest is not None else None
-        title = " ".join(_PRINTABLE.sub(" ", item.get_title() or "").split())
+        title = " ".join(_CONTROL.sub(" ", item.get_title() or "").split())
         if index is not None and 0 <= index < pages and title:
             entries.append((index, order, item.level, title[:MAX_HEADING_CHARS]))
     if not entries:
@@ -165,7 +163,7 @@ def document_title(meta_title: str, first_page: str, stem: str) -> str:
         if _REGISTRANT.search(line) and not _REGISTRANT.search(lines[n - 1]):
             parts.append(lines[n - 1].strip("_ ").strip())
             break
-    meta = " ".join(_PRINTABLE.sub(" ", meta_title).split())
+    meta = " ".join(_CONTROL.sub(" ", meta_title).split())
     if meta and not _IDENTIFIER.match(meta) and not parts:  # a filing's cover says it better
         parts.append(meta)
     form = _FORM.search(first_page)

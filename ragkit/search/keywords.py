@@ -269,7 +269,7 @@ class KeywordIndex:
         found = {fold(w) for w in re.findall(r"[^\W_]+", text) if len(w) > 1 or w.isdigit()}
         # "10-K" is also "10K", as a file name may write it
         found |= {fold(re.sub(r"[\W_]+", "", w)) for w in re.findall(r"\w+(?:[-.]\w+)+", text)}
-        # "FY2019" and "Q2" are also the year and the quarter a document writes in full
+        # "FY2019" is also the year "2019" a document writes
         found |= {n for w in found if not w.isdigit() for n in re.findall(r"(?<=[a-z])\d{4}\b", w)}
         # function words match nearly every passage and weigh next to nothing in BM25, yet
         # every passage they match must be scored: left out when other words remain

@@ -180,7 +180,8 @@ def _m11(db: sqlite3.Connection) -> None:
 
 def _m12(db: sqlite3.Connection) -> None:
     # what the embedder read before each chunk's text (its document's title, its section: see
-    # ingest.chunker.embedding_text); chunks of an earlier chunker have none, and are rebuilt
+    # ingest.chunker.embedding_text); chunks of an earlier chunker have none, and their index
+    # asks to be rebuilt (its identity names the chunker)
     db.execute("ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT ''")
 
 
