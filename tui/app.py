@@ -79,6 +79,8 @@ class RagkitApp(WithLists):
         Binding("ctrl+g", "cycle_mode", "Answer mode"),
         Binding("f2", "entities", "Entities"),
         Binding("f3", "thread", "E-mail thread"),
+        Binding("f4", "tag", "Tag the source's file"),
+        Binding("f5", "timeline", "Timeline"),
         Binding("f1", "help", "Help"),
     ]
     COMMANDS = App.COMMANDS | {RagkitCommands}

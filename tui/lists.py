@@ -1,8 +1,10 @@
 """Lists the app opens in a screen of their own: saved conversations (reopened turn by
-turn), models, entities and their mentions, and a source's e-mail thread."""
+turn), models, entities and their mentions, a source's e-mail thread, its file's tags, and
+the timeline (a month's documents from its bar)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from textual import work
@@ -10,7 +12,16 @@ from textual.containers import VerticalScroll
 
 from tui.base import recorded
 from tui.messages import ConversationLoaded, Failed, Listed
-from tui.screens import ConversationsScreen, EntitiesScreen, MentionsScreen, ModelScreen, ThreadScreen
+from tui.screens import (
+    ConversationsScreen,
+    EntitiesScreen,
+    MentionsScreen,
+    ModelScreen,
+    PeriodScreen,
+    TagScreen,
+    ThreadScreen,
+    TimelineScreen,
+)
 from tui.sources import WithSources
 from tui.widgets import SourcesPane, TurnView
 
@@ -36,6 +47,52 @@ class WithLists(WithSources):
             self.notify("Select a source first: F3 shows the e-mail thread it belongs to.", severity="warning")
             return
         self._load_thread(entry["path"], entry["start"])
+
+    def action_timeline(self) -> None:
+        if self.facade is not None:
+            self._list("timeline")
+
+    def _period_chosen(self, period: str | None) -> None:
+        if period:
+            self._list_period(period)
+
+    @work(thread=True, group="list")
+    def _list_period(self, period: str) -> None:
+        try:
+            found = self.rk.find(f"after:{period} before:{period}", 0, 0)
+        except Exception as exc:
+            self.post_message(Failed("listing the month's documents", str(exc)))
+            return
+        self.post_message(Listed("period", [{"period": period, "files": list(found.files)}]))
+
+    def action_tag(self) -> None:
+        entry = self.selected or (self.entries[0] if self.entries else None)
+        if entry is None:
+            self.notify("Select a source first: F4 tags the file it comes from.", severity="warning")
+            return
+        self._load_tags(entry["path"])
+
+    @work(thread=True, group="list")
+    def _load_tags(self, path: str) -> None:
+        try:
+            tags = [m["value"] for m in self.rk.marks("tag", path)]
+        except Exception as exc:
+            self.post_message(Failed("reading the tags", str(exc), severity="warning"))
+            return
+        self.post_message(Listed("tags", [{"path": path, "tags": tags}]))
+
+    def _tags_chosen(self, path: str, names: list[str] | None) -> None:
+        if names:
+            self._save_tags(path, names)
+
+    @work(thread=True, group="list")
+    def _save_tags(self, path: str, names: list[str]) -> None:
+        try:
+            made = [self.rk.mark("tag", path, name) for name in names]
+        except Exception as exc:
+            self.post_message(Failed("tagging the file", str(exc), severity="warning"))
+            return
+        self.post_message(Listed("tagged", made))
 
     @work(thread=True, group="list")
     def _load_thread(self, path: str, offset: int) -> None:
@@ -75,6 +132,8 @@ class WithLists(WithSources):
         try:
             if kind == "entities":
                 items = self.rk.entities(None, 200)
+            elif kind == "timeline":
+                items = self.rk.timeline(None, "month")
             else:
                 items = self.rk.conversations.list() if kind == "conversations" else self.rk.models()
         except Exception as exc:
@@ -90,6 +149,17 @@ class WithLists(WithSources):
             self.push_screen(MentionsScreen(found["name"], found["mentions"]), self._show_mention)
         elif message.kind == "thread":
             self.push_screen(ThreadScreen(message.items[0]))
+        elif message.kind == "timeline":
+            self.push_screen(TimelineScreen(message.items), self._period_chosen)
+        elif message.kind == "period":
+            found = message.items[0]
+            self.push_screen(PeriodScreen(found["period"], found["files"]))
+        elif message.kind == "tags":
+            path = message.items[0]["path"]
+            self.push_screen(TagScreen(path, message.items[0]["tags"]), partial(self._tags_chosen, path))
+        elif message.kind == "tagged":
+            names = ", ".join(m["value"] for m in message.items)
+            self.notify(f"tagged {message.items[0]['path'].rsplit('/', 1)[-1]}: {names}", title="Tagged")
         elif message.kind == "conversations":
             self.push_screen(ConversationsScreen(message.items), self._open_conversation)
         else:

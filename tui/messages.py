@@ -69,7 +69,7 @@ class ModelLoaded(Message):
 
 @dataclass
 class Listed(Message):
-    kind: str  # "models" | "conversations" | "entities" | "mentions" | "thread"
+    kind: str  # models, conversations, entities, mentions, thread, tags, tagged, timeline, period
     items: list[dict[str, Any]]
 
 

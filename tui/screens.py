@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
 
@@ -179,3 +179,64 @@ class ThreadScreen(_Modal):
 
             walk(t["tree"], 0)
             yield Static("\n".join(lines), id="thread")
+
+
+class TagScreen(_Modal):
+    """Tag a source's file: the tags it has, and a field for more (Enter saves, Esc closes)."""
+
+    def __init__(self, path: str, tags: list[str]) -> None:
+        super().__init__()
+        self.path = path
+        self.tags = tags
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Tag {escape(self.path.rsplit('/', 1)[-1])}", classes="title")
+            yield Static("tags: " + (escape(", ".join(self.tags)) or "none yet"), id="tags-now")
+            yield Input(placeholder="new tags, separated by spaces; Enter saves", id="tag-input")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.split() or None)
+
+
+class TimelineScreen(_Modal):
+    """The documents counted by month, as bars (and a sparkline of them all); Enter on a bar
+    lists its documents."""
+
+    def __init__(self, periods: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.periods = periods
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Timeline: documents by month (Enter lists a month's, Esc closes)", classes="title")
+            if not self.periods:
+                yield Static("Nothing dated yet: index some documents.")
+                return
+            yield Sparkline([p["files"] for p in self.periods], id="timeline-spark")
+            top = max(p["files"] for p in self.periods)
+            options = []
+            for p in self.periods:
+                guessed = p["dated_by"].get("file mtime", 0)
+                note = f"  ({guessed} by file time)" if guessed else ""
+                bar = "█" * max(1, round(40 * p["files"] / top))
+                options.append(Option(f"{p['period']}  {bar:<40} {p['files']:>5} files{note}", id=p["period"]))
+            yield OptionList(*options, id="timeline")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class PeriodScreen(_Modal):
+    """The documents of one period of the timeline, the most passages first."""
+
+    def __init__(self, period: str, files: list[tuple[str, int]]) -> None:
+        super().__init__()
+        self.period = period
+        self.files = files
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"{escape(self.period)}: {len(self.files)} documents (Esc closes)", classes="title")
+            rows = [f"{escape(path)}  · {n} passages" for path, n in self.files]
+            yield Static("\n".join(rows) or "none", id="period-files")

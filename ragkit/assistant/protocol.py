@@ -22,6 +22,7 @@ from ragkit.index.library import SearchMode
 from ragkit.index.report import IndexReport, Progress
 from ragkit.index.watch import LiveSync
 from ragkit.investigate.searches import NewMatch, SavedSearch
+from ragkit.investigate.timeline import Period
 from ragkit.llm import StreamEvent
 from ragkit.llm.catalog import ModelRef
 from ragkit.search.found import FindResult
@@ -124,6 +125,18 @@ class Assistant(Protocol):
     def thread_at(self, path: str, offset: int) -> dict[str, Any]: ...
 
     def duplicates(self) -> list[dict[str, Any]]: ...
+
+    def near_duplicates(self, threshold: float = ...) -> list[dict[str, Any]]: ...
+
+    def timeline(self, query: str | None = ..., by: Period = ..., entity: str | None = ...) -> list[dict[str, Any]]: ...
+
+    def mark(
+        self, kind: str, path: str, value: str, span: tuple[int | None, int, int] | None = ...
+    ) -> dict[str, Any]: ...
+
+    def unmark(self, kind: str, path: str, value: str) -> int: ...
+
+    def marks(self, kind: str | None = ..., path: str | None = ...) -> list[dict[str, Any]]: ...
 
     def sync_rows(
         self,

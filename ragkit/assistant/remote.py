@@ -28,6 +28,7 @@ from ragkit.core.config import Settings
 from ragkit.core.errors import RagkitError
 from ragkit.db.ask import SqlAnswer, SqlMode
 from ragkit.investigate.searches import NewMatch, SavedSearch
+from ragkit.investigate.timeline import Period
 from ragkit.llm import StreamEvent
 from ragkit.llm.catalog import ModelRef
 from ragkit.search.found import FindResult
@@ -324,7 +325,30 @@ class RemoteAssistant:
         self._server_side("listing every e-mail thread")
 
     def duplicates(self) -> list[dict[str, Any]]:
-        self._server_side("listing identical files")
+        return list(self._request("GET", "/v1/duplicates", params=self._scoped({}))["groups"])
+
+    def near_duplicates(self, threshold: float = 0.8) -> list[dict[str, Any]]:
+        params = self._scoped({"near": "true", "threshold": threshold})
+        return list(self._request("GET", "/v1/duplicates", params=params)["groups"])
+
+    def timeline(
+        self, query: str | None = None, by: Period = "month", entity: str | None = None
+    ) -> list[dict[str, Any]]:
+        params = self._scoped({k: v for k, v in {"query": query, "by": by, "entity": entity}.items() if v is not None})
+        return list(self._request("GET", "/v1/timeline", params=params)["periods"])
+
+    def mark(self, kind: str, path: str, value: str, span: tuple[int | None, int, int] | None = None) -> dict[str, Any]:
+        page, start, end = span or (None, None, None)
+        body = {"kind": kind, "path": path, "value": value, "page": page, "start": start, "end": end}
+        return dict(self._request("POST", "/v1/marks", json=body)["mark"])
+
+    def unmark(self, kind: str, path: str, value: str) -> int:
+        params = {"kind": kind, "path": path, "value": value}
+        return int(self._request("DELETE", "/v1/marks", params=params)["removed"])
+
+    def marks(self, kind: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in {"kind": kind, "path": path}.items() if v is not None}
+        return list(self._request("GET", "/v1/marks", params=params)["marks"])
 
     def sync_rows(
         self,

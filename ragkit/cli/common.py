@@ -22,7 +22,9 @@ P = ParamSpec("P")
 Command = Callable[P, int]  # what a command's function is: its options in, an exit code out
 
 # the commands a ragkit server can answer: what --server (or RAGKIT_SERVER) sends to one
-REMOTE_COMMANDS = frozenset({"ask", "search", "find", "searches", "status", "entities", "thread"})
+REMOTE_COMMANDS = frozenset(
+    {"ask", "search", "find", "searches", "status", "entities", "thread", "duplicates", "tag", "note", "timeline"}
+)
 
 
 @dataclass

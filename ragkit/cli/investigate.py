@@ -13,6 +13,7 @@ from ingest.entities import TYPES as ENTITY_TYPES
 from ragkit.cli.common import DefaultGroup, is_remote, json_option, open_assistant, open_local
 from ragkit.cli.output import emit_json, shown_path
 from ragkit.core.errors import RagkitError
+from ragkit.investigate.near import THRESHOLD
 
 ENTITIES_HELP = (
     "Names need entities.model, a spaCy pipeline. Merges and ignores last across re-indexing."
@@ -169,10 +170,23 @@ def thread(ident: str, as_json: bool) -> int:
 
 
 @click.command()
+@click.option(
+    "--near", "nearly", is_flag=True, help="documents whose text is nearly the same, not only identical files"
+)
+@click.option("--threshold", type=click.FloatRange(0.05, 1.0), default=THRESHOLD, show_default=True, metavar="S",
+              help="with --near: the similarity (0–1: the share of 5-letter runs in common) that counts")  # fmt: skip
 @json_option()
-def duplicates(as_json: bool) -> int:
-    """Every group of files with identical content, with all its locations."""
-    groups = open_local().duplicates()
+def duplicates(nearly: bool, threshold: float, as_json: bool) -> int:
+    """Every group of files with identical content, with all its locations; with --near, the
+    groups of documents nearly the same (edited drafts, forwarded copies, a page scanned twice),
+    each pair with its similarity and the lines that differ."""
+    if nearly:
+        return _near_duplicates(threshold, as_json)
+    rk = open_assistant()
+    try:
+        groups = rk.duplicates()
+    finally:
+        rk.close()
     if as_json:
         emit_json({"groups": groups})
         return 0
@@ -182,6 +196,40 @@ def duplicates(as_json: bool) -> int:
         print(f"{len(group['paths'])} copies, {group['size']:,} bytes each:")
         for path in group["paths"]:
             print(f"  {shown_path(path)}")
+    return 0
+
+
+def _near_duplicates(threshold: float, as_json: bool) -> int:
+    rk = open_assistant()
+    try:
+        groups = rk.near_duplicates(threshold)
+    finally:
+        rk.close()
+    if as_json:
+        emit_json({"threshold": threshold, "groups": groups})
+        return 0
+    if not groups:
+        print(f"no two indexed documents are nearly the same (similarity {threshold:g} or more)")
+    for group in groups:
+        scores = [p["similarity"] for p in group["pairs"]]
+        spread = (
+            f"{min(scores):.2f}"
+            if f"{min(scores):.2f}" == f"{max(scores):.2f}"
+            else f"{min(scores):.2f}–{max(scores):.2f}"
+        )
+        print(f"{len(group['documents'])} documents nearly the same (similarity {spread}):")
+        for document in group["documents"]:
+            paths = document["paths"]
+            more = f"  (and {len(paths) - 1} identical copies)" if len(paths) > 1 else ""
+            print(f"  {shown_path(paths[0])}{more}")
+        for pair in group["pairs"]:
+            print(f"  {shown_path(pair['a'])} ~ {shown_path(pair['b'])}: {pair['similarity']:.2f}")
+            for line in pair["differ"]:
+                print(f"      {line}")
+            if pair["differ_total"] > len(pair["differ"]):
+                print(f"      … {pair['differ_total'] - len(pair['differ'])} more sentences differ")
+            if not pair["differ_total"]:
+                print("      (the same sentences: they differ in spacing or line breaks only)")
     return 0
 
 
@@ -227,7 +275,7 @@ def timeline(query: str | None, by: Literal["day", "month", "year"], entity: str
              as_csv: bool) -> int:  # fmt: skip
     """When things happened: the files QUERY (the find language) matches, or every file, counted
     by date (the document's own where it has one, else the file's); --entity counts its mentions."""
-    rk = open_local()
+    rk = open_assistant()
     try:
         rows = rk.timeline(query, by, entity)
     finally:

@@ -58,9 +58,9 @@ def open_ui(server: str | None, collection: str | None) -> int:
 
 
 def _register() -> None:
-    from ragkit.cli import ask, db, index, investigate, mcp, model, search, serve
+    from ragkit.cli import ask, db, index, investigate, marks, mcp, model, search, serve
 
-    for module in (index, search, ask, investigate, db, serve, mcp, model):
+    for module in (index, search, ask, investigate, marks, db, serve, mcp, model):
         for command in module.COMMANDS:
             cli.add_command(command)
 

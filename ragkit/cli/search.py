@@ -41,6 +41,8 @@ query language:
                     one: PDF metadata, an e-mail's Date header, DOCX properties; else its file's
                     modification time; each hit says which)
   lang:fr           documents in that language (two-letter code)
+  tag:NAME          documents tagged NAME (ragkit tag add); has:tag, with any tag
+  has:note          documents with a note (ragkit note add)
 
 A term with inner punctuation (an e-mail address, 10-K, 1,250.00) is searched as a phrase.
 

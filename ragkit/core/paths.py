@@ -63,6 +63,11 @@ def entities_file(root: Path) -> Path:
     return root / "entities.json"
 
 
+def marks_file(root: Path) -> Path:
+    """Tags and notes on documents: kept apart from the index, so a rebuild keeps them."""
+    return root / "marks.db"
+
+
 def searches_file(root: Path) -> Path:
     """Saved searches (outside the index: a rebuild keeps them)."""
     return root / "searches.db"

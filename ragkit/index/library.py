@@ -334,6 +334,7 @@ class Library:
             steps.find_entities(self.entities, self.path, report, stop)
             if not report.cancelled:
                 steps.backfill(self.manifest, self.indexer().pool, report, stop)
+                steps.record_missing_signatures(self.manifest, stop)
             if report.embedded and not (stop and stop.is_set()):
                 self.query_embedder  # noqa: B018  (the ONNX export, made now while torch is loaded)
             with self._lock:

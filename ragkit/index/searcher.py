@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ingest.entities import key_of
+from ragkit.core import paths
+from ragkit.investigate.marks import Marks, placer
 from ragkit.search.expand import expand
 from ragkit.search.found import FindResult
 from ragkit.search.keywords import KeywordIndex
@@ -215,6 +217,8 @@ class Searcher:
                 library = self.library
                 self._keywords = KeywordIndex(library.manifest)
                 self._keywords.entity_keys = lambda kind, name: library.entities.book.keys_for(key_of(kind, name))
+                marks, where = Marks(paths.marks_file(library.settings.home)), placer(library.manifest)
+                self._keywords.marked = lambda kind, value: marks.paths(where, kind, value or None)
             return self._keywords
 
     def keep_warm(self) -> None:

@@ -109,6 +109,21 @@ def backfill(manifest: Manifest, pool: ParsePool, report: IndexReport, stop: thr
     return done
 
 
+def record_missing_signatures(manifest: Manifest, stop: threading.Event | None = None) -> int:
+    """Record the MinHash of each document indexed before they were kept, read from its
+    chunks (nothing parsed or embedded again), a hundred documents a transaction."""
+    from ragkit.investigate import near
+    from ragkit.storage.signatures import Signatures
+
+    tables = Signatures(manifest)
+    due = [doc for doc, found in tables.all().items() if found is None]
+    for start in range(0, len(due), 100):
+        if stop and stop.is_set():
+            break
+        tables.record({d: near.signature(near.document_text(tables.spans(d))) for d in due[start : start + 100]})
+    return len(due)
+
+
 def check_searches(searches: SavedSearches, keywords: KeywordIndex, report: IndexReport) -> None:
     """Re-run the saved searches now that files were added or changed (each over the whole
     index: a passage is news only if its text was never matched before); what goes wrong

@@ -27,6 +27,7 @@ from ragkit.core.faults import kill_point
 from ragkit.index.embed import like_length
 from ragkit.index.parsepool import ParseJob, ParsePool
 from ragkit.index.report import IndexReport, Progress
+from ragkit.investigate import near
 from ragkit.storage.manifest import Manifest
 from ragkit.storage.rows import DocInfo, FileRow, chunk_id
 from ragkit.storage.vectors import VectorStore
@@ -321,8 +322,9 @@ class Indexer:
 
     def _commit(self, item: _Todo, twins: list[_Todo], report: IndexReport) -> None:
         """One transaction: the chunks, the document made ready, and every file pointing at it."""
+        minhash = near.signature(near.document_text((c.start, c.end, c.text) for c in item.chunks))
         with self.manifest.transaction():
-            self.manifest.mark_ready(item.digest, item.chunks, item.vectors)
+            self.manifest.mark_ready(item.digest, item.chunks, item.vectors, minhash)
             for f in (item, *twins):
                 note = "; ".join(item.notes) or None
                 self.manifest.put_file(

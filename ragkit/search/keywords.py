@@ -49,6 +49,7 @@ class KeywordIndex:
         self.prefer: tuple[str, ...] = ()  # folders whose copy of a content a hit names first
         # an entity filter's name → the keys it matches (its merges applied): set by the Library
         self.entity_keys: Callable[[str, str], list[str]] = lambda kind, name: [key_of(kind, name)]
+        self.marked: Callable[[str, str], list[str]] | None = None  # a tag: or has: filter's files (the library's)
         self._vocab: tuple[int, list[str]] | None = None  # generation, words
         self._docs: tuple[int, dict[int, str]] | None = None  # generation, each chunk's document by rowid
         self.memory: KeywordMemory | None = None  # the stemmed index in memory, once held (hold_in_memory)
@@ -156,14 +157,14 @@ class KeywordIndex:
             return found
 
         expression = f"text : ({compile_fts(parsed.tree, expand)})" if parsed.tree is not None else ""
-        where, params = where_sql(parsed.filters, self.entity_keys)
+        where, params = where_sql(parsed.filters, self.entity_keys, self.marked)
         return expression, where, params
 
     def _visible(self, expansions: dict[str, list[str]], filters: Filters) -> dict[str, list[str]]:
         """Each fuzzy term's expansion less the words that no passage of a file within
         ``filters`` holds: the vocabulary spans the whole index, and a key limited to some of it
         must not learn the words of the rest. (Inside a snapshot.)"""
-        where, params = where_sql(filters, self.entity_keys)
+        where, params = where_sql(filters, self.entity_keys, self.marked)
 
         def held(word: str) -> bool:
             docs = {row[2] for row in self.tables.matching('text : "' + word.replace('"', '""') + '"')}
@@ -277,7 +278,7 @@ class KeywordIndex:
         if not words:
             return []
         expression = " OR ".join(f'"{w}"' for w in words)
-        where, params = where_sql(filters or Filters(), self.entity_keys)
+        where, params = where_sql(filters or Filters(), self.entity_keys, self.marked)
         with self.manifest.snapshot():
             named: dict[str, float] = {}
             for doc, score in self.tables.named(expression):
@@ -308,8 +309,8 @@ class KeywordIndex:
 
     def counts(self, filters: Filters) -> dict[str, int]:
         """Files, chunks and failed files, as ``Manifest.counts``, of the files that pass ``filters``."""
-        return self.tables.counts(*where_sql(filters, self.entity_keys))
+        return self.tables.counts(*where_sql(filters, self.entity_keys, self.marked))
 
     def allowed_chunks(self, filters: Filters) -> set[str]:
         """The ids of the chunks of files that pass ``filters``."""
-        return self.tables.chunk_ids(*where_sql(filters, self.entity_keys))
+        return self.tables.chunk_ids(*where_sql(filters, self.entity_keys, self.marked))

@@ -17,6 +17,8 @@
                     properties), else its file's modification time
     before:2024-06-30  documents dated on or before that day
     lang:fr         documents in that language (ISO 639-1)
+    tag:NAME        documents with that tag (``ragkit tag add``); has:tag, any tag
+    has:note        documents with a note (``ragkit note add``)
 
 A term with inner punctuation (an e-mail address, ``10-K``, ``1,250.00``, ``Jean-Luc``) is
 searched as a phrase of its parts, as the index splits them. Bad syntax raises
@@ -38,7 +40,7 @@ from ragkit.search.query_tree import And, Near, Node, Not, Or, Phrase, Query, Te
 from ragkit.storage.filters import Filters
 
 ENTITY_FILTERS = ("person", "org", "place", "email", "phone", "iban", "url")  # a file mentioning it
-FILTERS = ("path", "type", "after", "before", "lang", *ENTITY_FILTERS)
+FILTERS = ("path", "type", "after", "before", "lang", "tag", "has", *ENTITY_FILTERS)
 MAX_EDITS = 2
 MAX_FUZZY = 16  # fuzzy terms in one query: each is matched against the whole vocabulary
 
@@ -138,6 +140,7 @@ class _Parser:
         self._before: date | None = None
         self._langs: list[str] = []
         self._entities: list[tuple[str, str]] = []
+        self._marks: list[tuple[str, str]] = []
         self.depth = 0
         self.nesting = 0
         self.fuzzy = 0
@@ -153,7 +156,7 @@ class _Parser:
         if self._after and self._before and self._after > self._before:
             raise QueryError(self.query, 0, f"after:{self._after} is later than before:{self._before}")
         return Filters(tuple(self._paths), tuple(self._types), self._after, self._before, tuple(self._langs),
-                       entities=tuple(self._entities))  # fmt: skip
+                       entities=tuple(self._entities), marks=tuple(self._marks))  # fmt: skip
 
     def error(self, tok: _Tok | None, problem: str) -> QueryError:
         return QueryError(self.query, tok.at if tok else len(self.query), problem)
@@ -231,6 +234,8 @@ class _Parser:
                 raise self.error(tok, "NOT cannot apply to a filter")
             return Not(inner)
         if tok.kind == "word" and tok.text.startswith("-") and len(tok.text) > 1:
+            if tok.text[1:].split(":", 1)[0].lower() in FILTERS and ":" in tok.text:
+                raise self.error(tok, "NOT cannot apply to a filter (-path:, -tag:… are not supported)")
             return Not(self.word(_Tok("word", tok.text[1:], tok.at + 1, tok.text[1:])))
         return self.primary(tok)
 
@@ -323,6 +328,12 @@ class _Parser:
             self._entities.append((name, value))
         elif name == "path":
             self._paths.append(value)
+        elif name == "tag":
+            self._marks.append(("tag", value.casefold()))
+        elif name == "has":
+            if value.lower() not in ("tag", "note"):
+                raise self.error(tok, f"has: takes tag or note (has:note: documents with a note), not {value!r}")
+            self._marks.append((value.lower(), ""))
         elif name == "type":
             self._types.append(value.lower().lstrip("."))
         elif name == "lang":
@@ -385,4 +396,5 @@ def merge_filters(given: Filters | None, typed: Filters) -> Filters:
         given.within + typed.within,
         given.entities + typed.entities,
         given.without + typed.without,
+        given.marks + typed.marks,
     )

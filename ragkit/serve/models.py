@@ -38,6 +38,16 @@ class SaveSearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=4000)
 
 
+class MarkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    kind: Literal["tag", "note"]
+    path: str = Field(min_length=1, max_length=4096)
+    value: str = Field(min_length=1, max_length=10_000)  # a tag's name, a note's text
+    page: int | None = Field(None, ge=0)
+    start: int | None = Field(None, ge=0)
+    end: int | None = Field(None, ge=0)
+
+
 class RunSearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     limit: int = Field(20, ge=0, le=1000)

@@ -3,6 +3,7 @@ and the SQL conditions on the manifest's files that apply them."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from ingest.entities import NAME_TYPES, key_of
+from ragkit.core.errors import RagkitError
 from ragkit.storage.migrations import basename_sql
 
 
@@ -26,11 +28,12 @@ class Filters:
     within: tuple[str, ...] = ()
     entities: tuple[tuple[str, str], ...] = ()  # (type, name as typed): files that mention each
     without: tuple[str, ...] = ()  # folders no file may be in (rows of a database the key may not use); the caller's
+    marks: tuple[tuple[str, str], ...] = ()  # ("tag", name): files with that tag; ("note", ""), ("tag", ""): with any
 
     def __bool__(self) -> bool:
         return bool(
             self.paths or self.types or self.after or self.before or self.langs or self.within or self.entities
-            or self.without
+            or self.without or self.marks
         )  # fmt: skip
 
     def admits(self, path: str) -> bool:
@@ -47,14 +50,25 @@ class Filters:
         said += [f"before:{self.before}"] if self.before else []
         said += [f"lang:{lang}" for lang in self.langs]
         said += [f'{kind}:"{name}"' if " " in name else f"{kind}:{name}" for kind, name in self.entities]
+        said += [f"tag:{value}" if value else f"has:{kind}" for kind, value in self.marks]
         return " ".join(said)
 
 
-def where_sql(filters: Filters, entity_keys: Callable[[str, str], list[str]] | None = None) -> tuple[str, list[Any]]:
+def where_sql(
+    filters: Filters,
+    entity_keys: Callable[[str, str], list[str]] | None = None,
+    marked: Callable[[str, str], list[str]] | None = None,
+) -> tuple[str, list[Any]]:
     """SQL conditions on ``files f`` for ``filters`` (each beginning with `` AND``);
-    ``entity_keys``: an entity filter's name → the stored keys it matches."""
+    ``entity_keys``: an entity filter's name → the stored keys it matches; ``marked``: a tag
+    or note filter → the paths of the files that carry it (:mod:`ragkit.investigate.marks`)."""
     where: list[str] = []
     params: list[Any] = []
+    for kind, value in filters.marks:
+        if marked is None:
+            raise RagkitError("tag: and has: filters need the tags and notes, which this search was not given")
+        where.append("f.path IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(marked(kind, value)))
     for kind, name in filters.entities:
         either, values = [], []
         for key in (entity_keys or (lambda k, n: [key_of(k, n)]))(kind, name):

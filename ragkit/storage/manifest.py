@@ -241,8 +241,15 @@ class Manifest:
             (doc, n_chunks, filetype, time.time(), about.date_ns, about.date_source or None, about.lang),
         )
 
-    def mark_ready(self, doc: str, chunks: Iterable[Chunk], vectors: Mapping[int, bytes] | None = None) -> None:
-        """Record the document's chunks, each with its vector (by ordinal) if given, and make it ready."""
+    def mark_ready(
+        self,
+        doc: str,
+        chunks: Iterable[Chunk],
+        vectors: Mapping[int, bytes] | None = None,
+        minhash: bytes | None = None,
+    ) -> None:
+        """Record the document's chunks, each with its vector (by ordinal) if given, and its
+        MinHash (:mod:`ragkit.investigate.near`), and make it ready."""
         vectors = vectors or {}
         self.db.executemany(
             'INSERT OR REPLACE INTO chunks(id, doc, ord, page, start, "end", text, title, heading, context, vec)'
@@ -264,7 +271,7 @@ class Manifest:
                 for c in chunks
             ],
         )
-        self.db.execute("UPDATE docs SET state = 'ready' WHERE hash = ?", (doc,))
+        self.db.execute("UPDATE docs SET state = 'ready', minhash = ? WHERE hash = ?", (minhash, doc))
 
     def pending_docs(self) -> list[tuple[str, int]]:
         return list(self.db.execute("SELECT hash, n_chunks FROM docs WHERE state = 'pending'"))

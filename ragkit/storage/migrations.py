@@ -185,6 +185,12 @@ def _m12(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE chunks ADD COLUMN context TEXT NOT NULL DEFAULT ''")
 
 
+def _m13(db: sqlite3.Connection) -> None:
+    # each document's MinHash, for near-duplicates (ragkit.investigate.near); documents indexed
+    # before have none, and get it from their chunks' text (nothing parsed or embedded again)
+    db.execute("ALTER TABLE docs ADD COLUMN minhash BLOB")
+
+
 def message_row(doc: str, n: int, offset: int, m: dict[str, Any]) -> tuple[Any, ...]:
     refs = " ".join(m.get("references") or ())
     fields = (m.get(k) or "" for k in ("message_id", "in_reply_to"))
@@ -194,4 +200,4 @@ def message_row(doc: str, n: int, offset: int, m: dict[str, Any]) -> tuple[Any, 
 FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 STEM_TOKENIZER = f"porter {FTS_TOKENIZER}"
 
-MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10, _m11, _m12]
+MIGRATIONS = [_m1, _m2, _m3, _m4, _m5, _m6, _m7, _m8, _m9, _m10, _m11, _m12, _m13]

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ragkit import Ragkit
+from ragkit.investigate import near
 
 
 def assert_consistent(rk: Ragkit) -> None:
@@ -35,6 +36,11 @@ def assert_consistent(rk: Ragkit) -> None:
     )
     total, distinct = mentions.fetchone()
     assert total == distinct
+    # each ready document's MinHash is the one its chunks give (none yet: indexed before they were
+    # kept, and recorded by the next index run: test_near.py)
+    for doc, minhash in db.execute("SELECT hash, minhash FROM docs WHERE minhash IS NOT NULL").fetchall():
+        spans = db.execute('SELECT start, "end", text FROM chunks WHERE doc = ? ORDER BY ord', (doc,)).fetchall()
+        assert minhash == near.signature(near.document_text(spans)), doc
     # each chunk's vector is recorded with it, and is the one the store holds
     recorded = dict(db.execute("SELECT id, vec FROM chunks").fetchall())
     stored = rk.library.store.vectors(sorted(recorded))
@@ -51,5 +57,6 @@ def snapshot(rk: Ragkit, root: Path) -> dict[str, object]:
     files: dict[str, object] = {}
     for path, doc, status, error in db.execute("SELECT path, doc, status, error FROM files ORDER BY path"):
         rows = db.execute('SELECT id, page, start, "end", text FROM chunks WHERE doc = ? ORDER BY ord', (doc,))
-        files[str(Path(path).relative_to(root))] = (status, error, [tuple(r) for r in rows])
+        minhash = db.execute("SELECT minhash FROM docs WHERE hash = ?", (doc,)).fetchone()
+        files[str(Path(path).relative_to(root))] = (status, error, [tuple(r) for r in rows], minhash)
     return {"files": files, "vectors": sorted(rk.library.store.ids())}

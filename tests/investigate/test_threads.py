@@ -153,6 +153,7 @@ def test_mail_indexed_before_threads_were_kept_gets_its_threads_on_the_next_run(
         db.execute("ALTER TABLE docs DROP COLUMN about_due")
         db.execute("ALTER TABLE files DROP COLUMN link")
         db.execute("ALTER TABLE chunks DROP COLUMN context")
+        db.execute("ALTER TABLE docs DROP COLUMN minhash")
         db.execute("PRAGMA user_version=7")
     rk.close()
     assert ragkit("threads", "--json", home=home).json()["threads"] == []  # migrated: due, not yet read

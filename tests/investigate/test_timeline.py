@@ -28,9 +28,11 @@ def dated_archive(tmp_path: Path) -> Path:
         "d.eml": (MAIL, "2025-06-30"),  # its own date (May 2023) counts, not the file's
     }
     for name, (text, day) in files.items():
-        (docs / name).write_text(text)
+        place = docs / ("early" if name in ("a.txt", "b.txt") else "late") / name
+        place.parent.mkdir(exist_ok=True)
+        place.write_text(text)
         stamp = time.mktime(time.strptime(day + " 12:00", "%Y-%m-%d %H:%M"))
-        os.utime(docs / name, (stamp, stamp))
+        os.utime(place, (stamp, stamp))
     assert ragkit("index", docs, home=home).code == 0
     return home
 
@@ -56,3 +58,23 @@ def test_files_and_mentions_are_counted_by_date_as_counted_by_hand(tmp_path: Pat
     bars = ragkit("timeline", home=home).stdout.splitlines()
     assert [line.split()[0] for line in bars] == ["2023-03", "2023-05", "2024-01"]
     assert ragkit("timeline", "nothing-matches-this", home=home).stdout.startswith("nothing dated matches")
+
+
+def test_a_server_counts_a_keys_own_files_only(tmp_path: Path) -> None:
+    from tests.helpers.servers import create_keys, serving
+
+    home = dated_archive(tmp_path)
+    docs = tmp_path / "docs"
+    for name in ("early", "late"):
+        assert ragkit("collections", "add", name, docs / name, home=home).code == 0
+    keys = create_keys(home, [("all", []), ("early", ["--collections", "early"])])
+    with serving(home, tmp_path) as url:
+
+        def served(key: str, *args: str) -> dict[str, tuple[int, int | None]]:
+            shown = ragkit("--server", url, "timeline", *args, "--json", home=home, env={"RAGKIT_API_KEY": keys[key]})
+            assert shown.code == 0, shown.stderr
+            return {p["period"]: (p["files"], p.get("mentions")) for p in shown.json()["periods"]}
+
+        assert served("all") == counts(home)
+        assert served("early") == {"2023-03": (2, None)}
+        assert served("early", "--entity", ANA) == {"2023-03": (1, 1)}  # the mentions in its own files

@@ -199,6 +199,54 @@ async def test_search_only_mode_answers_from_the_index_without_the_model(factory
         assert len(app.query_one("#sources", ListView).children) == len(done.result["sources"])
 
 
+async def test_f4_tags_the_selected_sources_file_and_tag_filters_find_it(factory: Any) -> None:
+    from tui.screens import TagScreen
+
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        await pilot.press("ctrl+s")
+        await ask(pilot, "which user id does root have")
+        await until(pilot, lambda: any(isinstance(e, Done) for e in app.events))
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, TagScreen), what="the tag screen")
+        assert "none yet" in str(app.screen.query_one("#tags-now", Static).render())
+        app.screen.query_one("#tag-input", Input).value = "accounts Review"
+        await pilot.press("enter")
+        facade = app.facade
+        await until(pilot, lambda: len(facade.marks("tag")) == 2, what="the tags saved")
+        tagged = {Path(m["path"]).name for m in facade.marks("tag")}
+        assert tagged == {"users-and-groups.txt"}  # the first source's file, as none was picked
+        found = await anyio.to_thread.run_sync(lambda: facade.find("root tag:review", 0, 10))
+        assert {Path(p).name for p, _ in found.files} == {"users-and-groups.txt"}
+        await pilot.press("f4")
+        await until(pilot, lambda: isinstance(app.screen, TagScreen), what="the tag screen again")
+        assert "accounts, review" in str(app.screen.query_one("#tags-now", Static).render())
+
+
+async def test_f5_shows_the_timeline_and_a_bar_lists_its_documents(factory: Any) -> None:
+    from tui.screens import PeriodScreen, TimelineScreen
+
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        facade = app.facade
+        expected = await anyio.to_thread.run_sync(lambda: facade.timeline(None, "month"))
+        await pilot.press("f5")
+        await until(pilot, lambda: isinstance(app.screen, TimelineScreen), what="the timeline")
+        bars = app.screen.query_one("#timeline", OptionList)
+        assert bars.option_count == len(expected) > 0
+        labels = [str(bars.get_option_at_index(i).prompt) for i in range(bars.option_count)]
+        assert [label.split()[0] for label in labels] == [p["period"] for p in expected]
+        bars.highlighted = 0
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PeriodScreen), what="the month's documents")
+        shown = str(app.screen.query_one("#period-files", Static).render())
+        files = await anyio.to_thread.run_sync(lambda: facade.library.keywords.dated(None))
+        month = [Path(path).name for path, day, _ in files if day.startswith(expected[0]["period"])]
+        assert len(month) == expected[0]["files"] and all(name in shown for name in month)
+
+
 async def test_search_mode_takes_the_query_language_counts_highlights_and_opens_the_page(
     factory: Any, viewer_record: Path
 ) -> None:
@@ -307,6 +355,8 @@ PROMISED_KEYS = {
     "ctrl+p": "command",
     "f2": "entities",
     "f3": "thread",
+    "f4": "tag",
+    "f5": "timeline",
 }
 
 

@@ -1,11 +1,12 @@
-"""An archive's entities and e-mail threads, within the key's collections."""
+"""An archive's entities, e-mail threads and duplicates, within the key's collections."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from ragkit.investigate.near import THRESHOLD
 from ragkit.serve.audit import note
 from ragkit.serve.context import Caller, Index
 from ragkit.serve.models import ERRORS
@@ -41,6 +42,38 @@ def entity_mentions(
 ) -> dict[str, Any]:
     limit = index.scope(who, collection)
     return {"mentions": index.rk.library.entities.show(name, kind, seen=_seen(limit))}
+
+
+@router.get("/v1/duplicates")
+def duplicates(
+    who: Caller,
+    index: Index,
+    near: Annotated[bool, Query()] = False,
+    threshold: Annotated[float, Query(ge=0.05, le=1.0)] = THRESHOLD,
+    collection: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Files with the same bytes, or (``near``) documents nearly the same, among the paths of
+    the key's collections: a copy elsewhere is neither listed nor hinted at."""
+    seen = _seen(index.scope(who, collection))
+    if near:
+        return {"threshold": threshold, "groups": index.rk.near_duplicates(threshold, seen=seen)}
+    return {"groups": index.rk.duplicates(seen=seen)}
+
+
+@router.get("/v1/timeline")
+def timeline(
+    who: Caller,
+    index: Index,
+    query: Annotated[str | None, Query(min_length=1, max_length=4000)] = None,
+    by: Annotated[Literal["day", "month", "year"], Query()] = "month",
+    entity: Annotated[str | None, Query(min_length=1, max_length=500)] = None,
+    collection: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """The key's files (or an entity's mentions in them) per period, as ``ragkit timeline``."""
+    seen = _seen(index.scope(who, collection))
+    note(query=query)
+    return {"by": by, "query": query, "entity": entity,
+            "periods": index.rk.timeline(query, by, entity, seen=seen)}  # fmt: skip
 
 
 # A thread is built from the messages of the key's collections only: its subject, people, count,
