@@ -69,7 +69,7 @@ def throughput(files: int, model: Path) -> list[dict[str, Any]]:
         size = corpus(docs, files)
         runs = [
             ("off", EntitiesSettings(enabled=False)),
-            ("patterns", EntitiesSettings()),
+            ("patterns", EntitiesSettings(model="")),
             ("patterns+names", EntitiesSettings(model=str(model))),
         ]
         for name, entities in runs:

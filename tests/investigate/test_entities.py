@@ -151,9 +151,8 @@ def test_duplicates_lists_every_location_of_identical_content(tmp_path: Path) ->
     assert "(also at " in shown
 
 
-def test_names_come_from_a_spacy_pipeline_and_filter_searches(tmp_path: Path) -> None:
-    from tests.conftest import spacy_pipeline
-
+def test_names_are_found_out_of_the_box_and_filter_searches(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("RAGKIT_ENTITIES__MODEL")  # as a new user has it: entities.model unset
     docs, home = tmp_path / "docs", tmp_path / "home"
     docs.mkdir()
     (docs / "visit.txt").write_text(
@@ -161,8 +160,7 @@ def test_names_come_from_a_spacy_pipeline_and_filter_searches(tmp_path: Path) ->
     )
     (docs / "trip.txt").write_text("Barack Obama flew on to Paris, where Microsoft had opened an office.\n")
     (docs / "other.txt").write_text("The committee met on Monday and paid for nothing.\n")
-    names = {"RAGKIT_ENTITIES__MODEL": str(spacy_pipeline())}  # as entities.model in the config
-    indexed = ragkit("index", docs, "--json", home=home, env=names)
+    indexed = ragkit("index", docs, "--json", home=home)  # names by the pipeline installed with ragkit
     assert indexed.code == 0 and indexed.json()["entities"] == 3, indexed.stderr
     people = entities(home, "--type", "person")
     assert people["Barack Obama"]["files"] == 2 and "Angela Merkel" in people
@@ -174,8 +172,10 @@ def test_names_come_from_a_spacy_pipeline_and_filter_searches(tmp_path: Path) ->
     found = ragkit("find", "monday person:obama", "--json", home=home).json()  # a part of the name holds too
     assert {Path(h["path"]).name for h in found["hits"]} == {"visit.txt"}
     # changing the pipeline finds every document's entities again, by the new one (here: none)
-    assert ragkit("index", docs, "--json", home=home).json()["entities"] == 3
+    off = {"RAGKIT_ENTITIES__MODEL": ""}  # as entities.model = "" in the config: names off
+    assert ragkit("index", docs, "--json", home=home, env=off).json()["entities"] == 3
     assert entities(home, "--type", "person") == {}
+    assert 'are off: entities.model = ""' in ragkit("entities", home=home, env=off).stderr
 
 
 PEOPLE = ["Angela Merkel", "Barack Obama", "Ada Lovelace", "Alan Turing", "Grace Hopper", "Linus Torvalds"]
