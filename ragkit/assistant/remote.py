@@ -23,12 +23,12 @@ import httpx
 from ragkit.answer.answerer import Answer, Mode
 from ragkit.answer.conversation import Conversation, ConversationStore, Turn, hit_from_dict
 from ragkit.assistant.each import EachRow
+from ragkit.assistant.remote_archive import RemoteArchive
 from ragkit.core import paths
 from ragkit.core.config import Settings
 from ragkit.core.errors import RagkitError
 from ragkit.db.ask import SqlAnswer, SqlMode
 from ragkit.investigate.searches import NewMatch, SavedSearch
-from ragkit.investigate.timeline import Period
 from ragkit.llm import StreamEvent
 from ragkit.llm.catalog import ModelRef
 from ragkit.search.found import FindResult
@@ -48,7 +48,7 @@ def server_of(settings: Settings, given: str | None = None) -> str | None:
     return given or os.environ.get(SERVER_ENV) or settings.client.server or None
 
 
-class RemoteAssistant:
+class RemoteAssistant(RemoteArchive):
     """The facade's interface over a ragkit server at ``url``. ``collection``: search only
     that collection of the server (else everything the key may read)."""
 
@@ -127,12 +127,42 @@ class RemoteAssistant:
 
     def ask_each(self, question: str, query: str, mode: Mode | None = None) -> tuple[int, Iterator[EachRow]]:
         """Every file of the server's (the key's) that ``query`` matches, asked on the server;
-        the rows come back together."""
+        the rows come as the server answers them (closing the iterator hangs up)."""
         if mode == "generate":
             raise RagkitError("--each answers with quotes (extract) or the model's checked answer (auto), not generate")
-        body = self._scoped({"question": question, "query": query, "mode": mode})
-        found = self._request("POST", "/v1/each", json=body, timeout=None)
-        return int(found["files"]), iter([EachRow.from_dict(row) for row in found["rows"]])
+        body = self._scoped({"question": question, "query": query, "mode": mode, "stream": True})
+        try:
+            response = self._http.send(
+                self._http.build_request("POST", "/v1/each", json=body, timeout=None), stream=True
+            )
+        except httpx.HTTPError as exc:
+            self._unreachable(exc)
+        if response.status_code != 200:
+            response.read()
+            response.close()
+            self._check(response)
+        lines = response.iter_lines()
+        try:
+            files = int(json.loads(next(lines))["files"])
+        except (StopIteration, ValueError, KeyError, httpx.HTTPError) as exc:
+            response.close()
+            said = f"the server at {self.url} ended ask --each before saying how many files match ({exc})"
+            raise RagkitError(said) from exc
+
+        def rows() -> Iterator[EachRow]:
+            try:
+                for line in lines:
+                    said = json.loads(line)
+                    if "error" in said:
+                        raise RagkitError(f"the server stopped ask --each: {said['error']}")
+                    if "row" in said:
+                        yield EachRow.from_dict(said["row"])
+            except httpx.HTTPError as exc:
+                raise RagkitError(f"the server at {self.url} hung up during ask --each ({exc})") from exc
+            finally:
+                response.close()
+
+        return files, rows()
 
     def passage(self, path: str, page: int | None, start: int, end: int, context: int = 400) -> dict[str, Any]:
         params: dict[str, Any] = {"path": path, "start": start, "end": end}
@@ -298,58 +328,6 @@ class RemoteAssistant:
     ) -> LiveSync:
         self._server_side("watching folders")
 
-    def entities(self, kind: str | None = None, top: int | None = 50) -> list[dict[str, Any]]:
-        params = self._scoped({"top": top or 0} | ({"type": kind} if kind else {}))
-        return list(self._request("GET", "/v1/entities", params=params)["entities"])
-
-    def entity_mentions(self, name: str, kind: str | None = None) -> list[dict[str, Any]]:
-        params = self._scoped({"name": name} | ({"type": kind} if kind else {}))
-        return list(self._request("GET", "/v1/entities/mentions", params=params)["mentions"])
-
-    def entity_state(self) -> dict[str, int]:
-        return {}  # a server does not say how much of its index is left to look at
-
-    def merge_entity(self, alias: str, name: str) -> None:
-        self._server_side("entities merge")
-
-    def unmerge_entity(self, alias: str) -> None:
-        self._server_side("entities unmerge")
-
-    def ignore_entity(self, name: str, undo: bool = False) -> None:
-        self._server_side("entities ignore")
-
-    def update_entities(self) -> int:
-        self._server_side("entities update")
-
-    def threads(self) -> list[dict[str, Any]]:
-        self._server_side("listing every e-mail thread")
-
-    def duplicates(self) -> list[dict[str, Any]]:
-        return list(self._request("GET", "/v1/duplicates", params=self._scoped({}))["groups"])
-
-    def near_duplicates(self, threshold: float = 0.8) -> list[dict[str, Any]]:
-        params = self._scoped({"near": "true", "threshold": threshold})
-        return list(self._request("GET", "/v1/duplicates", params=params)["groups"])
-
-    def timeline(
-        self, query: str | None = None, by: Period = "month", entity: str | None = None
-    ) -> list[dict[str, Any]]:
-        params = self._scoped({k: v for k, v in {"query": query, "by": by, "entity": entity}.items() if v is not None})
-        return list(self._request("GET", "/v1/timeline", params=params)["periods"])
-
-    def mark(self, kind: str, path: str, value: str, span: tuple[int | None, int, int] | None = None) -> dict[str, Any]:
-        page, start, end = span or (None, None, None)
-        body = {"kind": kind, "path": path, "value": value, "page": page, "start": start, "end": end}
-        return dict(self._request("POST", "/v1/marks", json=body)["mark"])
-
-    def unmark(self, kind: str, path: str, value: str) -> int:
-        params = {"kind": kind, "path": path, "value": value}
-        return int(self._request("DELETE", "/v1/marks", params=params)["removed"])
-
-    def marks(self, kind: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
-        params = {k: v for k, v in {"kind": kind, "path": path}.items() if v is not None}
-        return list(self._request("GET", "/v1/marks", params=params)["marks"])
-
     def sync_rows(
         self,
         names: Sequence[str] | None = None,
@@ -357,12 +335,6 @@ class RemoteAssistant:
         stop: threading.Event | None = None,
     ) -> dict[str, Any]:
         self._server_side("indexing a database's rows")
-
-    def thread(self, ident: str) -> dict[str, Any]:
-        return dict(self._request("GET", f"/v1/threads/{quote(ident, safe='')}"))
-
-    def thread_at(self, path: str, offset: int) -> dict[str, Any]:
-        return dict(self._request("GET", "/v1/threads/at", params={"path": path, "offset": offset}))
 
     def _server_side(self, what: str) -> NoReturn:
         raise RagkitError(

@@ -30,6 +30,7 @@ class EachRequest(BaseModel):
     query: str = Field(min_length=1, max_length=4000)
     mode: Literal["extract", "auto"] | None = None
     collection: str | None = None
+    stream: bool = False  # JSON lines as each file is answered: {"files": N}, {"row": …}…, {"done": true}
 
 
 class SaveSearchRequest(BaseModel):

@@ -196,6 +196,14 @@ def test_ask_each_over_the_server_asks_the_keys_own_files(office: Office, tmp_pa
     assert rows.code == 0, rows.stderr
     ledger = [json.loads(line) for line in rows.stdout.splitlines() if "ledger.txt" in line]
     assert ledger and ledger[0]["answered"] and "2,500 kroner" in ledger[0]["quotes"][0]["quote"]
+    # the client reads the rows as JSON lines while the server asks the files: a count, rows, an end
+    asked = {"question": question, "query": "tolsvik OR acme", "stream": True}
+    bearer = {"Authorization": f"Bearer {office.keys['admin']}"}
+    with httpx.stream("POST", office.url + "/v1/each", json=asked, headers=bearer, timeout=300) as response:
+        assert response.headers["content-type"].startswith("application/x-ndjson")
+        said = [json.loads(line) for line in response.iter_lines()]
+    assert said[0] == {"files": len(said) - 2} and said[-1] == {"done": True}
+    assert [s["row"]["path"] for s in said[1:-1]] == [json.loads(line)["path"] for line in rows.stdout.splitlines()]
     press = client(office, "ask", question, "--each", "tolsvik OR acme", "--json", key="press", home=tmp_path)
     assert press.code == 0 and "ledger.txt" not in press.stdout  # not a file the key may read
     entries = ragkit("audit", "tail", "-n", "50", "--json", home=office.home).json()["entries"]

@@ -470,6 +470,7 @@ ATTACKS: dict[tuple[str, str], list[dict[str, object]]] = {
         {"json": {"question": "Who merged?", "query": "path:../B/* merger"}},
         {"json": {"question": "Who merged?", "query": "merger", "collection": "B"}},
         {"json": {"question": "Who merged?", "query": "brattvag~1 OR merg*", "mode": "extract"}},
+        {"json": {"question": "Who merged?", "query": "brattvåg OR ulsteinvik OR fosnavåg OR merger", "stream": True}},
     ],
     ("POST", "/v1/chat/completions"): [
         {
