@@ -81,6 +81,7 @@ class RagkitApp(WithLists):
         Binding("f3", "thread", "E-mail thread"),
         Binding("f4", "tag", "Tag the source's file"),
         Binding("f5", "timeline", "Timeline"),
+        Binding("f6", "ask_each", "Ask every matching file"),
         Binding("f1", "help", "Help"),
     ]
     COMMANDS = App.COMMANDS | {RagkitCommands}

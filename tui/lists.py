@@ -4,16 +4,20 @@ the timeline (a month's documents from its bar)."""
 
 from __future__ import annotations
 
+import threading
 from functools import partial
 from typing import Any
 
 from textual import work
 from textual.containers import VerticalScroll
 
+from ragkit.assistant.protocol import Mode
 from tui.base import recorded
 from tui.messages import ConversationLoaded, Failed, Listed
 from tui.screens import (
     ConversationsScreen,
+    EachRowsScreen,
+    EachScreen,
     EntitiesScreen,
     MentionsScreen,
     ModelScreen,
@@ -28,6 +32,9 @@ from tui.widgets import SourcesPane, TurnView
 
 class WithLists(WithSources):
     """The app's list screens, each loaded by a worker and shown when its ``Listed`` arrives."""
+
+    each_stop = threading.Event()  # the running ask-every-file's (replaced per run)
+    each_rows: EachRowsScreen | None = None
 
     def action_conversations(self) -> None:
         if self.facade is not None:
@@ -47,6 +54,39 @@ class WithLists(WithSources):
             self.notify("Select a source first: F3 shows the e-mail thread it belongs to.", severity="warning")
             return
         self._load_thread(entry["path"], entry["start"])
+
+    def action_ask_each(self) -> None:
+        if self.facade is not None:
+            self.push_screen(EachScreen(), self._each_chosen)
+
+    def _each_chosen(self, chosen: tuple[str, str] | None) -> None:
+        if chosen:
+            self.each_stop.set()  # one run at a time: a new one ends the last
+            self.each_stop = threading.Event()
+            self._run_each(*chosen, self.each_stop)
+
+    @work(thread=True, group="each")
+    def _run_each(self, query: str, question: str, stop: threading.Event) -> None:
+        mode: Mode = "auto" if self.answer_mode == "auto" else "extract"  # (--each never writes unchecked)
+        try:
+            total, rows = self.rk.ask_each(question, query, mode)
+        except Exception as exc:
+            self.post_message(Failed("asking every matching file", str(exc), severity="warning"))
+            return
+        self.post_message(Listed("each", [{"question": question, "query": query, "total": total}]))
+        try:
+            for row in rows:
+                if stop.is_set():
+                    break
+                self.post_message(Listed("each-row", [row.as_dict()]))
+        except Exception as exc:
+            self.post_message(Failed("asking every matching file", str(exc), severity="warning"))
+        finally:
+            getattr(rows, "close", lambda: None)()
+        self.post_message(Listed("each-done", [{"stopped": stop.is_set()}]))
+
+    def _each_closed(self, _: object) -> None:
+        self.each_stop.set()
 
     def action_timeline(self) -> None:
         if self.facade is not None:
@@ -149,6 +189,14 @@ class WithLists(WithSources):
             self.push_screen(MentionsScreen(found["name"], found["mentions"]), self._show_mention)
         elif message.kind == "thread":
             self.push_screen(ThreadScreen(message.items[0]))
+        elif message.kind == "each":
+            found = message.items[0]
+            self.each_rows = EachRowsScreen(found["question"], found["query"], found["total"])
+            self.push_screen(self.each_rows, self._each_closed)
+        elif message.kind == "each-row" and self.each_rows is not None:
+            self.each_rows.add(message.items[0])
+        elif message.kind == "each-done" and self.each_rows is not None:
+            self.each_rows.finish(bool(message.items[0]["stopped"]))
         elif message.kind == "timeline":
             self.push_screen(TimelineScreen(message.items), self._period_chosen)
         elif message.kind == "period":

@@ -18,6 +18,8 @@ class RagkitCommands(Provider):
         ("Choose model", "models", "Pick the chat model"),
         ("Open cited file", "open_file", "Open the selected source in the system viewer"),
         ("Re-sync watched folders", "resync", "Index the watched folders now"),
+        ("Ask every matching file", "ask_each", "One question over every file a find query matches"),
+        ("Timeline", "timeline", "Documents by month; a bar lists its documents"),
         ("Help", "help", "All key bindings"),
     ]
 

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, Sparkline, Static
+from textual.widgets import DataTable, Input, Label, OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
 
@@ -240,3 +240,63 @@ class PeriodScreen(_Modal):
             yield Label(f"{escape(self.period)}: {len(self.files)} documents (Esc closes)", classes="title")
             rows = [f"{escape(path)}  · {n} passages" for path, n in self.files]
             yield Static("\n".join(rows) or "none", id="period-files")
+
+
+class EachScreen(_Modal):
+    """One question over every file a query matches: the query (the find language), then the
+    question; Enter in the question asks it of each file."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Ask every matching file (Enter runs it, Esc closes)", classes="title")
+            yield Input(placeholder="which files: a find query, e.g. contract type:pdf", id="each-query")
+            yield Input(placeholder="the question asked of each", id="each-question")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        query = self.query_one("#each-query", Input).value.strip()
+        question = self.query_one("#each-question", Input).value.strip()
+        if event.input.id == "each-query" or not query:
+            self.query_one("#each-question" if query else "#each-query", Input).focus()
+        elif question:
+            self.dismiss((query, question))
+
+
+class EachRowsScreen(_Modal):
+    """The rows of one question over every match as they come: each file with the quote that
+    answers it, or that nothing in it does. Esc closes and stops the run."""
+
+    DEFAULT_CSS = """
+    EachRowsScreen > Vertical { width: 95%; }
+    EachRowsScreen DataTable { height: auto; max-height: 30; }
+    """
+
+    def __init__(self, question: str, query: str, total: int) -> None:
+        super().__init__()
+        self.question, self.query_text, self.total, self.done = question, query, total, 0
+        self.answered = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"{escape(self.question)} · each of {self.total} files matching {escape(self.query_text)}",
+                        classes="title")  # fmt: skip
+            yield Static(f"0 of {self.total} files asked", id="each-progress")
+            table: DataTable[str] = DataTable(id="each-rows", zebra_stripes=True)
+            table.add_columns("file", "answers", "quote (or why not)")
+            yield table
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.done += 1
+        self.answered += bool(row["answered"])
+        quote = row["quotes"][0] if row["quotes"] else None
+        where = f"p. {quote['page']}: " if quote and quote.get("page") is not None else ""
+        said = f"{where}{quote['quote']}" if quote else row["answer"]
+        name = row["path"].rsplit("/", 1)[-1]
+        self.query_one("#each-rows", DataTable).add_row(name, "✓" if row["answered"] else "—", said[:200])
+        self._progress()
+
+    def finish(self, stopped: bool) -> None:
+        self._progress(" (stopped)" if stopped else " (done)")
+
+    def _progress(self, end: str = "") -> None:
+        text = f"{self.done} of {self.total} files asked, {self.answered} answered{end}"
+        self.query_one("#each-progress", Static).update(text)

@@ -247,6 +247,38 @@ async def test_f5_shows_the_timeline_and_a_bar_lists_its_documents(factory: Any)
         assert len(month) == expected[0]["files"] and all(name in shown for name in month)
 
 
+async def test_f6_asks_every_matching_file_and_shows_each_row_as_it_comes(factory: Any) -> None:
+    from textual.widgets import DataTable
+
+    from tui.screens import EachRowsScreen, EachScreen
+
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+        facade = app.facade
+        question, query = "Where are the XML files installed?", "file OR installed"
+        total, rows = await anyio.to_thread.run_sync(lambda: facade.ask_each(question, query, "extract"))
+        expected = await anyio.to_thread.run_sync(lambda: [r.as_dict() for r in rows])
+        await pilot.press("f6")
+        await until(pilot, lambda: isinstance(app.screen, EachScreen), what="the each screen")
+        app.screen.query_one("#each-query", Input).value = query
+        app.screen.query_one("#each-question", Input).value = question
+        app.screen.query_one("#each-question", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, EachRowsScreen), what="the rows")
+        shown = app.screen
+        table = shown.query_one("#each-rows", DataTable)
+        await until(pilot, lambda: "(done)" in str(shown.query_one("#each-progress", Static).render()),
+                    what="every file asked")  # fmt: skip
+        assert table.row_count == total == len(expected) > 1
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert names == [Path(r["path"]).name for r in expected]
+        marks = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert marks == ["✓" if r["answered"] else "—" for r in expected]
+        said = str(shown.query_one("#each-progress", Static).render())
+        assert f"{total} of {total} files asked, {sum(r['answered'] for r in expected)} answered" in said
+
+
 async def test_search_mode_takes_the_query_language_counts_highlights_and_opens_the_page(
     factory: Any, viewer_record: Path
 ) -> None:
@@ -357,6 +389,7 @@ PROMISED_KEYS = {
     "f3": "thread",
     "f4": "tag",
     "f5": "timeline",
+    "f6": "every",
 }
 
 
