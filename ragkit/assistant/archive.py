@@ -36,13 +36,20 @@ class LocalArchive:
         """Every mention of ``name`` (and of what is merged into it): path, page, span, text, type."""
         return self.library.entities.show(name, kind)
 
-    def entity_graph(self, query: str | None = None, kind: str | None = None, min_weight: int = 1) -> Graph:
+    def entity_graph(
+        self,
+        query: str | None = None,
+        kind: str | None = None,
+        min_weight: int = 1,
+        seen: Callable[[str], bool] | None = None,
+    ) -> Graph:
         """Who appears with whom (:mod:`ragkit.investigate.graph`), in the files ``query`` (the
-        find language) matches, or in all."""
-        seen = None
+        find language) matches, or in all; with ``seen``, of the files it admits only."""
+        within = seen
         if query:
-            seen = {path for path, _ in self.library.find(query, 0, 0).files}.__contains__
-        return entity_graph(self.library.entities, seen, kind, min_weight)
+            matched = {path for path, _ in self.library.find(query, 0, 0).files}
+            within = (lambda p: p in matched and seen(p)) if seen else matched.__contains__
+        return entity_graph(self.library.entities, within, kind, min_weight)
 
     def timeline(
         self,

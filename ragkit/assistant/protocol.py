@@ -21,6 +21,7 @@ from ragkit.db.ask import SqlAnswer, SqlMode
 from ragkit.index.library import SearchMode
 from ragkit.index.report import IndexReport, Progress
 from ragkit.index.watch import LiveSync
+from ragkit.investigate.graph import Graph
 from ragkit.investigate.searches import NewMatch, SavedSearch
 from ragkit.investigate.timeline import Period
 from ragkit.llm import StreamEvent
@@ -127,6 +128,8 @@ class Assistant(Protocol):
     def duplicates(self) -> list[dict[str, Any]]: ...
 
     def near_duplicates(self, threshold: float = ...) -> list[dict[str, Any]]: ...
+
+    def entity_graph(self, query: str | None = ..., kind: str | None = ..., min_weight: int = ...) -> Graph: ...
 
     def timeline(self, query: str | None = ..., by: Period = ..., entity: str | None = ...) -> list[dict[str, Any]]: ...
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 from urllib.parse import quote
 
+from ragkit.investigate.graph import Graph
 from ragkit.investigate.timeline import Period
 
 
@@ -55,6 +56,11 @@ class RemoteArchive:
     def near_duplicates(self, threshold: float = 0.8) -> list[dict[str, Any]]:
         params = self._scoped({"near": "true", "threshold": threshold})
         return list(self._request("GET", "/v1/duplicates", params=params)["groups"])
+
+    def entity_graph(self, query: str | None = None, kind: str | None = None, min_weight: int = 1) -> Graph:
+        given = {"query": query, "type": kind, "min_weight": min_weight}
+        found = self._request("GET", "/v1/graph", params=self._scoped({k: v for k, v in given.items() if v}))
+        return Graph(list(found["nodes"]), list(found["edges"]))
 
     def timeline(
         self, query: str | None = None, by: Period = "month", entity: str | None = None

@@ -23,7 +23,20 @@ Command = Callable[P, int]  # what a command's function is: its options in, an e
 
 # the commands a ragkit server can answer: what --server (or RAGKIT_SERVER) sends to one
 REMOTE_COMMANDS = frozenset(
-    {"ask", "search", "find", "searches", "status", "entities", "thread", "duplicates", "tag", "note", "timeline"}
+    {
+        "ask",
+        "search",
+        "find",
+        "searches",
+        "status",
+        "entities",
+        "thread",
+        "duplicates",
+        "tag",
+        "note",
+        "timeline",
+        "graph",
+    }
 )
 
 

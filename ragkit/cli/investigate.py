@@ -251,7 +251,7 @@ def _near_duplicates(threshold: float, as_json: bool) -> int:
 def graph(query: str | None, kind: str | None, min_weight: int, form: str, out: Path | None) -> int:
     """Who appears with whom: the entities as nodes, an edge between two that one document
     mentions (its weight: how many files), within the files QUERY (the find language) matches."""
-    rk = open_local()
+    rk = open_assistant()
     try:
         found = rk.entity_graph(query, kind, min_weight)
     finally:

@@ -71,3 +71,24 @@ def test_merges_apply_and_the_csv_pair_and_json_say_the_same(tmp_path: Path) -> 
     }
     refused = ragkit("graph", "--format", "csv", home=home)
     assert refused.code != 0 and "--out DIR" in refused.stderr
+
+
+def test_a_server_draws_a_keys_own_files_only(tmp_path: Path) -> None:
+    from tests.helpers.servers import create_keys, serving
+
+    home, docs = archive(tmp_path)
+    assert ragkit("collections", "add", "copies", docs / "copies", home=home).code == 0
+    keys = create_keys(home, [("all", []), ("copies", ["--collections", "copies"])])
+    with serving(home, tmp_path) as url:
+
+        def served(key: str, *args: str) -> nx.Graph:
+            shown = ragkit(
+                "--server", url, "graph", "--type", "email", *args, home=home, env={"RAGKIT_API_KEY": keys[key]}
+            )
+            assert shown.code == 0, shown.stderr
+            return nx.parse_graphml(shown.stdout)
+
+        assert weights(served("all")) == weights(nx.parse_graphml(ragkit("graph", "--type", "email", home=home).stdout))
+        # by hand: the copies folder holds one letter (ana, bo, cy), once
+        assert weights(served("copies")) == {frozenset((ANA, BO)): 1, frozenset((ANA, CY)): 1, frozenset((BO, CY)): 1}
+        assert weights(served("copies", "crane")) == {}  # the memo that says crane is not the key's

@@ -439,6 +439,12 @@ ATTACKS: dict[tuple[str, str], list[dict[str, object]]] = {
         {"params": {"near": "true", "collection": "B"}},
         {"params": {"near": "true", "threshold": 7}},
     ],
+    ("GET", "/v1/graph"): [
+        {"params": {}},
+        {"params": {"query": "brattvåg OR ulsteinvik OR fosnavåg"}},
+        {"params": {"type": "place", "collection": "B"}},
+        {"params": {"min_weight": 0}},
+    ],
     ("GET", "/v1/timeline"): [
         {"params": {}},
         {"params": {"query": "brattvåg OR ulsteinvik OR fosnavåg", "by": "day"}},

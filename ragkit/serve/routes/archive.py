@@ -1,4 +1,5 @@
-"""An archive's entities, e-mail threads and duplicates, within the key's collections."""
+"""An archive's entities (and their graph), e-mail threads, duplicates and timeline, within the
+key's collections."""
 
 from __future__ import annotations
 
@@ -58,6 +59,22 @@ def duplicates(
     if near:
         return {"threshold": threshold, "groups": index.rk.near_duplicates(threshold, seen=seen)}
     return {"groups": index.rk.duplicates(seen=seen)}
+
+
+@router.get("/v1/graph")
+def graph(
+    who: Caller,
+    index: Index,
+    query: Annotated[str | None, Query(min_length=1, max_length=4000)] = None,
+    kind: Annotated[str | None, Query(alias="type")] = None,
+    min_weight: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    collection: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    """Who appears with whom in the key's files, as ``ragkit graph --format json``."""
+    seen = _seen(index.scope(who, collection))
+    note(query=query)
+    found: dict[str, Any] = index.rk.entity_graph(query, kind, min_weight, seen=seen).as_dict()
+    return found
 
 
 @router.get("/v1/timeline")
