@@ -22,7 +22,11 @@ router = APIRouter(responses=ERRORS)
 log = logging.getLogger(__name__)
 
 
-@router.post("/v1/each", response_model=None)
+STREAMED: dict[int | str, dict[str, Any]] = {200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                  "description": "the rows as they are answered, one JSON object a line (stream: true)"}}  # fmt: skip
+
+
+@router.post("/v1/each", response_model=None, responses=STREAMED)
 def each(body: EachRequest, who: Caller, index: Index) -> dict[str, Any] | StreamingResponse:
     limit = index.scope(who, body.collection)
     note(question=body.question, query=body.query)
