@@ -116,7 +116,7 @@ def record_missing_signatures(manifest: Manifest, stop: threading.Event | None =
     from ragkit.storage.signatures import Signatures
 
     tables = Signatures(manifest)
-    due = [doc for doc, found in tables.all().items() if found is None]
+    due = tables.missing()  # (not every MinHash: this runs after every index run, the watcher's too)
     for start in range(0, len(due), 100):
         if stop and stop.is_set():
             break

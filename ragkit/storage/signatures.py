@@ -22,6 +22,14 @@ class Signatures:
         )
         return {doc: blob for doc, blob in rows}
 
+    def missing(self) -> list[str]:
+        """The searchable documents with no MinHash recorded (indexed before they were kept)."""
+        rows = self.manifest.db.execute(
+            "SELECT hash FROM docs WHERE state = 'ready' AND minhash IS NULL"
+            " AND EXISTS (SELECT 1 FROM files WHERE files.doc = docs.hash AND files.status = 'ok') ORDER BY hash"
+        )
+        return [r[0] for r in rows]
+
     def spans(self, doc: str) -> list[tuple[int, int, str]]:
         """The document's chunks as (start, end, text), in order."""
         rows = self.manifest.db.execute('SELECT start, "end", text FROM chunks WHERE doc = ? ORDER BY ord', (doc,))
