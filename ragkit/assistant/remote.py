@@ -284,7 +284,7 @@ class RemoteAssistant(RemoteArchive):
         return [
             {"name": m["id"], "installed": True, "default": bool(m.get("ragkit", {}).get("default")),
              "profile": m.get("ragkit", {}).get("profile", "chat"), "path": None, "source": self.url}
-            for m in rows
+            for m in rows if m.get("ragkit", {}).get("profile") != "embedding"  # the server's embedder
         ]  # fmt: skip
 
     def model_ref(self, model: str | None = None) -> ModelRef:

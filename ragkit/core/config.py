@@ -45,6 +45,19 @@ class EmbedSettings(_Section):
     onnx_dir: Path | None = Field(
         None, description="Where ONNX exports of embedding models are kept; default: <home>/models/embed-onnx."
     )
+    url: str | None = Field(
+        None,
+        description=(
+            "An OpenAI-compatible embeddings server (POST /v1/embeddings: llama.cpp, vLLM, text-embeddings-inference,"
+            " another ragkit serve) that embeds documents and queries instead of this machine; it must serve"
+            " embed.model."
+        ),
+    )
+    api_key: str | None = Field(None, description="Bearer key for embed.url, if it wants one.")
+    tokenizer: Path | None = Field(
+        None, description="With embed.url: a folder holding the served model's tokenizer.json, to size chunks."
+    )
+    timeout_s: float = Field(120.0, gt=0, description="With embed.url: seconds to wait for one batch's vectors.")
 
 
 class ChunkSettings(_Section):

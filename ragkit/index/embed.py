@@ -22,9 +22,11 @@ class Embedder(Protocol):
     """Turns texts into L2-normalised vectors of ``dim`` floats."""
 
     name: str
-    dim: int
     model_dir: Path
     tokenizer: EmbedderTokenizer
+
+    @property
+    def dim(self) -> int: ...
 
     @property
     def precision(self) -> str: ...

@@ -40,6 +40,7 @@ from ragkit.index.embed import (
 from ragkit.index.onnxembed import OnnxEmbedder
 from ragkit.index.report import IndexReport, Progress
 from ragkit.index.searcher import Searcher, SearchMode
+from ragkit.index.served import ServedEmbedder
 from ragkit.index.sync import Indexer
 from ragkit.index.watch import WriterLock
 from ragkit.investigate.entities import Entities
@@ -90,12 +91,13 @@ class Library:
 
     @property
     def embedder(self) -> Embedder:
-        """What embeds documents: sentence-transformers (``embed.backend = "torch"``, in
-        ``embed.precision``) or the ONNX export."""
+        """What embeds documents: the server at ``embed.url``, sentence-transformers or the ONNX export."""
         with self._embedder_lock:
             if self._embedder is None:
                 cfg = self.settings.embed
-                if cfg.backend == "onnx":
+                if cfg.url:
+                    self._embedder = ServedEmbedder.from_settings(cfg)
+                elif cfg.backend == "onnx":
                     self._embedder = self._onnx()
                 else:
                     self._embedder = SentenceTransformerEmbedder(cfg.model, cfg.batch_size, precision=cfg.precision)
@@ -107,6 +109,8 @@ class Library:
         use if an index run has not made it; the document embedder if it cannot be made."""
         embedder = self.embedder
         with self._embedder_lock:
+            if self._query_embedder is None and isinstance(embedder, ServedEmbedder):
+                self._query_embedder = embedder  # the server embeds queries too
             if self._query_embedder is None:
                 onnx = embedder if isinstance(embedder, OnnxEmbedder) else self._onnx()
                 try:
@@ -121,6 +125,8 @@ class Library:
     def embedding_plan(self) -> dict[str, str]:
         """How documents and queries are embedded, without loading or exporting anything."""
         documents = self.embedder
+        if isinstance(documents, ServedEmbedder):
+            return {"documents": documents.described, "queries": documents.described}
         backend = "onnx" if isinstance(documents, OnnxEmbedder) else f"torch {documents.precision}"
         queries = self._query_embedder
         if queries is not None and not isinstance(queries, OnnxEmbedder):

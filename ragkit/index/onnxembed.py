@@ -219,6 +219,9 @@ def warm(settings: Settings) -> None:
     The thread is not a daemon: a command that ends early (an error, nothing indexed) waits
     for the load rather than tearing down onnxruntime under it, which aborts the process."""
 
+    if settings.embed.url:  # a server embeds the queries: nothing to load here
+        return
+
     def load() -> None:
         try:
             embedder = for_settings(settings)

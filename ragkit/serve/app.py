@@ -46,10 +46,10 @@ from ragkit.serve.audit import AuditLog, note
 from ragkit.serve.context import Served
 from ragkit.serve.gate import LOOPBACK_NAMES, Gate, KeyGuard, allowed_names
 from ragkit.serve.keys import KeyStore
-from ragkit.serve.routes import archive, chat, databases, each, marks, passages, search, searches, status
+from ragkit.serve.routes import archive, chat, databases, each, embeddings, marks, passages, search, searches, status
 
 LOOPBACK = LOOPBACK_NAMES
-ROUTERS = (chat, search, each, status, passages, archive, marks, searches, databases)
+ROUTERS = (chat, search, each, status, passages, archive, marks, searches, databases, embeddings)
 
 
 def create_app(

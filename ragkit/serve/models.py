@@ -3,7 +3,7 @@ describes them (schemathesis checks the server against it)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,6 +31,20 @@ class EachRequest(BaseModel):
     mode: Literal["extract", "auto"] | None = None
     collection: str | None = None
     stream: bool = False  # JSON lines as each file is answered: {"files": N}, {"row": …}…, {"done": true}
+
+
+Text = Annotated[str, Field(max_length=100_000)]
+
+
+class EmbeddingsRequest(BaseModel):
+    """OpenAI's embeddings request, as its clients send it (texts only: token ids are not taken)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    input: Text | Annotated[list[Text], Field(min_length=1, max_length=2048)]
+    model: str | None = Field(None, max_length=1000)
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1)
+    user: str | None = Field(None, max_length=1000)
 
 
 class SaveSearchRequest(BaseModel):

@@ -452,6 +452,13 @@ ATTACKS: dict[tuple[str, str], list[dict[str, object]]] = {
         {"params": {"collection": "B"}},
         {"params": {"by": "week"}},
     ],
+    ("POST", "/v1/embeddings"): [
+        {"json": {"input": B_SECRET}},  # embedding text reads no document: nothing of B comes back
+        {"json": {"input": ["x"] * 2049}},
+        {"json": {"input": [], "model": f"{D}/B/secret.txt"}},
+        {"json": {"input": "x", "model": "../../etc/passwd"}},
+        {"json": {"input": [1, 2, 3]}},
+    ],
     ("GET", "/v1/marks"): [{"params": {}}, {"params": {"kind": "note"}}, {"params": {"path": f"{D}/B/secret.txt"}}],
     ("POST", "/v1/marks"): [
         {"json": {"kind": "tag", "path": f"{D}/B/secret.txt", "value": "spy"}},

@@ -21,7 +21,14 @@ def models(who: Caller, index: Index) -> dict[str, Any]:
          "ragkit": {"default": m["default"], "profile": m["profile"]}}
         for m in rows
     ]  # fmt: skip
-    return {"object": "list", "data": data}
+    embedder = {
+        "id": index.rk.library.embedder.name,
+        "object": "model",
+        "created": 0,
+        "owned_by": "ragkit",
+        "ragkit": {"default": False, "profile": "embedding"},
+    }  # POST /v1/embeddings; last: not a chat model
+    return {"object": "list", "data": [*data, embedder]}
 
 
 @router.get("/v1/status")
