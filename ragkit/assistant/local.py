@@ -333,6 +333,7 @@ class Ragkit(LocalArchive):
             "searches": [s.as_dict() for s in self.library.searches.saved()],
             "ignored": sum(int(i["files"]) for i in ignored),
             "ignored_paths": ignored,
+            "rebuild_due": self.library.rebuild_due(),
         }
 
     def keep_warm(self) -> None:

@@ -52,6 +52,8 @@ def watch(paths: tuple[Path, ...], poll: bool) -> int:
         changes = result.added + result.updated + result.removed + result.renamed + len(result.failed)
         if changes:
             stamp = time.strftime("%H:%M:%S")
+            if result.rebuilt:
+                print(f"{stamp} {result.rebuilt}", flush=True)
             print(
                 f"{stamp} {result.added} added, {result.updated} updated, {result.removed} removed, "
                 f"{result.renamed} renamed, {len(result.failed)} failed; {result.files} files, {result.chunks} chunks",
@@ -176,6 +178,8 @@ def status(ignored: bool, as_json: bool) -> int:
         for s in searches:
             if s["new"]:
                 print(f"  see: ragkit searches run {s['name']}")
+    if state.get("rebuild_due"):
+        print(f"rebuild:  {state['rebuild_due']}")
     for failure in state["failures"]:
         print(f"  failed: {shown_path(failure['path'])}: {failure['reason']}")
     for warning in state["warnings"]:

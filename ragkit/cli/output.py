@@ -79,6 +79,8 @@ def index_with_progress(rk: Assistant, paths: Sequence[Path], rebuild: bool, qui
 
 
 def print_report(report: IndexReport) -> None:
+    if report.rebuilt:
+        print(report.rebuilt)
     print(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, "
         f"{report.renamed} renamed, {report.unchanged} unchanged; "

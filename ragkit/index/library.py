@@ -82,6 +82,7 @@ class Library:
         self._entities: Entities | None = None
         self._rebuilding = False  # an index --rebuild under way: a damaged manifest is set aside, not an error
         self.prefer: tuple[str, ...] = ()  # the folders this process indexed last (see present_first)
+        self.rebuilt = ""  # why the last index run rebuilt the index by itself, if it did
         self.searches = SavedSearches(paths.searches_file(settings.home))  # outside the index: a rebuild keeps them
         self.writer_lock = WriterLock(paths.writer_lock_file(self.path))
         self._writer_depth = 0
@@ -124,18 +125,7 @@ class Library:
 
     def embedding_plan(self) -> dict[str, str]:
         """How documents and queries are embedded, without loading or exporting anything."""
-        documents = self.embedder
-        if isinstance(documents, ServedEmbedder):
-            return {"documents": documents.described, "queries": documents.described}
-        backend = "onnx" if isinstance(documents, OnnxEmbedder) else f"torch {documents.precision}"
-        queries = self._query_embedder
-        if queries is not None and not isinstance(queries, OnnxEmbedder):
-            plan = self.query_note or f"{queries.name} (handed in)"
-        elif (queries or self._onnx()).exported:
-            plan = "onnx (exported)"
-        else:
-            plan = "onnx (exported at the next index run or search)"
-        return {"documents": backend, "queries": plan}
+        return steps.embedding_plan(self.embedder, self._query_embedder, self.query_note, self._onnx)
 
     def _onnx(self) -> OnnxEmbedder:
         return onnxembed.for_settings(self.settings)
@@ -238,14 +228,23 @@ class Library:
             self._rebuild(digest, described)
         elif stored is not None and stored != digest:
             was = self.manifest.get_meta("identity_desc") or "other settings"
-            raise IndexMismatchError(f"the index at {self.path} {steps.mismatch_reason(was, described)}; "
-                                     "rebuild it with: ragkit index --rebuild PATH...")  # fmt: skip
+            if not steps.vectors_kept(was, described):
+                raise IndexMismatchError(f"the index at {self.path} {steps.mismatch_reason(was, described)}; "
+                                         "rebuild it with: ragkit index --rebuild PATH...")  # fmt: skip
+            if write:  # the same vectors, cut otherwise: searched as it is until this run rebuilds it
+                self.rebuilt = f"the index {steps.mismatch_reason(was, described)}: rebuilt, every file read again"
+                log.warning("%s", self.rebuilt)
+                self._rebuild(digest, described)
         elif write and stored != digest:
             with self.manifest.transaction():
                 self.manifest.set_meta("identity", digest)
                 self.manifest.set_meta("identity_desc", described)
         if write:
             self._finish_reset()
+
+    def rebuild_due(self) -> str:
+        """Why the next index run rebuilds the index by itself ("" if it does not)."""
+        return steps.rebuild_due(self.manifest, *self.identity())
 
     def _rebuild(self, digest: str, described: str) -> None:
         """Forget everything: the manifest first, in one transaction that also records that
@@ -330,9 +329,11 @@ class Library:
             # hits (ranked and found) name the copy of a content under these folders first: the checkout in use
             self.keywords.prefer = self.prefer = tuple(str(Path(r).resolve()).rstrip(os.sep) + os.sep for r in roots)
             self.store  # noqa: B018  (opened before the run, so its own writes are not "news")
+            self.rebuilt = ""
             self.check_identity(rebuild)
             steps.record_missing_vectors(self.manifest, self.store)
             report = self.indexer().sync(list(roots), progress, strict, stop, within)
+            report.rebuilt = self.rebuilt
             if strict and not report.cancelled:
                 steps.record_ignored(self.path, roots, report)
             if report.added or report.updated:

@@ -23,6 +23,7 @@ class IndexReport:
     new_matches: dict[str, int] = field(default_factory=dict)  # saved search -> passages it had not matched
     entities: int = 0  # documents whose entities were found after the run
     ignored: list[dict[str, object]] = field(default_factory=list)  # {"path", "rule", "files"} the rules left out
+    rebuilt: str = ""  # why the run rebuilt the index by itself (made by an earlier chunker, say), if it did
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -42,6 +43,7 @@ class IndexReport:
             "entities": self.entities,
             "ignored": sum(int(str(i["files"])) for i in self.ignored),  # files under the roots left out by a rule
             "ignored_paths": self.ignored[:1000],
+            "rebuilt": self.rebuilt,
         }
 
 

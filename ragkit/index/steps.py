@@ -136,13 +136,58 @@ def check_searches(searches: SavedSearches, keywords: KeywordIndex, report: Inde
     report.new_matches = {name: n for name, n in found.items() if n}
 
 
-def mismatch_reason(was: str, now: str) -> str:
-    """Why an index cannot be searched as it is: made by an earlier ragkit (its chunker), or
-    with other settings (both descriptions given)."""
+_VECTORS = ("embedder", "embedder_fingerprint", "dim")  # what a stored vector depends on
+
+
+def _described(was: str, now: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         before, after = json.loads(was), json.loads(now)
     except ValueError:
-        before, after = {}, {}
-    if before and {k for k in after if before.get(k) != after[k]} == {"chunker"}:
+        return {}, {}
+    return (before, after) if isinstance(before, dict) and isinstance(after, dict) else ({}, {})
+
+
+def mismatch_reason(was: str, now: str) -> str:
+    """Why an index is not what the settings make: made by an earlier ragkit (its chunker), or
+    with other settings (what changed, from what to what)."""
+    before, after = _described(was, now)
+    changed = [k for k in after if before.get(k) != after[k]]
+    if before and changed == ["chunker"]:
         return f"was made by an earlier ragkit (chunker {before.get('chunker')}; this one makes {after['chunker']})"
+    if before and changed:
+        differences = ", ".join(f"{k}: {before.get(k)} -> {after[k]}" for k in changed)
+        return f"was built with other settings ({differences})"
     return f"was built with {was}, but the settings now give {now}"
+
+
+def vectors_kept(was: str, now: str) -> bool:
+    """Whether the vectors of an index made as ``was`` describes are those the settings ``now``
+    give: only how documents are cut into chunks changed (the chunker, sizes, OCR). Such an
+    index is searched as it is, and the next index run rebuilds it by itself."""
+    before, after = _described(was, now)
+    return bool(before) and all(before.get(k) == after.get(k) for k in _VECTORS)
+
+
+def rebuild_due(manifest: Manifest, digest: str, described: str) -> str:
+    """Why the next index run rebuilds the index by itself ("" if it does not)."""
+    stored, was = manifest.get_meta("identity"), manifest.get_meta("identity_desc") or ""
+    if stored in (None, digest) or not vectors_kept(was, described):
+        return ""
+    return f"the index {mismatch_reason(was, described)}: the next index run rebuilds it"
+
+
+def embedding_plan(documents: Any, queries: Any, query_note: str, onnx: Any) -> dict[str, str]:
+    """How documents and queries are embedded (see :meth:`Library.embedding_plan`)."""
+    from ragkit.index.onnxembed import OnnxEmbedder
+    from ragkit.index.served import ServedEmbedder
+
+    if isinstance(documents, ServedEmbedder):
+        return {"documents": documents.described, "queries": documents.described}
+    backend = "onnx" if isinstance(documents, OnnxEmbedder) else f"torch {documents.precision}"
+    if queries is not None and not isinstance(queries, OnnxEmbedder):
+        plan = query_note or f"{queries.name} (handed in)"
+    elif (queries or onnx()).exported:
+        plan = "onnx (exported)"
+    else:
+        plan = "onnx (exported at the next index run or search)"
+    return {"documents": backend, "queries": plan}

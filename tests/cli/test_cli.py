@@ -186,6 +186,24 @@ def test_bad_file_is_reported_and_the_rest_indexed(tmp_path: Path) -> None:
     assert "broken.pdf" in human
 
 
+def test_an_index_cut_otherwise_is_rebuilt_by_the_next_run_which_says_so_once(tmp_path: Path) -> None:
+    docs, home = tmp_path / "docs", tmp_path / "h"
+    docs.mkdir()
+    shutil.copy(SAMPLES / "repeatable-installs.md", docs)
+    assert ragkit("index", docs, home=home).code == 0
+    smaller = {"RAGKIT_CHUNK__MAX_TOKENS": "64"}
+    found = ragkit("search", "repeatable installs", "--json", home=home, env=smaller)
+    assert found.code == 0 and found.json()["hits"], found.stderr  # searched as it is meanwhile
+    due = ragkit("status", home=home, env=smaller).stdout
+    assert "chunk_tokens: 254 -> 64): the next index run rebuilds it" in due, due
+    first = ragkit("index", docs, home=home, env=smaller)
+    assert first.code == 0, first.stderr
+    assert "chunk_tokens: 254 -> 64): rebuilt, every file read again" in first.stdout, first.stdout
+    second = ragkit("index", docs, "--json", home=home, env=smaller)
+    assert second.json()["rebuilt"] == "" and second.json()["unchanged"] == 1
+    assert ragkit("status", "--json", home=home, env=smaller).json()["rebuild_due"] == ""
+
+
 def test_ask_chat_continues_a_saved_conversation(indexed: tuple[Path, dict]) -> None:
     home, _ = indexed
     first = ragkit("ask", README_QUESTION, "--chat", "new", "--json", home=home)

@@ -124,24 +124,40 @@ def test_failed_file_is_recorded_not_retried_until_changed(rk: Ragkit, folder: P
     assert_consistent(rk)
 
 
-def test_changed_settings_are_detected_and_rebuild_fixes_them(
+def test_chunk_settings_changed_rebuild_the_index_by_itself_and_say_so_once(
     embedder: SentenceTransformerEmbedder, folder: Path
 ) -> None:
     rk = open_ragkit(embedder=embedder)
     rk.index([folder])
     rk.close()
     changed = open_ragkit(embedder=embedder, chunk={"overlap": 5})
-    with pytest.raises(IndexMismatchError, match="--rebuild"):
-        changed.index([folder])
-    with pytest.raises(IndexMismatchError):
-        changed.search("anything")
-    report = changed.index([folder], rebuild=True)
-    assert report.added == 3
-    changed.search("arctic terns")
+    assert changed.search("arctic terns")  # the same vectors: searched as it is until the next run
+    report = changed.index([folder])
+    assert "overlap: 24 -> 5" in report.rebuilt and "rebuilt" in report.rebuilt
+    assert report.added == 3 and report.unchanged == 0  # every file read again, cut the new way
+    again = changed.index([folder])
+    assert again.rebuilt == "" and again.unchanged == 3  # said once
+    assert changed.search("arctic terns")
     assert_consistent(changed)
 
 
-def test_an_index_an_earlier_ragkit_made_says_so_and_rebuild_fixes_it(
+def test_another_embedding_model_is_refused_until_rebuilt(
+    embedder: SentenceTransformerEmbedder, folder: Path, tmp_path: Path
+) -> None:
+    rk = open_ragkit(embedder=embedder)
+    rk.index([folder])
+    rk.close()
+    other = tmp_path / "other-model"  # a model of another name (the same files: nothing is loaded)
+    other.symlink_to(embedder.model_dir)
+    changed = open_ragkit(embed={"model": str(other)})
+    with pytest.raises(IndexMismatchError, match=r"embedder: all-MiniLM-L6-v2 -> .*other-model.*--rebuild"):
+        changed.index([folder])
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        changed.search("anything")
+    assert changed.library.manifest.counts()["chunks"] > 0  # nothing was dropped
+
+
+def test_an_index_an_earlier_ragkit_made_is_searched_then_rebuilt_by_the_next_run(
     embedder: SentenceTransformerEmbedder, folder: Path
 ) -> None:
     import json
@@ -152,10 +168,11 @@ def test_an_index_an_earlier_ragkit_made_says_so_and_rebuild_fixes_it(
     with rk.library.manifest.transaction():  # as chunker 1 left it
         rk.library.manifest.set_meta("identity", "0" * 16)
         rk.library.manifest.set_meta("identity_desc", json.dumps({**described, "chunker": "1"}, sort_keys=True))
-    earlier = r"made by an earlier ragkit \(chunker 1; this one makes 2\).*--rebuild"
-    with pytest.raises(IndexMismatchError, match=earlier):
-        rk.search("arctic terns")
-    assert rk.index([folder], rebuild=True).added == 3
+    assert rk.search("arctic terns")
+    report = rk.index([folder])
+    assert "made by an earlier ragkit (chunker 1; this one makes 2): rebuilt" in report.rebuilt
+    assert report.added == 3
+    assert rk.index([folder]).rebuilt == ""
     assert rk.search("arctic terns")
     assert_consistent(rk)
 
