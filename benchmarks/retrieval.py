@@ -19,7 +19,12 @@ vector per chunk, from an embedder that keeps the packaged model's identity, so 
 drawn from the indexed text. Targets at 100k chunks: hybrid p95 <= 100 ms (held in memory),
 find p95 <= 200 ms.
 
-    .venv/bin/python benchmarks/retrieval.py [--sizes 10000 100000] [--queries 50]
+    .venv/bin/python benchmarks/retrieval.py [--sizes 10000 100000 1000000] [--queries 50]
+
+Also: search by meaning alone, exact (every recorded vector) and approximate (Chroma's HNSW
+index), with the share of the exact top ten the approximate one finds; the index's size on
+disk and this process's peak memory; the build's time (synthetic vectors: what it costs
+besides the embedder).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import json
 import os
 import random
 import re
+import resource
 import statistics
 import sys
 import tempfile
@@ -116,6 +122,27 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def dense_searches(library: Any, questions: list[str], size: int) -> dict[str, Any]:
+    """Search by meaning alone, exact (every recorded vector compared) and approximate
+    (Chroma's HNSW index, as above ``retrieve.exact_limit``), with how many of the exact top
+    ten the approximate one finds."""
+    retrieve = library.settings.retrieve
+    runs: dict[str, list[float]] = {}
+    found: dict[str, list[list[str]]] = {}
+    for kind, limit in (("exact", max(size * 2, 100_000)), ("approximate", 0)):
+        retrieve.exact_limit = limit
+        library.search(questions[0], mode="dense")  # the vectors (or the HNSW index) read once
+        runs[kind], found[kind] = [], []
+        for q in questions:
+            started = time.perf_counter()
+            hits = library.search(q, k=10, mode="dense")
+            runs[kind].append((time.perf_counter() - started) * 1000)
+            found[kind].append([h.id for h in hits])
+    retrieve.exact_limit = max(size * 2, 100_000)
+    recall = [len(set(a) & set(e)) / max(len(e), 1) for a, e in zip(found["approximate"], found["exact"], strict=True)]
+    return {"dense_exact": runs["exact"], "dense_hnsw": runs["approximate"], "hnsw_recall10": statistics.mean(recall)}
+
+
 def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
     import numpy as np
 
@@ -159,6 +186,7 @@ def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
     for q in questions:
         hybrid += timed(lambda q=q: library.search(q, mode="hybrid"))
 
+    dense = dense_searches(library, questions, size)
     vectors = np.stack([np.frombuffer(v, dtype=np.float32) for (v,) in db.execute("SELECT vec FROM chunks")])
     query_vectors = library.query_embedder.embed(questions)
     brute = [timed(lambda v=v: np.argpartition(-(vectors @ v), 10)[:10])[0] for v in query_vectors]
@@ -192,7 +220,10 @@ def measure(size: int, queries: int, work: Path) -> dict[str, Any]:
     library.keywords.memory.wait()
     catch_up_s = time.perf_counter() - started
     library.close()
-    return {
+    return dense | {
+        # blocks in use, not the apparent size: Chroma's HNSW files are made sparse, ahead of their vectors
+        "disk_mb": round(sum(f.stat().st_blocks * 512 for f in (work / f"home-{size}").rglob("*")) / 1e6),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "target_chunks": size,
         "chunks": len(texts),
         "files": files,
@@ -231,7 +262,8 @@ def main() -> int:
         base_dense = statistics.median(row["brute_dense"])
         base_embed = statistics.median(row["embed_query"])
         base_scan = statistics.median(row["scan"])
-        print(f"\n{row['chunks']} chunks in {row['files']} files (built in {row['build_s']} s)")
+        print(f"\n{row['chunks']} chunks in {row['files']} files (built in {row['build_s']} s; "
+              f"{row['disk_mb']} MB on disk; this process peaked at {row['peak_rss_mb']} MB)")  # fmt: skip
         print(f"  {'':<22}{'p50 ms':>9}{'p95 ms':>9}  {'p50 / baseline':>15}")
         hybrid = row["hybrid"]
         h50, h95 = statistics.median(hybrid), pct(hybrid, 0.95)
@@ -244,6 +276,10 @@ def main() -> int:
         print(f"  {'':<22}{'':>9}{'':>9}  {'':>15}  ({held}, as serve and the TUI hold it)")
         s50, s95 = statistics.median(row["hybrid_sqlite"]), pct(row["hybrid_sqlite"], 0.95)
         print(f"  {'  with SQLite bm25()':<22}{s50:9.1f}{s95:9.1f}  {s50 / base_embed:14.1f}x  (one-shot commands)")
+        for kind, key in (("exact", "dense_exact"), ("HNSW", "dense_hnsw")):
+            d50, d95 = statistics.median(row[key]), pct(row[key], 0.95)
+            extra = f", finds {row['hnsw_recall10']:.0%} of the exact top 10" if kind == "HNSW" else ""
+            print(f"  {'dense, ' + kind:<22}{d50:9.1f}{d95:9.1f}  {d50 / base_embed:14.1f}x  (meaning alone{extra})")
         for kind, times in row["find"].items():
             f50, f95 = statistics.median(times), pct(times, 0.95)
             ratio = f50 / base_scan
