@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Literal
 
 from ragkit.answer.answerer import Mode
@@ -23,15 +25,14 @@ def run_each(query: str, question: str, mode: Mode | None, form: Form) -> int:
     """Rows written as they come (each whole, then flushed); Ctrl-C stops with those kept."""
     rk = open_assistant(warm_queries=True)
     done = answered = 0
+    ctrl_c = CtrlC()
     try:
         files, rows = rk.ask_each(question, query, mode)
         head(form, query, question, files)
         tty = sys.stderr.isatty()
         for row in rows:
-            done += 1
-            answered += row.answered
             if tty:
-                print(f"\r[{done}/{files}] ", end="", file=sys.stderr, flush=True)
+                print(f"\r[{done + 1}/{files}] ", end="", file=sys.stderr, flush=True)
             first = row.quotes[0] if row.quotes else {}
             if form == "json":
                 line = json.dumps(row.as_dict(), ensure_ascii=False)
@@ -46,15 +47,44 @@ def run_each(query: str, question: str, mode: Mode | None, form: Form) -> int:
                 mark = "✓" if row.answered else "–"
                 line = f"{mark} {shown_path(row.path)}\n    {row.answer}"
             kill_point("each-row")
-            sys.stdout.write(line + "\n")  # whole, at once: a run killed here leaves no half row
-            sys.stdout.flush()
+            with ctrl_c.deferred():  # written whole and counted, or neither: Ctrl-C says what is above
+                sys.stdout.write(line + "\n")  # at once: a run killed here leaves no half row
+                sys.stdout.flush()
+                done, answered = done + 1, answered + row.answered
     except KeyboardInterrupt:
         print(f"\nstopped: {done} file(s) answered of those matched; their rows are above", file=sys.stderr)
         return 130
     finally:
+        ctrl_c.restore()
         rk.close()
     print(f"\n{answered} of {done} file(s) answer the question; {done - answered} do not", file=sys.stderr)
     return 0
+
+
+class CtrlC:
+    """Ctrl-C as a KeyboardInterrupt, except inside ``deferred()``, where it lands at the end."""
+
+    def __init__(self) -> None:
+        self.inside = self.pending = False
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if not self.inside:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        self.inside = True
+        try:
+            yield
+        finally:
+            self.inside = False
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        signal.signal(signal.SIGINT, self.previous)
 
 
 def head(form: Form, query: str, question: str, files: int) -> None:

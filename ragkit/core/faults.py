@@ -4,6 +4,9 @@
 ``SIGKILL`` itself at that step, as a power cut or ``kill -9`` would. Unset, as it always is
 outside the tests, a kill point costs one comparison. The names are listed in ``POINTS``.
 
+``RAGKIT_HOLD_AT=NAME:N`` makes the process wait at that step instead (up to ten minutes), so
+a test can signal it at an exact point (Ctrl-C mid-run) however busy the machine is.
+
 ``RAGKIT_FAIL_AT=NAME`` makes a fail point raise an unexpected error (a bug's stand-in), so
 tests can see what a user is shown when one escapes mid-way. The names are in ``FAILS``.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 POINTS = {
     "after-vector-write": "a batch's vectors are in the vector store; no manifest row records them yet",
@@ -29,12 +33,18 @@ FAILS = {
 }
 
 _name, _, _nth = (os.environ.get("RAGKIT_KILL_AT") or "").partition(":")
+_hold, _, _hold_nth = (os.environ.get("RAGKIT_HOLD_AT") or "").partition(":")
 _fail = os.environ.get("RAGKIT_FAIL_AT") or ""
 _left = int(_nth or 1)
+_hold_left = int(_hold_nth or 1)
 
 
 def kill_point(name: str) -> None:
-    global _left
+    global _left, _hold_left
+    if name == _hold:
+        _hold_left -= 1
+        if _hold_left == 0:
+            time.sleep(600)  # until the test's signal (a KeyboardInterrupt here) ends the wait
     if name != _name:
         return
     _left -= 1
