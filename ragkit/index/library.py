@@ -243,8 +243,8 @@ class Library:
             self._finish_reset()
 
     def rebuild_due(self) -> str:
-        """Why the next index run rebuilds the index by itself ("" if it does not)."""
-        return steps.rebuild_due(self.manifest, *self.identity())
+        """Why the next index run rebuilds the index by itself ("" if it does not, or cannot tell)."""
+        return steps.rebuild_due(self.manifest, self.identity)
 
     def _rebuild(self, digest: str, described: str) -> None:
         """Forget everything: the manifest first, in one transaction that also records that

@@ -11,12 +11,12 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ragkit.core import paths
-from ragkit.core.errors import RagkitError
+from ragkit.core.errors import ModelError, RagkitError
 from ragkit.core.files import write_atomic
 from ragkit.index.report import IndexReport
 from ragkit.index.sync import doc_info
@@ -168,8 +168,12 @@ def vectors_kept(was: str, now: str) -> bool:
     return bool(before) and all(before.get(k) == after.get(k) for k in _VECTORS)
 
 
-def rebuild_due(manifest: Manifest, digest: str, described: str) -> str:
-    """Why the next index run rebuilds the index by itself ("" if it does not)."""
+def rebuild_due(manifest: Manifest, identity: Callable[[], tuple[str, str]]) -> str:
+    """Why the next index run rebuilds the index by itself ("" if it does not, or cannot tell)."""
+    try:
+        digest, described = identity()
+    except ModelError:  # an embeddings server away: its model's size is not known
+        return ""
     stored, was = manifest.get_meta("identity"), manifest.get_meta("identity_desc") or ""
     if stored in (None, digest) or not vectors_kept(was, described):
         return ""
