@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ragkit.core.errors import ModelError
-from ragkit.index.embed import PACKAGED_EMBEDDER, EmbedderTokenizer, resolve_embedder_path
+from ragkit.index.embed import PACKAGED_EMBEDDER, EmbedderTokenizer, _dimension, resolve_embedder_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +86,8 @@ class ServedEmbedder:
         self.tokenizer = EmbedderTokenizer(self.model_dir)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s, connect=5), trust_env=False)
-        self._dim: int | None = None
+        # the model's own folder is here: its size is known without asking (find needs no server)
+        self._dim: int | None = _dimension(self.model_dir) if tokenizer_dir is None and not self.note else None
         self._listed = False  # whether the server's list of models was checked for ``name``
 
     @classmethod
@@ -172,8 +173,8 @@ class ServedEmbedder:
         if vectors.ndim != 2 or len(vectors) != len(texts):
             raise ModelError(f"the embeddings server at {self.url} gave {len(vectors)} vectors for {len(texts)} texts")
         if self._dim is not None and vectors.shape[1] != self._dim:
-            raise ModelError(f"the embeddings server at {self.url} changed its vectors' size from {self._dim} "
-                             f"to {vectors.shape[1]}: is it serving another model now?")  # fmt: skip
+            raise ModelError(f"the embeddings server at {self.url} gives vectors of {vectors.shape[1]} dimensions, "
+                             f"not {self._dim} as {self.name} has: is it serving another model?")  # fmt: skip
         self._dim = vectors.shape[1]
         return vectors
 

@@ -65,7 +65,7 @@ def vectors(texts: list[str], dim: int = 4) -> list[list[float]]:
     return [[float(len(t)), 1.0, float(i % 2), 2.0][:dim] for i, t in enumerate(texts)]
 
 
-def reply(body: dict[str, Any], model: str = "all-MiniLM-L6-v2", shuffle: bool = False) -> dict[str, Any]:
+def reply(body: dict[str, Any], model: str = "tiny-embedder", shuffle: bool = False) -> dict[str, Any]:
     texts = body["input"]
     data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors(texts))]
     return {"object": "list", "model": model, "data": data[::-1] if shuffle else data}
@@ -82,11 +82,11 @@ def test_endpoint_and_model_names_are_read_as_users_write_them() -> None:
 
 def test_vectors_come_back_in_the_texts_order_unit_length_and_in_batches() -> None:
     with server(lambda body, n: (200, reply(body, shuffle=True))) as (url, received):
-        embedder = ServedEmbedder(url, "all-MiniLM-L6-v2", batch_size=2)
+        embedder = ServedEmbedder(url, "tiny-embedder", batch_size=2)
         texts = ["a", "bbb", "cc", "dddd", "e"]
         got = embedder.embed(texts)
     assert [len(b["input"]) for b in received] == [2, 2, 1]  # batch_size texts a request
-    assert all(b["model"] == "all-MiniLM-L6-v2" for b in received)
+    assert all(b["model"] == "tiny-embedder" for b in received)
     expected = np.array([[len(t), 1.0, i % 2, 2.0] for i, t in enumerate(["a", "bbb", "cc", "dddd", "e"])])
     expected[2:4, 2], expected[4, 2] = [0, 1], 0  # each batch numbers its own texts from 0
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
@@ -98,7 +98,7 @@ def test_a_server_starting_up_is_tried_again_and_a_refusal_is_not() -> None:
         return (503, {"error": {"message": "loading model"}}) if n < 3 else (200, reply(body))
 
     with server(starting) as (url, received):
-        assert ServedEmbedder(url, "all-MiniLM-L6-v2").embed(["x"]).shape == (1, 4)
+        assert ServedEmbedder(url, "tiny-embedder").embed(["x"]).shape == (1, 4)
     assert len(received) == 3
     with server(lambda body, n: (400, {"error": {"message": "input too long"}})) as (url, received):
         with pytest.raises(ModelError, match=r"refused the request.*input too long"):
@@ -111,6 +111,15 @@ def test_an_answer_from_another_model_is_refused_even_when_the_server_lists_none
     with server(lambda body, n: (200, reply(body, model="BAAI/bge-small-en-v1.5"))) as (url, _):
         with pytest.raises(ModelError, match=re.escape("embeds with 'BAAI/bge-small-en-v1.5', not embed.model")):
             ServedEmbedder(url, "all-MiniLM-L6-v2").embed(["x"])
+
+
+def test_vectors_of_another_size_than_the_models_are_refused() -> None:
+    """all-MiniLM-L6-v2's folder is here: its 384 dimensions are known without asking."""
+    with server(lambda body, n: (200, reply(body, model="all-MiniLM-L6-v2"))) as (url, _):
+        embedder = ServedEmbedder(url, "all-MiniLM-L6-v2")
+        assert embedder.dim == 384
+        with pytest.raises(ModelError, match="gives vectors of 4 dimensions, not 384"):
+            embedder.embed(["x"])
 
 
 def test_a_server_that_echoes_the_model_is_held_to_the_models_it_lists() -> None:

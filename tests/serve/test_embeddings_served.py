@@ -109,6 +109,8 @@ def test_a_server_that_is_not_there_is_named_after_retries(box: Box, tmp_path: P
     assert gone in made.stderr and "4 tries" in made.stderr and "unset embed.url" in made.stderr, made.stderr
     status = ragkit("status", home=tmp_path / "h", env=_served(box, RAGKIT_EMBED__URL=gone))
     assert status.code == 0 and gone in status.stdout, status.stderr  # what is known is still told
+    found = ragkit("find", "Tolsvik", "--json", home=box.home, env=_served(box, RAGKIT_EMBED__URL=gone))
+    assert found.code == 0 and found.json()["total"] == 1, found.stderr  # exact words need no embedder
 
 
 def test_the_openai_client_gets_the_local_vectors(box: Box) -> None:
