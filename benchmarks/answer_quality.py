@@ -18,7 +18,7 @@ the packaged model, fitted on all five articles.
   punctuation), of answerable questions asking for a name, time, place or amount
 
     .venv/bin/python benchmarks/answer_quality.py [--answerable 300] [--unanswerable 150]
-        [--modes extract,auto] [--seed 7] [--sets squad,invented]
+        [--modes extract,auto] [--seed 7] [--examples]
 """
 
 from __future__ import annotations

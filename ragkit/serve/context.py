@@ -119,8 +119,8 @@ class Served:
             return None
         installed = [m["name"] for m in self.rk.models() if m.get("installed")]
         if name not in installed:
-            raise HTTPException(400, f"no installed model is named {name!r} (GET /v1/models lists them:"
-                                f" {', '.join(installed)})")  # fmt: skip
+            raise HTTPException(400, f"no installed chat model is named {name!r} (GET /v1/models lists them, then"
+                                f" the embedding model: {', '.join(installed)})")  # fmt: skip
         return name
 
 
