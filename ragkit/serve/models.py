@@ -118,4 +118,5 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorResponse, "description": "no key, or an unknown or revoked one"},
     403: {"model": ErrorResponse, "description": "a collection outside the key's, or a change with a read-only key"},
     404: {"model": ErrorResponse, "description": "no such collection, indexed file (passage) or saved search"},
+    413: {"model": ErrorResponse, "description": "a body over serve.max_body_kb, refused before it is read"},
 }
