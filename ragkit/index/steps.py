@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 from ragkit.core import paths
 from ragkit.core.errors import ModelError, RagkitError
 from ragkit.core.files import write_atomic
+from ragkit.index.embed import Embedder
+from ragkit.index.onnxembed import OnnxEmbedder
 from ragkit.index.report import IndexReport
+from ragkit.index.served import ServedEmbedder
 from ragkit.index.sync import doc_info
 
 if TYPE_CHECKING:
@@ -180,11 +183,10 @@ def rebuild_due(manifest: Manifest, identity: Callable[[], tuple[str, str]]) -> 
     return f"the index {mismatch_reason(was, described)}: the next index run rebuilds it"
 
 
-def embedding_plan(documents: Any, queries: Any, query_note: str, onnx: Any) -> dict[str, str]:
+def embedding_plan(
+    documents: Embedder, queries: Embedder | None, query_note: str, onnx: Callable[[], OnnxEmbedder]
+) -> dict[str, str]:
     """How documents and queries are embedded (see :meth:`Library.embedding_plan`)."""
-    from ragkit.index.onnxembed import OnnxEmbedder
-    from ragkit.index.served import ServedEmbedder
-
     if isinstance(documents, ServedEmbedder):
         return {"documents": documents.described, "queries": documents.described}
     backend = "onnx" if isinstance(documents, OnnxEmbedder) else f"torch {documents.precision}"
