@@ -69,6 +69,11 @@ def is_row(text: str) -> bool:
     return cells >= 2 or (cells == 1 and len(words) == 1)
 
 
+def years_of(text: str) -> list[str]:
+    """The years a line of column headers names, in order ("(Millions) 2018 2017" → 2018, 2017)."""
+    return _YEAR.findall(text)
+
+
 def is_columns(text: str) -> bool:
     """A table's column headers by period: two or more years ("(Millions) 2018 2017 2016",
     "February 2, 2019 February 3, 2018", "As of June 30, 2023 2022")."""

@@ -9,11 +9,12 @@ and never sent back to the model.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ragkit.answer.attribution import Attribution, Citation, SentenceSupport, attribute
+from ragkit.answer.attribution import Attribution, Citation, SentenceSupport, attribute, shifted
 from ragkit.answer.conversation import Conversation, Turn, hit_key
+from ragkit.answer.figures import find as find_figure
 from ragkit.answer.prompt import Prompt, build_prompt, with_sources
 from ragkit.answer.quotes import SentenceModel, choose, render, short_answer
 from ragkit.answer.spans import SpanFinder, finder_for
@@ -143,12 +144,6 @@ BACKED_ONLY = (
 Mode = Literal["auto", "generate", "extract"]
 
 
-def shifted(attribution: Attribution, by: int) -> Attribution:
-    """``attribution`` of a text that now has ``by`` characters before it."""
-    moved = [replace(s, start=s.start + by, end=s.end + by) for s in attribution.sentences]
-    return Attribution(attribution.by, attribution.citations, moved)
-
-
 def _rough_tokens(text: str) -> int:
     return len(text) // 3 + 1
 
@@ -265,21 +260,28 @@ class Answerer:
         sentences that answer, else keep only what is backed, else say the documents do not
         seem to hold it. Changes ``result``; returns the prompt whose sources it cites."""
         cfg = self.settings.retrieve
-        quotes = choose(question, relevant, self.embed, self.sentences, self.finder) if mode != "generate" else []
+        figure = find_figure(question, relevant) if mode != "generate" else None  # an amount: its table's row
+        quotes = [] if mode == "generate" else figure.quotes() if figure else choose(
+            question, relevant, self.embed, self.sentences, self.finder
+        )  # fmt: skip
         if mode == "extract":  # the quoted passages are the sources, or else the closest ones
             prompt = with_sources(prompt, [q.hit for q in quotes] or relevant[: cfg.top_k])
         draft = result.answer
         if quotes:  # answer from the evidence, verbatim and cited
             prompt = with_sources(prompt, [q.hit for q in quotes])
             numbers = {hit_key(h): n for n, h in enumerate(prompt.sources, start=1)}
-            short = short_answer(question, quotes)
-            body = render(quotes, lambda hit: numbers[hit_key(hit)])
-            quoted = render(quotes, lambda hit: numbers[hit_key(hit)], short)
+            short = None if figure else short_answer(question, quotes)
+            body = (figure.render if figure else lambda n: render(quotes, n))(lambda hit: numbers[hit_key(hit)])
+            lead = figure.lead() if figure else short.text if short else ""
+            quoted = f"{lead} — {body}" if lead else body
             result.answer, result.draft, result.mode = quoted, draft, "extract"
             # the short answer is words of the quoted sentences: the sentences are what is checked
             result.attribution = shifted(attribute(body, prompt.sources, embed=self.embed), len(quoted) - len(body))
             result.grounded = result.attribution.grounded
             result.notice = QUOTED if mode == "extract" else QUOTED_INSTEAD
+            if figure is not None:
+                result.short_answer = figure.as_dict(lambda hit: numbers[hit_key(hit)])
+                result.notice += " " + figure.notice
             if short is not None:
                 result.short_answer = short.as_dict(lambda hit: numbers[hit_key(hit)])
                 if short.missing:

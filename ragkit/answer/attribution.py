@@ -34,6 +34,7 @@ PARAPHRASE_COVERAGE = 0.4  # fewer shared words, when the meaning is close
 # calibrated on tests/data/claims.jsonl (benchmarks/verify.py): true paraphrases >= 0.86,
 # word salad made of the window's own words mostly below
 MEANING_FLOOR = 0.85
+VERBATIM_WORDS = 3  # a claim of this many words or more found word for word in a source is backed by it
 PARAPHRASE_MEANING = 1.1
 _MARKER = re.compile(r"\[(\d{1,3})(?:\s*,\s*(\d{1,3}))*\]")
 _MARKER_NUMBERS = re.compile(r"\d{1,3}")
@@ -138,6 +139,9 @@ def best_span(claim: str, source: str) -> tuple[float, int, int]:
     words = content_words(claim)
     if not words:
         return 0.0, 0, 0
+    verbatim = _verbatim(claim, source)
+    if verbatim is not None:  # the claim is the source's own words (a quoted table row, say)
+        return 1.0, *verbatim
     wanted_numbers = numbers(words)
     spans = split_sentences(_WRAP.sub(" ", source)) or [(0, len(source))]  # same offsets
     bags = [content_words(source[s:e]) for s, e in spans]
@@ -155,6 +159,17 @@ def best_span(claim: str, source: str) -> tuple[float, int, int]:
             if score > best[0] + 1e-9 or (abs(score - best[0]) < 1e-9 and span_end - start < best[2] - best[1]):
                 best = (score, start, span_end)
     return best
+
+
+def _verbatim(claim: str, source: str) -> tuple[int, int] | None:
+    """Where ``source`` holds ``claim`` word for word (spacing and line breaks aside, a final
+    full stop aside), if it does and the claim has :data:`VERBATIM_WORDS` words or more."""
+    words = claim.strip().rstrip(".!?").split()
+    if len(words) < VERBATIM_WORDS:
+        return None
+    pattern = r"\s+".join(map(re.escape, words))
+    found = re.search(rf"(?<!\w){pattern}(?!\w)", source)
+    return (found.start(), found.end()) if found else None
 
 
 def strip_markers(text: str) -> str:
@@ -312,3 +327,9 @@ def attribute(
         text = answer[s:e]
         result.sentences[factual_at[k]] = SentenceSupport(s, e, text, tuple(indexes), supported)
     return result
+
+
+def shifted(attribution: Attribution, by: int) -> Attribution:
+    """``attribution`` of a text that now has ``by`` characters before it."""
+    moved = [replace(s, start=s.start + by, end=s.end + by) for s in attribution.sentences]
+    return Attribution(attribution.by, attribution.citations, moved)

@@ -1,0 +1,153 @@
+"""Answers that quote the figure (#35): a table's row read as label, periods, values and unit,
+the value of the year asked leading the answer, the rows of a computed figure quoted, and the
+citation on the row's line in the page. Statements invented here (no filing's strings): rows
+from passages built in the test, and a PDF made here, indexed and asked for real."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest import load_document
+from ragkit.answer.figures import asked_years, find, rows_of
+from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.index.embed import SentenceTransformerEmbedder
+from ragkit.index.onnxembed import OnnxEmbedder
+from ragkit.search.retrieve import Hit
+from tests.helpers.pdfmaker import styled_pdf
+
+OPERATIONS = [
+    "Consolidated Statements of Operations",
+    "(In thousands) 2021 2020 2019",
+    "Product revenue $ 48,210 $ 41,907 $ 38,115",
+    "Service revenue 13,090 13,105 12,875",
+    "Total revenue 61,300 55,012 50,990",
+    "Cost of product revenue (21,554) (19,020) (17,441)",
+    "Research and development 9,412 8,860 7,301",
+    "Gross margin 47 % 46 % 44 %",
+    "Balance at December 31, 2020 1,200 900",
+]
+
+
+def passage(lines: list[str], heading: str = "", title: str = "Harrowgate Instruments · Form 10-K") -> Hit:
+    text = "\n".join(lines)
+    return Hit("c1", "d1", "/docs/harrowgate.pdf", 7, 40, 40 + len(text), 0.8, text, title, heading)
+
+
+def test_a_row_is_its_label_its_values_under_their_years_and_the_unit() -> None:
+    rows = {r.label: r for r in rows_of(passage(OPERATIONS))}
+    table = "Research and development | 2021: 9,412 | 2020: 8,860 | 2019: 7,301 | thousands"
+    assert rows["Research and development"].table() == table
+    assert rows["Cost of product revenue"].table().split(" | ")[1:3] == ["2021: (21,554)", "2020: (19,020)"]
+    assert [c.text for c in rows["Product revenue"].cells] == ["48,210", "41,907", "38,115"]  # "$" is no value
+    assert [c.text for c in rows["Gross margin"].cells] == ["47", "46", "44"]  # nor is "%"
+    # a date in a label is the label's: two values, neither of them 2020
+    assert [c.text for c in rows["Balance at December 31, 2020"].cells] == ["1,200", "900"]
+    assert "(In thousands) 2021 2020 2019" not in {r.text for r in rows.values()}  # the columns are no row
+    # each value's span is where it stands in the passage
+    hit = passage(OPERATIONS)
+    cell = rows["Research and development"].cells[1]
+    assert hit.text[cell.start : cell.end] == "8,860"
+
+
+def test_the_columns_come_from_the_heading_when_the_passage_starts_below_them() -> None:
+    heading = "Item 8 > Consolidated Statements of Operations > (In thousands) 2021 2020 2019"
+    hit = passage(OPERATIONS[6:7], heading=heading)
+    (row,) = rows_of(hit)
+    assert [(c.period, c.text) for c in row.cells] == [("2021", "9,412"), ("2020", "8,860"), ("2019", "7,301")]
+    assert row.unit == "thousands"
+    # values that do not pair one to one with the years keep no period rather than a wrong one
+    (odd,) = rows_of(passage(["(In thousands) 2021 2020", "Research and development 9,412 8,860 7,301"]))
+    assert [c.period for c in odd.cells] == [None, None, None]
+
+
+def test_an_amount_asked_for_a_year_is_that_years_value_with_what_it_is() -> None:
+    hits = [passage(["Our engineers grew in number."]), passage(OPERATIONS)]
+    figure = find("How much did Harrowgate spend on research and development in fiscal 2020?", hits)
+    assert figure is not None and not figure.computed
+    assert figure.text == "8,860"
+    assert figure.lead() == "8,860 (Research and development, 2020, thousands)"
+    # a year the table does not hold is said, with the years it holds
+    missing = find("What was the total amount of research and development in FY2017?", hits)
+    assert missing is not None and missing.text == ""
+    assert "does not hold 2017" in missing.notice and "2021, 2020, 2019" in missing.notice
+    assert missing.lead() == missing.rows[0].table()
+
+
+def test_a_row_answers_only_when_the_question_names_its_whole_label() -> None:
+    hits = [passage(OPERATIONS)]
+    # "revenue" alone names neither "Product revenue" nor "Service revenue" whole; "Total revenue" it does
+    figure = find("How much revenue did the company make in 2019?", hits)
+    assert figure is not None and figure.rows[0].label == "Total revenue" and figure.text == "50,990"
+    # a statement named as where to look names no row, and the company's own name is no line item
+    segments = [passage([*OPERATIONS[:2], "Other income 310 280 150", "Harrowgate Instruments 61,300 55,012 50,990"])]
+    assert find("How much is shown in the income statement for Harrowgate Instruments?", segments) is None
+    assert find("Who founded the company?", hits) is None  # no amount asked
+
+
+def test_a_computed_figure_quotes_the_rows_it_is_computed_from_and_says_so() -> None:
+    hits = [passage(OPERATIONS)]
+    figure = find("What is the ratio of research and development to total revenue in FY2021?", hits)
+    assert figure is not None and figure.computed
+    assert {r.label for r in figure.rows} == {"Research and development", "Total revenue"}
+    assert figure.text == "" and figure.lead() == "Computed from these rows"
+    assert "computed from the quoted rows" in figure.notice
+
+
+@pytest.mark.parametrize(
+    ("question", "years"),
+    [("What was capex in FY2018?", ["2018"]), ("from fiscal 2016 to FY 17", ["2016", "2017"]), ("in 1999", ["1999"])],
+)
+def test_the_years_a_question_names(question: str, years: list[str]) -> None:
+    assert asked_years(question) == years
+
+
+def harrowgate(tmp_path: Path) -> Path:
+    body = 10
+    pages = [
+        [
+            ("Harrowgate Instruments Annual Report", 16, True),
+            ("We build survey instruments for harbours.", body, False),
+        ],
+        [("Consolidated Statements of Operations", 12, True), *((line, body, False) for line in OPERATIONS[1:8])],
+        [("Our people", 12, True), ("Our engineers grew in number, and so did our customers in Norway.", body, False)],
+    ]
+    path = tmp_path / "harrowgate-annual-report.pdf"
+    path.write_bytes(styled_pdf(pages))
+    return path
+
+
+@pytest.fixture(scope="module")
+def rk(
+    embedder: SentenceTransformerEmbedder, onnx_embedder: OnnxEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Ragkit]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAGKIT_HOME", str(tmp_path_factory.mktemp("home")))
+        instance = open_ragkit(embedder=embedder, query_embedder=onnx_embedder)
+        instance.index([harrowgate(tmp_path_factory.mktemp("docs"))])
+        yield instance
+        instance.close()
+
+
+def test_an_indexed_statement_answers_with_the_value_and_cites_the_rows_line(rk: Ragkit) -> None:
+    answer = rk.ask("How much did Harrowgate spend on research and development in fiscal 2020?", mode="extract")
+    assert answer.answer.startswith("8,860 (Research and development, 2020, thousands) — Research and development")
+    assert answer.grounded and answer.short_answer is not None and answer.short_answer["text"] == "8,860"
+    (citation,) = answer.attribution.citations
+    page = load_document(Path(citation.path)).sections[citation.page - 1].text
+    assert citation.verified and page[citation.start : citation.end] == "Research and development 9,412 8,860 7,301"
+    start, end = answer.short_answer["span"]  # the value highlighted is where it stands in the page
+    assert page[start:end] == "8,860"
+    (row,) = answer.short_answer["rows"]
+    assert row["table"] == "Research and development | 2021: 9,412 | 2020: 8,860 | 2019: 7,301 | thousands"
+    assert "column headers" in answer.notice
+
+
+def test_an_indexed_statement_quotes_both_rows_of_a_ratio(rk: Ragkit) -> None:
+    answer = rk.ask("What is the ratio of research and development to total revenue in FY2021?", mode="extract")
+    assert answer.answer.startswith("Computed from these rows — ") and answer.grounded
+    assert "Total revenue 61,300 55,012 50,990" in answer.answer
+    assert "Research and development 9,412 8,860 7,301" in answer.answer
+    assert all(c.verified for c in answer.attribution.citations) and "computed" in answer.notice
