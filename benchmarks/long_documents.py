@@ -7,6 +7,8 @@ analyst's folder would be, and every question is searched across all of them.
 
 - page hit@k: a gold page of the question's own filing is among the first k passages
   (passage hit), or among the first k distinct pages (page hit: passages grouped by their page);
+- figure answered: of the questions whose gold answer is a number alone, those whose quoted
+  answer (no model: ``mode="extract"``) is verified and writes that number;
 - the time and the index size of each pipeline.
 
 Both pipelines are measured in the same run, on the same machine: ``before`` is ragkit's code
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,6 +93,17 @@ def ranks(hits: Sequence[Any], doc: str, pages: Sequence[int]) -> tuple[int | No
     return passage, page
 
 
+def gold_number(answer: str) -> float | None:
+    """The gold answer's value, where the answer is a number alone ("$1577.00", "30.8%")."""
+    found = re.fullmatch(r"\s*\$?(-?[\d,]+(?:\.\d+)?)%?\s*", answer)
+    return float(found.group(1).replace(",", "")) if found else None
+
+
+def says(value: float, text: str) -> bool:
+    """Whether ``text`` writes ``value`` ("11,588" for 11588.0; "(1,577)" for 1577.0)."""
+    return any(abs(float(n.replace(",", "")) - value) < 1e-6 for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text))
+
+
 def measure(rk: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
     rows = []
     started = time.perf_counter()
@@ -98,12 +112,18 @@ def measure(rk: Any, items: list[dict[str, Any]]) -> dict[str, Any]:
         passage, page = ranks(hits, item["doc"], item["pages"])
         rows.append({"q": item["q"][:80], "doc": item["doc"], "passage_rank": passage, "page_rank": page})
     seconds = time.perf_counter() - started
+    asked = [(item, row) for item, row in zip(items, rows, strict=True) if gold_number(item["answer"]) is not None]
+    for item, row in asked:  # the quoted answer (no model): is the gold value in it, and verified?
+        answer = rk.ask(item["q"], mode="extract")
+        row["figure"] = bool(answer.grounded and says(gold_number(item["answer"]) or 0.0, answer.answer))
+        row["answer"] = answer.answer[:160]
     figures: dict[str, Any] = {}
     for unit in ("passage", "page"):
         for k in KS:
             found = sum(1 for r in rows if r[f"{unit}_rank"] is not None and r[f"{unit}_rank"] <= k)
             figures[f"{unit}_hit@{k}"] = round(found / len(rows), 3)
     figures["search_ms"] = round(1000 * seconds / len(rows), 1)
+    figures["figure_answered"] = f"{sum(row['figure'] for _, row in asked)}/{len(asked)}"
     return {"figures": figures, "rows": rows}
 
 
@@ -144,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(json.dumps(results, indent=2))
         return
     print(f"{len(items)} questions over {len(list((DEV / 'pdfs').glob('*.pdf')))} filings")
-    keys = [f"{u}_hit@{k}" for u in ("passage", "page") for k in KS] + ["search_ms"]
+    keys = [f"{u}_hit@{k}" for u in ("passage", "page") for k in KS] + ["search_ms", "figure_answered"]
     print("pipeline | " + " | ".join(keys) + " | index s | chunks | index MB")
     for name, r in results.items():
         cells = [str(r["figures"][k]) for k in keys] + [str(r["index_s"]), str(r["chunks"]), str(r["index_mb"])]

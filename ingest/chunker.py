@@ -13,7 +13,9 @@ from ingest.types import Chunk, Section
 
 TokenSpans = Callable[[str], Sequence[tuple[int, int]]]
 
-CHUNKER_VERSION = "2"  # 2: each chunk embedded with its document's title and its section (context)
+# 2: each chunk embedded with its document's title and its section (context); 3: a table continued
+# from the page before carries that table's columns
+CHUNKER_VERSION = "3"
 _SENTENCE_END = frozenset(".!?;:")
 INNER_HEADINGS = 2  # the headings a context keeps longest (a statement's caption, its columns)
 CONTEXT_SHARE = 4  # a chunk's context takes at most a quarter of the embedder's window

@@ -18,8 +18,10 @@ MAX_HEADING_LINES = 3
 MAX_HEADING_CHARS = 90
 MAX_OUTLINE_DEPTH = 8
 COLUMNS_WITHIN = 12  # a table's column headers are looked for in a page's first lines
+CONTINUED_WITHIN = 3  # a table continued from the page before starts within a page's first lines
 _YEAR = re.compile(r"(?<![\d,.$])(?:19|20)\d\d(?![\d,%])")
 _CELL = re.compile(r"^\(?[$€£]?\(?-?[\d][\d,.]*\)?%?\)?$|^[—–-]$")  # a table's value: 1,577 (370) 12% —
+_SIGNS = frozenset("$€£%")
 _SENTENCE = re.compile(r"[a-z)][.:]$")
 _FORM = re.compile(r"\bFORM\s+(10-K|10-Q|8-K|20-F|6-K|40-F|S-1|DEF 14A)\b", re.I)
 _PERIOD = re.compile(
@@ -60,7 +62,7 @@ def page_lines(textpage: Any, text: str) -> list[Line]:
 
 def is_row(text: str) -> bool:
     """A table's row (or its header of years): it ends in two or more values."""
-    words = text.split()
+    words = [w for w in text.split() if w not in _SIGNS]  # "$ (1,577)", "91 %": a sign on its own
     cells = 0
     for word in reversed(words):
         if not _CELL.match(word.replace("$", "") or "$"):
@@ -88,6 +90,8 @@ class Headings:
     top_seen: Counter[str] = field(default_factory=Counter)  # the first pages' top lines (prime)
     current: tuple[str, ...] = ()
     primed: bool = False
+    own: bool = False  # the last page read had a heading of its own
+    table: str | None = None  # the columns of the table the last page read ended in
 
     def prime(self, tops: list[list[str]]) -> None:
         """Count the first lines of the document's first pages before any is read, so that a
@@ -111,14 +115,21 @@ class Headings:
             found.append(line.text)
             if len(found) == MAX_HEADING_LINES:
                 break
+        self.own = bool(found)
         if found:
             self.current = tuple(found)
         return self.current
 
-    @staticmethod
-    def columns(lines: list[Line]) -> str | None:
-        """The column headers of the table a page's first lines start (its years), if any."""
-        return next((line.text for line in lines[:COLUMNS_WITHIN] if is_columns(line.text)), None)
+    def columns(self, lines: list[Line]) -> str | None:
+        """The column headers of the table a page's first lines start (its years), if any; a
+        page without a heading of its own that starts with rows continues the table of the
+        page before it, and has that table's columns (read after :meth:`page`)."""
+        found = next((line.text for line in lines[:COLUMNS_WITHIN] if is_columns(line.text)), None)
+        if found is None and not self.own and any(is_row(line.text) for line in lines[:CONTINUED_WITHIN]):
+            found = self.table
+        tail = [line.text for line in lines[-3:]]
+        self.table = found if found and any(is_row(text) for text in tail) else None
+        return found
 
     @staticmethod
     def _heading(line: Line, body: tuple[float, int]) -> bool:

@@ -158,8 +158,10 @@ class Answerer:
         search: Callable[[str, int], list[Hit]],
         chunk_count: Callable[[], int],
         embed: Callable[[Sequence[str]], Any],
+        continued: Callable[[list[Hit]], list[Hit]] = list,  # a table's passage, then the one continuing it
     ) -> None:
         self.settings = settings
+        self.continued = continued
         self.chat = chat
         self.search = search
         self.chunk_count = chunk_count
@@ -183,7 +185,7 @@ class Answerer:
         cfg = self.settings.retrieve
         # the model is given top_k passages; quoting looks for sentences in evidence_k of them
         k = cfg.top_k if mode == "generate" else max(cfg.top_k, cfg.evidence_k)
-        hits = merge_adjacent(self.retrieve_for(question, conversation, k))
+        hits = merge_adjacent(self.continued(self.retrieve_for(question, conversation, k)))
         return hits, [h for h in hits if h.score >= cfg.min_score]
 
     def retrieval_queries(self, question: str, conversation: Conversation | None = None) -> list[str]:

@@ -34,7 +34,9 @@ PARAPHRASE_COVERAGE = 0.4  # fewer shared words, when the meaning is close
 # calibrated on tests/data/claims.jsonl (benchmarks/verify.py): true paraphrases >= 0.86,
 # word salad made of the window's own words mostly below
 MEANING_FLOOR = 0.85
-VERBATIM_WORDS = 3  # a claim of this many words or more found word for word in a source is backed by it
+# a claim of this many words or more found word for word in a source is backed by that span, where
+# the source's sentence around it is over twice as long (a table's rows run on without a full stop)
+VERBATIM_WORDS = 3
 PARAPHRASE_MEANING = 1.1
 _MARKER = re.compile(r"\[(\d{1,3})(?:\s*,\s*(\d{1,3}))*\]")
 _MARKER_NUMBERS = re.compile(r"\d{1,3}")
@@ -139,9 +141,6 @@ def best_span(claim: str, source: str) -> tuple[float, int, int]:
     words = content_words(claim)
     if not words:
         return 0.0, 0, 0
-    verbatim = _verbatim(claim, source)
-    if verbatim is not None:  # the claim is the source's own words (a quoted table row, say)
-        return 1.0, *verbatim
     wanted_numbers = numbers(words)
     spans = split_sentences(_WRAP.sub(" ", source)) or [(0, len(source))]  # same offsets
     bags = [content_words(source[s:e]) for s, e in spans]
@@ -158,6 +157,9 @@ def best_span(claim: str, source: str) -> tuple[float, int, int]:
             # prefer the higher score, then the shorter window
             if score > best[0] + 1e-9 or (abs(score - best[0]) < 1e-9 and span_end - start < best[2] - best[1]):
                 best = (score, start, span_end)
+    verbatim = _verbatim(claim, source)
+    if verbatim is not None and best[2] - best[1] > 2 * (verbatim[1] - verbatim[0]):
+        return 1.0, *verbatim  # the source's own words, in a window no full stop bounds (a table's row)
     return best
 
 

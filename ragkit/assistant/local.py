@@ -35,6 +35,7 @@ from ragkit.investigate.searches import NewMatch, SavedSearch
 from ragkit.llm import LLM, GenerationParams, StreamEvent
 from ragkit.llm.catalog import Catalog, ModelRef, Profile
 from ragkit.llm.loader import ChatModels
+from ragkit.search.continued import with_continuations
 from ragkit.search.found import FindResult
 from ragkit.search.retrieve import Hit
 from ragkit.storage.filters import Filters
@@ -52,7 +53,7 @@ class Ragkit(LocalArchive):
         library = self.library
         self.answerer = Answerer(
             settings, self.chat, self.search, lambda: library.manifest.counts()["chunks"],
-            lambda texts: library.query_embedder.embed(texts),
+            lambda texts: library.query_embedder.embed(texts), self._continued,
         )  # fmt: skip
         self.index_path = self.library.path
         self.watch_state = WatchState(paths.watch_state_file(settings.home))
@@ -133,6 +134,10 @@ class Ragkit(LocalArchive):
         """The ``k`` best passages for ``query`` (filters may be typed in it), ranked by ``mode``;
         ``scope``: filters that apply besides (a server key's collections)."""
         return self.library.search(query, k, mode, scope)
+
+    def _continued(self, hits: list[Hit]) -> list[Hit]:
+        """``hits``, each table that runs on followed by the passage continuing it."""
+        return with_continuations(hits, self.library.manifest.chunks_by_id)
 
     def find(self, query: str, offset: int = 0, limit: int | None = 20, scope: Filters | None = None) -> FindResult:
         """Every passage matching ``query`` in the query language of :mod:`ragkit.search.query`."""
@@ -233,6 +238,7 @@ class Ragkit(LocalArchive):
             answerer = Answerer(
                 self.settings, self.chat, lambda q, k: library.search(q, k, None, scope),
                 lambda: library.manifest.counts()["chunks"], lambda texts: library.query_embedder.embed(texts),
+                self._continued,
             )  # fmt: skip
         for item in answerer.ask_stream(question, model, conversation, mode):
             if failed and isinstance(item, Answer):

@@ -15,6 +15,7 @@ from ragkit.answer.figures import asked_years, find, rows_of
 from ragkit.assistant.local import Ragkit, open_ragkit
 from ragkit.index.embed import SentenceTransformerEmbedder
 from ragkit.index.onnxembed import OnnxEmbedder
+from ragkit.search.continued import with_continuations
 from ragkit.search.retrieve import Hit
 from tests.helpers.pdfmaker import styled_pdf
 
@@ -29,6 +30,8 @@ OPERATIONS = [
     "Gross margin 47 % 46 % 44 %",
     "Balance at December 31, 2020 1,200 900",
 ]
+
+CONTINUED = ["Depreciation and amortization 3,115 2,980 2,644", "Interest expense 412 398 377"]
 
 
 def passage(lines: list[str], heading: str = "", title: str = "Harrowgate Instruments · Form 10-K") -> Hit:
@@ -112,6 +115,7 @@ def harrowgate(tmp_path: Path) -> Path:
             ("We build survey instruments for harbours.", body, False),
         ],
         [("Consolidated Statements of Operations", 12, True), *((line, body, False) for line in OPERATIONS[1:8])],
+        [(line, body, False) for line in CONTINUED],  # the statement runs on to the next page
         [("Our people", 12, True), ("Our engineers grew in number, and so did our customers in Norway.", body, False)],
     ]
     path = tmp_path / "harrowgate-annual-report.pdf"
@@ -151,3 +155,13 @@ def test_an_indexed_statement_quotes_both_rows_of_a_ratio(rk: Ragkit) -> None:
     assert "Total revenue 61,300 55,012 50,990" in answer.answer
     assert "Research and development 9,412 8,860 7,301" in answer.answer
     assert all(c.verified for c in answer.attribution.citations) and "computed" in answer.notice
+
+
+def test_a_statement_continued_on_the_next_page_keeps_its_columns_and_follows_its_page(rk: Ragkit) -> None:
+    answer = rk.ask("How much was depreciation and amortization in fiscal 2019?", mode="extract")
+    assert answer.answer.startswith("2,644 (Depreciation and amortization, 2019, thousands) — ") and answer.grounded
+    assert answer.attribution.citations[0].page == 3
+    # the page a table starts on is followed by the page that continues it; prose after a table is not
+    hits = {h.page: h for h in rk.search("Harrowgate statement of operations revenue research interest", k=10)}
+    assert [h.page for h in with_continuations([hits[2]], rk.library.manifest.chunks_by_id)] == [2, 3]
+    assert [h.page for h in with_continuations([hits[3]], rk.library.manifest.chunks_by_id)] == [3]

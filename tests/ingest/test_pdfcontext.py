@@ -45,7 +45,8 @@ def test_each_page_carries_its_bookmarks_then_its_own_heading_and_its_tables_col
     assert [s.heading_path for s in sections] == [
         ("Part I", "Item 1. Business", "Acme Annual Report"),
         ("Part II", "Item 8. Financial Statements", "Consolidated Statement of Cash Flows", "(Millions) 2018 2017"),
-        ("Part II", "Item 8. Financial Statements", "Consolidated Statement of Cash Flows"),  # continued
+        # the statement continued: its rows keep the table's columns
+        ("Part II", "Item 8. Financial Statements", "Consolidated Statement of Cash Flows", "(Millions) 2018 2017"),
     ]
     # each row of the table stays on its line, its label before its values
     assert "Purchases of property, plant and equipment (1,577) (1,373)" in sections[1].text.splitlines()
@@ -56,8 +57,28 @@ def test_without_bookmarks_the_heading_is_told_by_its_font_and_a_running_header_
     assert [s.heading_path for s in sections] == [
         ("Acme Annual Report",),
         ("Consolidated Statement of Cash Flows", "(Millions) 2018 2017"),
-        ("Consolidated Statement of Cash Flows",),
+        ("Consolidated Statement of Cash Flows", "(Millions) 2018 2017"),
     ]
+
+
+def test_a_table_continued_keeps_its_columns_and_a_new_section_or_prose_does_not(tmp_path: Path) -> None:
+    table = [("Consolidated Balance Sheets", 12, True), ("(Millions) 2021 2020", BODY, False),
+             ("Cash and cash equivalents 1,200 900", BODY, False), ("Inventories 640 610", BODY, False)]  # fmt: skip
+    income = [("Consolidated Statements of Income", 12, True), ("(Millions) 2021 2020", BODY, False),
+              ("Revenue 5,200 4,900", BODY, False), ("Net income 610 580", BODY, False)]  # fmt: skip
+    pages = [
+        table,
+        [("Goodwill 3,100 2,950", BODY, False), ("Total assets 9,900 9,100", BODY, False)],  # continues
+        [("Staff and premises", 12, True), ("Head count 410 388", BODY, False), ("Offices 12 11", BODY, False)],
+        income,
+        [("We opened two offices in the year and hired staff in both.", BODY, False)],  # prose after a table
+    ]
+    path = tmp_path / "continued.pdf"
+    path.write_bytes(styled_pdf(pages))
+    headings = [s.heading_path for s in load_document(path).sections]
+    assert headings[1] == ("Consolidated Balance Sheets", "(Millions) 2021 2020")
+    assert headings[2] == ("Staff and premises",)  # its own heading: another table
+    assert headings[4] == ("Consolidated Statements of Income",)
 
 
 def test_a_chunk_is_embedded_with_its_context_which_is_never_its_text(tmp_path: Path) -> None:
