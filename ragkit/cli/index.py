@@ -21,10 +21,18 @@ if TYPE_CHECKING:
 @click.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH...")
 @click.option("--rebuild", is_flag=True, help="drop the index and build it again")
+@click.option(
+    "--cluster", metavar="ray://HOST:PORT", help="parse and embed on a Ray cluster's workers (default: index.cluster)"
+)
 @json_option("print the summary as JSON")
-def index_command(paths: tuple[Path, ...], rebuild: bool, as_json: bool) -> int:
+def index_command(paths: tuple[Path, ...], rebuild: bool, cluster: str | None, as_json: bool) -> int:
     """Index files and folders (incremental)."""
-    rk = open_local()
+    from ragkit.core.config import load_settings
+
+    settings = load_settings()
+    if cluster:
+        settings.index.cluster = cluster
+    rk = open_local(settings=settings)
     report = index_with_progress(rk, paths, rebuild, quiet=as_json)
     if not as_json:
         print_report(report)

@@ -67,7 +67,9 @@ class ProgressLine:
             f"\r[{progress.done}/{progress.total}] files  {progress.chunks} chunks  "
             f"{rate:.1f} chunks/s  ETA {int(eta) // 60}:{int(eta) % 60:02d}  {shown_path(progress.path)[-40:]}"
         )
-        self.stream.write(line[:120].ljust(120))
+        if progress.workers:  # on a cluster: files done by each worker
+            line = line[:80] + "  " + ", ".join(f"{w} {n}" for w, n in progress.workers)
+        self.stream.write(line[: 160 if progress.workers else 120].ljust(120))
         if progress.phase == "done":
             self.stream.write("\n")
         self.stream.flush()
@@ -92,6 +94,9 @@ def print_report(report: IndexReport) -> None:
               " ragkit status --ignored lists them")  # fmt: skip
     if report.skipped:
         print(f"{report.skipped} files of unsupported types were not indexed")
+    if report.workers:
+        done = ", ".join(f"{worker} {n}" for worker, n in sorted(report.workers.items()))
+        print(f"parsed and embedded on the cluster's workers (files each): {done}")
     for failure in report.failed:
         print(f"failed: {shown_path(failure['path'])}: {failure['reason']}", file=sys.stderr)
     for warning in report.warnings:

@@ -91,6 +91,17 @@ class IndexSettings(_Section):
     )
     parse_workers: int = Field(1, ge=1, description="Processes parsing files while the embedder works.")
     ocr: bool = Field(False, description="Read PDF pages without a text layer with Tesseract (the 'ocr' extra).")
+    cluster: str | None = Field(
+        None,
+        description="A Ray cluster (ray://HOST:PORT) whose workers parse and embed files; this machine stays the"
+        " only writer (the 'cluster' extra).",
+    )
+    cluster_timeout_s: float = Field(
+        1800.0, gt=0, description="With index.cluster: a file whose task runs longer is recorded as failed."
+    )
+    cluster_task_cpus: int = Field(
+        1, ge=1, description="With index.cluster: CPUs each file's task takes on its node (the embedder's threads)."
+    )
 
 
 class WatchSettings(_Section):

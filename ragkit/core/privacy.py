@@ -13,6 +13,7 @@ _SWITCHES = {
     "ORT_DISABLE_TELEMETRY": "1",  # onnxruntime (pulled in by chromadb) phones home otherwise
     "ANONYMIZED_TELEMETRY": "False",  # chromadb's own switch, also set in its Settings
     "DO_NOT_TRACK": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",  # Ray (the cluster extra) reports usage to its makers otherwise
 }
 
 # Not privacy, but quiet: library progress bars and fork warnings do not belong in our output.

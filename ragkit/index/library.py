@@ -31,7 +31,7 @@ from ragkit.core.errors import (
     disk_full,
 )
 from ragkit.core.faults import kill_point
-from ragkit.index import onnxembed, steps
+from ragkit.index import cluster, onnxembed, steps
 from ragkit.index.embed import (
     Embedder,
     SentenceTransformerEmbedder,
@@ -53,7 +53,6 @@ from ragkit.storage.manifest import Manifest
 from ragkit.storage.vectors import COLLECTION, ChromaStore
 
 log = logging.getLogger(__name__)
-
 
 _RESET = "store_reset_pending"  # set with the manifest's clearing, removed once the store is empty too
 
@@ -281,6 +280,7 @@ class Library:
                     parse_workers=self.settings.index.parse_workers,
                     ocr=self.settings.index.ocr,
                     fences=lambda: [f for folders in self.settings.collections.values() for f in folders],
+                    pool=cluster.pool_for(self.settings, self.embedder, self.max_chunk_tokens()),
                 )
             return self._indexer
 
@@ -338,7 +338,7 @@ class Library:
                 steps.record_ignored(self.path, roots, report)
             if report.added or report.updated:
                 steps.check_searches(self.searches, self.keywords, report)
-            steps.find_entities(self.entities, self.path, report, stop)
+            steps.find_entities(self.entities, self.path, report, stop, self.indexer().pool)
             if not report.cancelled:
                 steps.backfill(self.manifest, self.indexer().pool, report, stop)
                 steps.record_missing_signatures(self.manifest, stop)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any, Protocol
 
 from ingest import Chunk, LoadError, chunk_sections, load_document
 
@@ -38,7 +39,9 @@ class ParseResult:
     chunks: list[Chunk] | None
     error: str | None
     notes: tuple[str, ...] = ()
-    about: dict[str, str | None] | None = None  # the document's own date, its source, its language
+    about: dict[str, Any] | None = None  # the document's own date, its source, its language
+    vectors: Any = None  # the chunks' vectors, when the parse ran where they were embedded too (a cluster)
+    worker: str = ""  # where it ran, when not in this machine's parse workers
 
 
 def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, memory_mb: int, ocr: bool) -> None:
@@ -69,26 +72,42 @@ def _worker(conn: Connection, model_dir: str, max_tokens: int, overlap: int, mem
             return
         if path is _STOP:
             return
-        try:
-            document = load_document(Path(path), alive)
-            chunks = []
-            for chunk in chunk_sections(document.sections, tokenizer.token_spans, max_tokens, overlap):
-                chunks.append(chunk)
-                alive()
-            if chunks:
-                about = {"date": document.date, "date_source": document.date_source, "lang": document.lang,
-                         "messages": [(offset, m.as_dict()) for offset, m in document.messages]}  # fmt: skip
-                conn.send((chunks, None, tuple(document.notes), about))
-            else:
-                conn.send((None, "no extractable text in this file", (), None))
-        except LoadError as exc:
-            conn.send((None, str(exc), (), None))
-        except MemoryError:
-            conn.send((None, f"parsing needed more than {memory_mb} MB of memory; the file may be damaged", (), None))
-        except RecursionError:
-            conn.send((None, "the file is nested too deeply to parse; it may be damaged", (), None))
-        except Exception as exc:  # a loader bug must not stop the run; the reason is recorded
-            conn.send((None, f"could not parse ({type(exc).__name__}: {exc})", (), None))
+        conn.send(parse_file(Path(path), tokenizer.token_spans, max_tokens, overlap, alive, memory_mb))
+
+
+Parsed = tuple[list[Chunk] | None, str | None, tuple[str, ...], dict[str, Any] | None]
+
+
+def parse_file(
+    path: Path,
+    token_spans: Callable[[str], Any],
+    max_tokens: int,
+    overlap: int,
+    alive: Callable[[], None] = lambda: None,
+    memory_mb: int = 0,
+) -> Parsed:
+    """One file's chunks, or why it has none: (chunks, error, notes, about). Never raises for
+    what is in the file (a local parse worker and a cluster's task both read files with it)."""
+    try:
+        document = load_document(path, alive)
+        chunks = []
+        for chunk in chunk_sections(document.sections, token_spans, max_tokens, overlap):
+            chunks.append(chunk)
+            alive()
+        if not chunks:
+            return None, "no extractable text in this file", (), None
+        about = {"date": document.date, "date_source": document.date_source, "lang": document.lang,
+                 "messages": [(offset, m.as_dict()) for offset, m in document.messages]}  # fmt: skip
+        return chunks, None, tuple(document.notes), about
+    except LoadError as exc:
+        return None, str(exc), (), None
+    except MemoryError:
+        limit = f"more than {memory_mb} MB of" if memory_mb else "too much"
+        return None, f"parsing needed {limit} memory; the file may be damaged", (), None
+    except RecursionError:
+        return None, "the file is nested too deeply to parse; it may be damaged", (), None
+    except Exception as exc:  # a loader bug must not stop the run; the reason is recorded
+        return None, f"could not parse ({type(exc).__name__}: {exc})", (), None
 
 
 class _Worker:
@@ -113,6 +132,16 @@ class _Worker:
         if self.process.is_alive():
             self.process.kill()
         self.conn.close()
+
+
+class Pool(Protocol):
+    """What parses files for an index run: this machine's parse workers, or a cluster's."""
+
+    def run(
+        self, jobs: Sequence[ParseJob], ahead: int = 4, stop: threading.Event | None = None
+    ) -> Iterator[ParseResult]: ...
+
+    def close(self) -> None: ...
 
 
 class ParsePool:

@@ -24,6 +24,7 @@ class IndexReport:
     entities: int = 0  # documents whose entities were found after the run
     ignored: list[dict[str, object]] = field(default_factory=list)  # {"path", "rule", "files"} the rules left out
     rebuilt: str = ""  # why the run rebuilt the index by itself (made by an earlier chunker, say), if it did
+    workers: dict[str, int] = field(default_factory=dict)  # files each of a cluster's workers did (index.cluster)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -44,6 +45,7 @@ class IndexReport:
             "ignored": sum(int(str(i["files"])) for i in self.ignored),  # files under the roots left out by a rule
             "ignored_paths": self.ignored[:1000],
             "rebuilt": self.rebuilt,
+            "workers": self.workers,
         }
 
 
@@ -54,3 +56,4 @@ class Progress:
     total: int
     chunks: int
     path: str = ""
+    workers: tuple[tuple[str, int], ...] = ()  # (worker, files done) on a cluster

@@ -18,14 +18,15 @@ from typing import TYPE_CHECKING, Any
 from ragkit.core import paths
 from ragkit.core.errors import ModelError, RagkitError
 from ragkit.core.files import write_atomic
+from ragkit.index.cluster import ClusterPool
 from ragkit.index.embed import Embedder
 from ragkit.index.onnxembed import OnnxEmbedder
+from ragkit.index.parsepool import Pool
 from ragkit.index.report import IndexReport
 from ragkit.index.served import ServedEmbedder
 from ragkit.index.sync import doc_info
 
 if TYPE_CHECKING:
-    from ragkit.index.parsepool import ParsePool
     from ragkit.investigate.entities import Entities
     from ragkit.investigate.searches import SavedSearches
     from ragkit.search.keywords import KeywordIndex
@@ -73,18 +74,24 @@ def ignored(index_path: Path, manifest: Manifest) -> list[dict[str, Any]]:
     return [item for root, items in sorted(kept.items()) if manifest.files([root]) for item in items]
 
 
-def find_entities(entities: Entities, where: Path, report: IndexReport, stop: threading.Event | None) -> None:
+def find_entities(
+    entities: Entities, where: Path, report: IndexReport, stop: threading.Event | None, pool: Pool | None = None
+) -> None:
     """Entities of the documents the run made searchable (and any left to do): after the
-    run, so they never delay a file; what goes wrong is a warning, as the run succeeded."""
+    run, so they never delay a file; what goes wrong is a warning, as the run succeeded.
+    Names are found on the cluster when the run's ``pool`` is a cluster's."""
     if report.cancelled or not entities.settings.enabled:
         return
     try:
-        report.entities = entities.extract(stop)
+        on_cluster = None
+        if isinstance(pool, ClusterPool) and (names := entities.names()) is not None:
+            on_cluster = pool.name_pool(entities.settings.model, names.version)
+        report.entities = entities.extract(stop, pool=on_cluster)
     except (RagkitError, sqlite3.Error, OSError) as exc:
         report.warnings.append({"path": str(where), "note": f"entities not found: {exc}"})
 
 
-def backfill(manifest: Manifest, pool: ParsePool, report: IndexReport, stop: threading.Event | None = None) -> int:
+def backfill(manifest: Manifest, pool: Pool, report: IndexReport, stop: threading.Event | None = None) -> int:
     """Read again what documents indexed by an older ragkit lack, through the parse
     workers; nothing is embedded again: e-mails' thread headers (before schema 9), and
     documents' own dates and languages (before schema 6). A file that cannot be read now

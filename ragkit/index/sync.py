@@ -25,7 +25,7 @@ from ingest.scan import scan, symlink_target
 from ragkit.core.errors import RagkitError
 from ragkit.core.faults import kill_point
 from ragkit.index.embed import like_length
-from ragkit.index.parsepool import ParseJob, ParsePool
+from ragkit.index.parsepool import ParseJob, ParsePool, ParseResult, Pool
 from ragkit.index.report import IndexReport, Progress
 from ragkit.investigate import near
 from ragkit.storage.manifest import Manifest
@@ -97,6 +97,7 @@ class Indexer:
         parse_workers: int = 1,
         ocr: bool = False,
         fences: Callable[[], Sequence[Path]] = list,
+        pool: Pool | None = None,
     ) -> None:
         self.manifest = manifest
         self.fences = fences  # folders no symlink may lead out of (the collections), read at each run
@@ -104,7 +105,7 @@ class Indexer:
         self.embed = embed
         self.max_file_bytes = max_file_bytes
         self.batch_size = batch_size
-        self.pool = ParsePool(
+        self.pool: Pool = pool or ParsePool(  # a cluster's pool (index.cluster) embeds too
             tokenizer_dir, max_tokens, overlap, workers=parse_workers, timeout_s=parse_timeout_s, ocr=ocr
         )
 
@@ -278,6 +279,10 @@ class Indexer:
             with self.manifest.transaction():
                 filetype = item.path.suffix.lower().lstrip(".")
                 self.manifest.add_pending_doc(item.digest, len(item.chunks), filetype, item.about)
+            if result.vectors is not None:  # embedded where it was parsed (a cluster's worker)
+                self._take_vectors(item, result, waiting.pop(item.digest, []), report)
+                tick(item.key, result.worker)
+                continue
             open_docs.append(item)
             queue.extend((item, chunk) for chunk in item.chunks)
             while len(queue) >= self.batch_size and not stop.is_set():
@@ -319,6 +324,15 @@ class Indexer:
             self._commit(item, waiting.pop(item.digest, []), report)
             tick(item.key)
         return rest
+
+    def _take_vectors(self, item: _Todo, result: ParseResult, twins: list[_Todo], report: IndexReport) -> None:
+        """Record a file embedded elsewhere in the same steps as one embedded here."""
+        vectors = result.vectors  # one per chunk (the pool checked)
+        self.store.upsert([chunk_id(item.digest, c.ord) for c in item.chunks], vectors, [item.digest] * len(vectors))
+        kill_point("after-vector-write")
+        report.embedded += len(item.chunks)
+        item.vectors = {c.ord: v.tobytes() for c, v in zip(item.chunks, vectors, strict=True)}
+        self._commit(item, twins, report)
 
     def _commit(self, item: _Todo, twins: list[_Todo], report: IndexReport) -> None:
         """One transaction: the chunks, the document made ready, and every file pointing at it."""
@@ -369,10 +383,13 @@ class _Ticker:
         self.report = report
         self.done = 0
 
-    def __call__(self, key: str) -> None:
+    def __call__(self, key: str, worker: str = "") -> None:
         self.done += 1
+        if worker:  # files done by each of a cluster's workers
+            self.report.workers[worker] = self.report.workers.get(worker, 0) + 1
         if self.progress:
-            self.progress(Progress("index", self.done, self.total, self.report.embedded, key))
+            workers = tuple(self.report.workers.items())
+            self.progress(Progress("index", self.done, self.total, self.report.embedded, key, workers))
 
 
 def _absolute(path: Path) -> Path:

@@ -197,9 +197,15 @@ class Entities:
     def pending(self) -> list[str]:
         return self.tables.pending(self.version)
 
-    def extract(self, stop: threading.Event | None = None, progress: Callable[[int, int], None] | None = None) -> int:
+    def extract(
+        self,
+        stop: threading.Event | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        pool: Any = None,
+    ) -> int:
         """Find the entities of every document not yet done by this version; returns how
-        many were done. ``stop`` ends it after the batch under way (the rest waits)."""
+        many were done. ``stop`` ends it after the batch under way (the rest waits). ``pool``:
+        where names are found (a cluster's); default, worker processes here for a long run."""
         if not self.settings.enabled:
             return 0
         todo = self.pending()
@@ -207,7 +213,7 @@ class Entities:
         names = self.names()
         version = self.version
         batches = [todo[first : first + BATCH] for first in range(0, len(todo), BATCH)]
-        pool = self._name_pool(todo) if names else None
+        pool = (pool or self._name_pool(todo)) if names and todo else None
         window: deque[tuple[list[str], list[Any], Future[list[list[Mention]]] | None]] = deque()
         done = 0
         try:

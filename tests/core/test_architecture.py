@@ -35,12 +35,15 @@ def test_cli_import_is_light_and_textual_free() -> None:
 
 
 def test_privacy_switches_are_set_by_the_package_itself() -> None:
-    keys = "('HF_HUB_OFFLINE', 'ORT_DISABLE_TELEMETRY', 'ANONYMIZED_TELEMETRY')"
+    keys = "('HF_HUB_OFFLINE', 'ORT_DISABLE_TELEMETRY', 'ANONYMIZED_TELEMETRY', 'RAY_USAGE_STATS_ENABLED')"
     out = run_python(
         f"import os, json; [os.environ.pop(k, None) for k in {keys}];"
         f"import ragkit; print(json.dumps({{k: os.environ.get(k) for k in {keys}}}))"
     )
-    assert json.loads(out) == {"HF_HUB_OFFLINE": "1", "ORT_DISABLE_TELEMETRY": "1", "ANONYMIZED_TELEMETRY": "False"}
+    assert json.loads(out) == {
+        "HF_HUB_OFFLINE": "1", "ORT_DISABLE_TELEMETRY": "1", "ANONYMIZED_TELEMETRY": "False",
+        "RAY_USAGE_STATS_ENABLED": "0",
+    }  # fmt: skip
 
 
 def test_public_names_are_curated() -> None:
