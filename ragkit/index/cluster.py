@@ -63,7 +63,8 @@ def work(name: str, data: bytes, recipe: Recipe) -> dict[str, Any]:
     torch.set_num_threads(max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
     key = (recipe.model, recipe.batch_size, recipe.precision)
     if key not in _workers:
-        loaded = SentenceTransformerEmbedder(recipe.model, recipe.batch_size, precision=recipe.precision)  # type: ignore[arg-type]
+        device = "cuda" if torch.cuda.is_available() else "cpu"  # a worker with a GPU embeds on it
+        loaded = SentenceTransformerEmbedder(recipe.model, recipe.batch_size, device, recipe.precision)  # type: ignore[arg-type]
         _workers[key] = (loaded, model_fingerprint(loaded.model_dir))
     embedder, fingerprint = _workers[key]
     where = f"{socket.gethostname()}:{os.getpid()}"
