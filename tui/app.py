@@ -61,7 +61,7 @@ def search_result(rk: Assistant, query: str) -> dict[str, Any]:
             "retrieval": {"queries": [query], "exact": exact},
         }
     note = note or "no passage matches exactly: closest passages by meaning"
-    hits = [dict(h.as_dict(), n=n) for n, h in enumerate(rk.search(query), start=1)]
+    hits = [dict(h.as_dict(), n=n) for n, h in enumerate(rk.search(query, continued=True), start=1)]
     retrieval = {"queries": [query], "top_k": rk.settings.retrieve.top_k, "min_score": None, "note": note}
     return {"answer": "", "sources": hits, "citations": [], "search": True, "retrieval": retrieval}
 

@@ -26,6 +26,7 @@ def hit_from_dict(data: dict[str, Any]) -> Hit:
         start=data["start"], end=data["end"], score=data.get("score", 0.0), text=data.get("text", ""),
         title=data.get("title", ""), heading=data.get("heading", ""), filetype=data.get("filetype", ""),
         mtime=data.get("mtime"), also=tuple(data.get("also", ())),
+        continues=bool(data.get("continues", False)),
     )  # fmt: skip
 
 

@@ -128,12 +128,13 @@ class Ragkit(LocalArchive):
             return {"databases": mirrored, "index": None}
         return {"databases": mirrored, "index": self.index([root], progress=progress, stop=stop, within=[root])}
 
-    def search(
-        self, query: str, k: int | None = None, mode: SearchMode | None = None, scope: Filters | None = None
-    ) -> list[Hit]:
+    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None, scope: Filters | None = None,
+               continued: bool = False) -> list[Hit]:  # fmt: skip
         """The ``k`` best passages for ``query`` (filters may be typed in it), ranked by ``mode``;
-        ``scope``: filters that apply besides (a server key's collections)."""
-        return self.library.search(query, k, mode, scope)
+        ``scope``: filters that apply besides (a server key's collections); ``continued``: each
+        passage whose table runs on followed by the passage continuing it (``Hit.continues``)."""
+        hits = self.library.search(query, k, mode, scope)
+        return self._continued(hits) if continued else hits
 
     def _continued(self, hits: list[Hit]) -> list[Hit]:
         """``hits``, each table that runs on followed by the passage continuing it."""

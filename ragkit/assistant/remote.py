@@ -106,8 +106,11 @@ class RemoteAssistant(RemoteArchive):
 
     # --- searching --------------------------------------------------------------------
 
-    def search(self, query: str, k: int | None = None, mode: SearchMode | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int | None = None, mode: SearchMode | None = None, *, continued: bool = False
+    ) -> list[Hit]:
         body = self._scoped({"query": query, "k": k or self.settings.retrieve.top_k, "mode": mode})
+        body |= {"continued": True} if continued else {}
         return [hit_from_dict(h) for h in self._request("POST", "/v1/search", json=body)["hits"]]
 
     def find(self, query: str, offset: int = 0, limit: int | None = 20) -> FindResult:

@@ -80,16 +80,22 @@ def search(
 ) -> int:
     """Search the index without a model: the passages that best match QUERY."""
     rk = open_assistant(warm_queries=True)
-    hits = rk.search(filters_of(path, kind, after, before, lang).applied(query), k, mode)
+    hits = rk.search(filters_of(path, kind, after, before, lang).applied(query), k, mode, continued=True)
     if as_json:
         emit_json({"hits": [h.as_dict() for h in hits]})
         return 0
     if not hits:
         print("No results. Is anything indexed? See: ragkit status")
-    for n, hit in enumerate(hits, start=1):
+    n = 0
+    for hit in hits:
+        snippet = " ".join(hit.text.split())[:200]
+        if hit.continues:  # the table of the hit above runs on into this passage
+            where = f"page {hit.page}" if hit.page is not None else "the next passage"
+            print(f"   continued on {where} (chars {hit.start}-{hit.end})\n   {snippet}")
+            continue
+        n += 1
         where = place(hit.path, hit.page, hit.member)
         where += f" (also at {', '.join(shown_path(p) for p in hit.also)})" if hit.also else ""
-        snippet = " ".join(hit.text.split())[:200]
         section = f"\n   in: {hit.heading}" if hit.heading and not hit.member and not hit.attachment else ""
         print(f"{n}. {where}  (score {hit.score:.3f}, chars {hit.start}-{hit.end}){section}\n   {snippet}")
     return 0

@@ -45,6 +45,6 @@ def with_continuations(hits: Sequence[Hit], chunks: Callable[[Sequence[str]], Ma
         nxt = following.get(after.get(hit.id, ""))
         if nxt is not None and nxt.id not in have and starts_with_row(nxt.text):
             out.append(replace(hit, id=nxt.id, page=nxt.page, start=nxt.start, end=nxt.end, text=nxt.text,
-                               heading=nxt.heading))  # fmt: skip
+                               heading=nxt.heading, continues=True))  # fmt: skip
             have.add(nxt.id)
     return out

@@ -28,6 +28,7 @@ class Hit:
     filetype: str = ""
     mtime: float | None = None
     also: tuple[str, ...] = ()  # the same content at other paths
+    continues: bool = False  # the passage after the one before it in a list, which its table runs on into
 
     @property
     def member(self) -> str:
@@ -54,6 +55,7 @@ class Hit:
             "filetype": self.filetype,
             "mtime": self.mtime,
             "also": list(self.also),
+            "continues": self.continues,
         }
 
 

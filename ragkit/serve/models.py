@@ -14,6 +14,7 @@ class SearchRequest(BaseModel):
     k: int = Field(5, ge=1, le=100)
     mode: Literal["dense", "keyword", "hybrid"] | None = None
     collection: str | None = None
+    continued: bool = False  # each passage whose table runs on followed by the passage continuing it
 
 
 class FindRequest(BaseModel):

@@ -5,33 +5,23 @@ from passages built in the test, and a PDF made here, indexed and asked for real
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from ingest import load_document
+from ragkit.answer.conversation import hit_from_dict
 from ragkit.answer.figures import asked_years, find, rows_of
 from ragkit.assistant.local import Ragkit, open_ragkit
+from ragkit.cli import search as search_cli
 from ragkit.index.embed import SentenceTransformerEmbedder
 from ragkit.index.onnxembed import OnnxEmbedder
 from ragkit.search.continued import with_continuations
 from ragkit.search.retrieve import Hit
-from tests.helpers.pdfmaker import styled_pdf
-
-OPERATIONS = [
-    "Consolidated Statements of Operations",
-    "(In thousands) 2021 2020 2019",
-    "Product revenue $ 48,210 $ 41,907 $ 38,115",
-    "Service revenue 13,090 13,105 12,875",
-    "Total revenue 61,300 55,012 50,990",
-    "Cost of product revenue (21,554) (19,020) (17,441)",
-    "Research and development 9,412 8,860 7,301",
-    "Gross margin 47 % 46 % 44 %",
-    "Balance at December 31, 2020 1,200 900",
-]
-
-CONTINUED = ["Depreciation and amortization 3,115 2,980 2,644", "Interest expense 412 398 377"]
+from tests.helpers.documents import OPERATIONS, statement_pdf
 
 
 def passage(lines: list[str], heading: str = "", title: str = "Harrowgate Instruments · Form 10-K") -> Hit:
@@ -107,22 +97,6 @@ def test_the_years_a_question_names(question: str, years: list[str]) -> None:
     assert asked_years(question) == years
 
 
-def harrowgate(tmp_path: Path) -> Path:
-    body = 10
-    pages = [
-        [
-            ("Harrowgate Instruments Annual Report", 16, True),
-            ("We build survey instruments for harbours.", body, False),
-        ],
-        [("Consolidated Statements of Operations", 12, True), *((line, body, False) for line in OPERATIONS[1:8])],
-        [(line, body, False) for line in CONTINUED],  # the statement runs on to the next page
-        [("Our people", 12, True), ("Our engineers grew in number, and so did our customers in Norway.", body, False)],
-    ]
-    path = tmp_path / "harrowgate-annual-report.pdf"
-    path.write_bytes(styled_pdf(pages))
-    return path
-
-
 @pytest.fixture(scope="module")
 def rk(
     embedder: SentenceTransformerEmbedder, onnx_embedder: OnnxEmbedder, tmp_path_factory: pytest.TempPathFactory
@@ -130,7 +104,7 @@ def rk(
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RAGKIT_HOME", str(tmp_path_factory.mktemp("home")))
         instance = open_ragkit(embedder=embedder, query_embedder=onnx_embedder)
-        instance.index([harrowgate(tmp_path_factory.mktemp("docs"))])
+        instance.index([statement_pdf(tmp_path_factory.mktemp("docs"))])
         yield instance
         instance.close()
 
@@ -165,3 +139,23 @@ def test_a_statement_continued_on_the_next_page_keeps_its_columns_and_follows_it
     hits = {h.page: h for h in rk.search("Harrowgate statement of operations revenue research interest", k=10)}
     assert [h.page for h in with_continuations([hits[2]], rk.library.manifest.chunks_by_id)] == [2, 3]
     assert [h.page for h in with_continuations([hits[3]], rk.library.manifest.chunks_by_id)] == [3]
+
+
+def test_search_shows_the_page_a_table_runs_on_to_under_the_page_it_starts_on(
+    rk: Ragkit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = "Harrowgate consolidated statements of operations product revenue"
+    plain = rk.search(query, k=1)
+    assert [h.page for h in plain] == [2] and not plain[0].continues
+    hits = rk.search(query, k=1, continued=True)
+    assert [(h.page, h.continues) for h in hits] == [(2, False), (3, True)]
+    assert hit_from_dict(hits[1].as_dict()).continues  # as a server sends it and a client reads it
+    monkeypatch.setattr(search_cli, "open_assistant", lambda warm_queries=False: rk)
+    shown = CliRunner().invoke(search_cli.search, [query, "-k", "1"])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0].startswith("1. ") and "page 2" in lines[0] and not any(line.startswith("2. ") for line in lines)
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("continued on page 3"))
+    assert "Depreciation and amortization 3,115" in lines[at + 1]
+    as_json = CliRunner().invoke(search_cli.search, [query, "-k", "1", "--json"])
+    assert [(h["page"], h["continues"]) for h in json.loads(as_json.output)["hits"]] == [(2, False), (3, True)]

@@ -1,5 +1,5 @@
 """Documents a test makes: DOCX files and e-mails, zip archives, many small files, a corpus
-of random notes with rare words among common ones."""
+of random notes with rare words among common ones, an annual report with a statement table."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import random
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
+
+from tests.helpers.pdfmaker import styled_pdf
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"  # DOCX's main namespace
 
@@ -76,3 +78,36 @@ def make_message(
         maintype, subtype = ("application", "pdf") if name.endswith(".pdf") else ("text", "plain")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return msg
+
+
+OPERATIONS = [
+    "Consolidated Statements of Operations",
+    "(In thousands) 2021 2020 2019",
+    "Product revenue $ 48,210 $ 41,907 $ 38,115",
+    "Service revenue 13,090 13,105 12,875",
+    "Total revenue 61,300 55,012 50,990",
+    "Cost of product revenue (21,554) (19,020) (17,441)",
+    "Research and development 9,412 8,860 7,301",
+    "Gross margin 47 % 46 % 44 %",
+    "Balance at December 31, 2020 1,200 900",
+]
+
+CONTINUED = ["Depreciation and amortization 3,115 2,980 2,644", "Interest expense 412 398 377"]
+
+
+def statement_pdf(folder: Path) -> Path:
+    """An invented company's annual report: a statement of operations (``OPERATIONS``) that runs on
+    to the next page (``CONTINUED``), between pages of prose."""
+    body = 10
+    pages = [
+        [
+            ("Harrowgate Instruments Annual Report", 16, True),
+            ("We build survey instruments for harbours.", body, False),
+        ],
+        [("Consolidated Statements of Operations", 12, True), *((line, body, False) for line in OPERATIONS[1:8])],
+        [(line, body, False) for line in CONTINUED],  # the statement runs on to the next page
+        [("Our people", 12, True), ("Our engineers grew in number, and so did our customers in Norway.", body, False)],
+    ]
+    path = folder / "harrowgate-annual-report.pdf"
+    path.write_bytes(styled_pdf(pages))
+    return path

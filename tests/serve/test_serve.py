@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.conftest import README_QUESTION, SAMPLES, shared_data
 from tests.helpers.cli import ragkit
+from tests.helpers.documents import statement_pdf
 from tests.helpers.servers import create_keys, free_port, serving
 
 
@@ -50,6 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         shutil.copy(SAMPLES / name, docs / "public")
     shutil.copy(SAMPLES / "users-and-groups.txt", docs / "accounts")
     (docs / "accounts" / "ledger.txt").write_text("The Tolsvik account paid 2,500 kroner to Acme on 3 May.\n")
+    statement_pdf(docs / "accounts")  # a table that runs on to the next page
     assert ragkit("index", docs, home=home).code == 0
     for name in ("public", "accounts"):
         assert ragkit("collections", "add", name, docs / name, home=home).code == 0
@@ -108,6 +110,21 @@ def test_a_key_sees_only_its_collections(server: Server) -> None:
         press,
     ).json()["ragkit"]
     assert all("/public/" in s["path"] for s in answer["sources"])
+
+
+def test_search_brings_the_page_a_table_runs_on_to_within_the_keys_collections(server: Server, tmp_path: Path) -> None:
+    query = {"query": "Harrowgate consolidated statements of operations product revenue", "k": 1}
+    clerk, press = server.keys["clerk"], server.keys["press"]
+    hits = server.post("/v1/search", query | {"continued": True}, clerk).json()["hits"]
+    assert [(Path(h["path"]).name, h["page"], h["continues"]) for h in hits] == [
+        ("harrowgate-annual-report.pdf", 2, False), ("harrowgate-annual-report.pdf", 3, True)
+    ]  # fmt: skip
+    assert len(server.post("/v1/search", query, clerk).json()["hits"]) == 1  # asked for
+    shut_out = server.post("/v1/search", query | {"continued": True, "k": 20}, press).json()["hits"]
+    assert shut_out and not any("/accounts/" in h["path"] for h in shut_out)
+    env = {"RAGKIT_SERVER": server.url, "RAGKIT_API_KEY": clerk}  # a colleague's terminal
+    shown = ragkit("search", query["query"], "-k", "1", home=tmp_path, env=env)
+    assert shown.code == 0 and "continued on page 3" in shown.stdout, shown.stderr
 
 
 def test_search_find_and_their_errors(server: Server) -> None:

@@ -17,7 +17,7 @@ router = APIRouter(responses=ERRORS)
 def search(body: SearchRequest, who: Caller, index: Index) -> dict[str, Any]:
     limit = index.scope(who, body.collection)
     note(query=body.query)
-    hits = index.rk.search(body.query, body.k, body.mode, limit)
+    hits = index.rk.search(body.query, body.k, body.mode, limit, continued=body.continued)
     note(files=sorted({h.path for h in hits}))
     return {"hits": index.shown([h.as_dict() for h in hits], limit)}
 
