@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ingest.entities import key_of
@@ -21,6 +22,7 @@ from ragkit.investigate.marks import Marks, placer
 from ragkit.search.expand import expand
 from ragkit.search.found import FindResult
 from ragkit.search.keywords import KeywordIndex
+from ragkit.search.named import named_files
 from ragkit.search.query import merge_filters, split_filters
 from ragkit.search.retrieve import Hit, Retriever
 from ragkit.storage.filters import Filters
@@ -132,7 +134,7 @@ class Searcher:
             return []
         k = k or library.settings.retrieve.top_k
         mode = mode or library.settings.retrieve.mode
-        query = expand(query)  # a statement's captions, where the question names it
+        question, query = query, expand(query)  # a statement's captions, where the question names it
         allowed = self.keywords.allowed_chunks(filters) if filters else None
         # the query is embedded while the vectors load (a cold start), on a thread kept for it:
         # a thread started per search cost a server under load a fifth of its time (measured)
@@ -152,9 +154,21 @@ class Searcher:
         if mode == "keyword":
             order = [c for c, _ in keyword]
         else:
-            pages = library.manifest.pages_of([h.id for h in dense] + [c for c, _ in keyword])
-            order = fuse([(h.id, h.score) for h in dense], keyword, pages=pages)
+            order = self._fused(dense, keyword)
+            named = named_files(question, library.manifest.names_of(order))
+            if named:  # the files the question names by their names: their passages first
+                narrowed = replace(filters or Filters(), docs=tuple(named))
+                more = pool.submit(self.keywords.ranked, query, depth, narrowed)
+                inside = self._dense(future, depth, self.keywords.allowed_chunks(narrowed))
+                first = self._fused(inside, more.result())
+                dense, taken = dense + inside, set(first)
+                order = first + [c for c in order if c not in taken]
         return retriever.hits(self._cosines(self._distinct(order, k), vector, dense))
+
+    def _fused(self, dense: list[VectorHit], keyword: list[tuple[str, float]]) -> list[str]:
+        """The hybrid ranking of a dense and a keyword list (:func:`fuse`), pages weighed in."""
+        pages = self.library.manifest.pages_of([h.id for h in dense] + [c for c, _ in keyword])
+        return fuse([(h.id, h.score) for h in dense], keyword, pages=pages)
 
     def _query_pool(self) -> ThreadPoolExecutor:
         with self._lock:

@@ -29,11 +29,12 @@ class Filters:
     entities: tuple[tuple[str, str], ...] = ()  # (type, name as typed): files that mention each
     without: tuple[str, ...] = ()  # folders no file may be in (rows of a database the key may not use); the caller's
     marks: tuple[tuple[str, str], ...] = ()  # ("tag", name): files with that tag; ("note", ""), ("tag", ""): with any
+    docs: tuple[str, ...] = ()  # documents by content hash: set by search for the files a question names
 
     def __bool__(self) -> bool:
         return bool(
             self.paths or self.types or self.after or self.before or self.langs or self.within or self.entities
-            or self.without or self.marks
+            or self.without or self.marks or self.docs
         )  # fmt: skip
 
     def admits(self, path: str) -> bool:
@@ -108,10 +109,10 @@ def where_sql(
     if filters.without:
         where.append("NOT (" + " OR ".join("f.path GLOB ?" for _ in filters.without) + ")")
         params += [glob_escape(folder.rstrip("/")) + "/*" for folder in filters.without]
-    if filters.langs:
-        marks = ", ".join("?" * len(filters.langs))
-        where.append(f"(SELECT d.lang FROM docs d WHERE d.hash = f.doc) IN ({marks})")
-        params += list(filters.langs)
+    for column, values in (("f.doc", filters.docs), ("(SELECT lang FROM docs WHERE hash = f.doc)", filters.langs)):
+        if values:  # the documents search narrowed to; the languages asked for
+            where.append(f"{column} IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(list(values)))
     return "".join(" AND " + w for w in where), params
 
 

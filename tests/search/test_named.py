@@ -1,0 +1,74 @@
+"""The files a question names by their names (company, form, year) are searched first: the
+page of the filing asked about comes before a better-worded passage of another company's, or of
+another year's. Invented companies and files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragkit.assistant.local import Ragkit
+from ragkit.search.named import asked, named_files, words
+
+FILES = {
+    "d1": ["/docs/HARROWGATE_2021_10K.pdf"],
+    "d2": ["/docs/HARROWGATE_2020_10K.pdf"],
+    "d3": ["/docs/HARROWGATE_2022Q2_10Q.pdf"],
+    "d4": ["/docs/BRINDLEWOOD_2021_10K.pdf", "/copies/brindlewood-2021-10-k.pdf"],
+}
+
+
+def test_a_names_words_are_as_its_file_writes_them() -> None:
+    assert words("HARROWGATE_2022Q2_10Q") == ["harrowgate", "2022", "q2", "10q"]
+    assert words("Form 10-K, FY2019, 4Q 2023") == ["form", "10k", "fy", "2019", "q4", "2023"]
+    # the latest year alone; two words joined as a name may write them
+    said = asked("Has Brindle Wood's margin improved between FY2020 and FY2021?")
+    assert {"2021", "brindlewood", "margin"} <= said and "2020" not in said and "has" not in said
+
+
+@pytest.mark.parametrize(
+    ("question", "named"),
+    [
+        ("What was Harrowgate's capital expenditure in FY2021?", ["d1"]),
+        ("Did Harrowgate's cash fall between FY2021 and Q2 of FY2022?", ["d3"]),
+        ("How did Harrowgate's revenue change from 2019 to 2020?", ["d2"]),
+        ("What does Brindle Wood make?", ["d4"]),  # "Brindle Wood", its files' BRINDLEWOOD
+        ("Which harrowgate filings mention a lawsuit?", ["d1", "d2", "d3"]),  # the company's files, all
+        ("What was the revenue of each company in 2021?", ["d1", "d4"]),
+    ],
+)
+def test_the_files_a_question_names(question: str, named: list[str]) -> None:
+    assert named_files(question, FILES) == named
+
+
+def test_nothing_is_singled_out_when_no_name_or_every_name_matches() -> None:
+    assert named_files("What was capital expenditure?", FILES) == []  # no name holds a word of it
+    assert named_files("What did Harrowgate report?", {k: FILES[k] for k in ("d1", "d2")}) == []  # both alike
+    assert named_files("anything", {}) == []
+
+
+def test_search_looks_first_in_the_file_the_question_names(rk: Ragkit, tmp_path: Path) -> None:
+    """The answer is worded unlike the question; another company's file and another year's say
+    the question's words. Asked about Harrowgate in 2021, the Harrowgate 2021 file comes first;
+    a filter still holds inside the named files."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "harrowgate-2021-annual-report.md").write_text(
+        "# Costs\n\nOur engineering budget came to 9.4 million kroner over the year, most of it on sonar.\n"
+    )
+    (docs / "harrowgate-2020-annual-report.md").write_text(
+        "# Research and development\n\nHarrowgate spent 8.8 million on research and development in 2020.\n"
+    )
+    (docs / "brindlewood-2021-annual-report.md").write_text(
+        "# Research and development\n\nBrindlewood spent 3.1 million on research and development in 2021.\n"
+    )
+    rk.index([docs])
+    question = "How much did Harrowgate spend on research and development in 2021?"
+    assert Path(rk.search(question, k=3)[0].path).name == "harrowgate-2021-annual-report.md"
+    # the same words, no file named: the best-worded passage leads
+    plain = rk.search("How much was spent on research and development?", k=3)
+    assert Path(plain[0].path).name != "harrowgate-2021-annual-report.md"
+    # a filter holds: the named file is outside it, so nothing is singled out
+    scoped = rk.search(f"{question} path:brindlewood*", k=3)
+    assert {Path(h.path).name for h in scoped} == {"brindlewood-2021-annual-report.md"}
