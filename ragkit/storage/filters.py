@@ -109,10 +109,10 @@ def where_sql(
     if filters.without:
         where.append("NOT (" + " OR ".join("f.path GLOB ?" for _ in filters.without) + ")")
         params += [glob_escape(folder.rstrip("/")) + "/*" for folder in filters.without]
-    for column, values in (("f.doc", filters.docs), ("(SELECT lang FROM docs WHERE hash = f.doc)", filters.langs)):
-        if values:  # the documents search narrowed to; the languages asked for
+    for column, allowed in (("f.doc", filters.docs), ("(SELECT lang FROM docs WHERE hash = f.doc)", filters.langs)):
+        if allowed:  # the documents search narrowed to; the languages asked for
             where.append(f"{column} IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(list(values)))
+            params.append(json.dumps(list(allowed)))
     return "".join(" AND " + w for w in where), params
 
 
