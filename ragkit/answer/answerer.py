@@ -262,7 +262,7 @@ class Answerer:
         sentences that answer, else keep only what is backed, else say the documents do not
         seem to hold it. Changes ``result``; returns the prompt whose sources it cites."""
         cfg = self.settings.retrieve
-        figure = find_figure(question, relevant) if mode != "generate" else None  # an amount: its table's row
+        figure = find_figure(question, relevant, result.answer) if mode != "generate" else None  # its table's row
         quotes = [] if mode == "generate" else figure.quotes() if figure else choose(
             question, relevant, self.embed, self.sentences, self.finder
         )  # fmt: skip

@@ -18,8 +18,9 @@ naming most of the question's words, in the best-ranked passage, is quoted, its 
 the answer with what it is ("11,588 (Net income, 2019, millions)"). A question asking for a
 figure computed from rows (a ratio, a margin, a change, an average) gets every row it names
 quoted, up to :data:`MAX_ROWS`, and is told that the figure is computed from them: ragkit
-without a capable model does not do the arithmetic. Nothing here is fitted to a question set;
-the rule is what a reader does with a statement.
+without a capable model does not do the arithmetic. Where a model wrote the computation, it leads
+the answer only if it checks against the quoted rows (:mod:`ragkit.answer.arithmetic`). Nothing
+here is fitted to a question set; the rule is what a reader does with a statement.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ingest.pdfcontext import is_columns, years_of
+from ragkit.answer.arithmetic import Computation, computations, number
 from ragkit.answer.quotes import Quote
 from ragkit.core.text import content_words
 from ragkit.search.retrieve import Hit
@@ -102,6 +104,21 @@ class Figure:
     rows: tuple[Row, ...]
     years: tuple[str, ...]  # the periods the question names
     computed: bool  # the question asks for a figure computed from the rows
+    model: tuple[Computation, ...] = ()  # the equations a model's answer wrote
+
+    @property
+    def problems(self) -> list[str]:
+        """What of the model's arithmetic does not check against the quoted rows' values."""
+        cells = [c for row in self.rows for c in row.cells if any(d.isdigit() for d in c.text)]
+        if self.years:  # the columns of the periods asked for (a column without a year may be any)
+            cells = [c for c in cells if c.period is None or c.period in self.years]
+        within = f" for {', '.join(self.years)}" if self.years else ""
+        return [problem for c in self.model if (problem := c.problem([number(cell.text) for cell in cells], within))]
+
+    @property
+    def computation(self) -> Computation | None:
+        """The model's result (its last equation), when all its arithmetic checks."""
+        return self.model[-1] if self.computed and self.model and not self.problems else None
 
     @property
     def values(self) -> list[Cell]:
@@ -121,7 +138,8 @@ class Figure:
         the row read as a table where the question names none of its periods, or, for a computed
         figure, what the quoted rows are for."""
         if self.computed:
-            return "Computed from these rows"
+            done = self.computation
+            return f"{done.result} = {done.expression.strip()}, from these rows" if done else "Computed from these rows"
         row = self.rows[0]
         unit = f", {row.unit}" if row.unit else ""
         values = ", ".join(f"{c.text} ({row.label}, {c.period}{unit})" for c in self.values)
@@ -130,6 +148,10 @@ class Figure:
     @property
     def notice(self) -> str:
         """What a reader should know of the figure: how it was read, or what it lacks."""
+        if self.computed and self.computation:
+            return "The model computed the figure; its arithmetic was checked: every number is a quoted row's."
+        if self.computed and self.model:
+            return f"The model's arithmetic does not check ({self.problems[0]}): compute it from the quoted rows."
         if self.computed:
             return "The figure asked for is computed from the quoted rows: they are quoted, the arithmetic is not done."
         periods = [c.period for c in self.rows[0].cells if c.period]
@@ -150,13 +172,17 @@ class Figure:
         hit = self.rows[0].hit
         span = [hit.start + first.start, hit.start + first.end] if first else None
         source = number(hit) if first else None
-        return {"text": self.text, "kind": "figure", "computed": self.computed, "source": source, "span": span,
+        done = self.computation
+        checked = {"expression": done.expression.strip(), "result": done.result} if done else None
+        return {"text": done.result if done else self.text, "kind": "figure", "computed": self.computed,
+                "computation": checked, "problems": self.problems, "source": source, "span": span,
                 "parts": [], "missing": [], "rows": [r.as_dict(number) for r in self.rows]}  # fmt: skip
 
 
-def find(question: str, hits: Sequence[Hit]) -> Figure | None:
+def find(question: str, hits: Sequence[Hit], draft: str = "") -> Figure | None:
     """The table rows of ``hits`` that answer ``question``, or None where the question asks for
-    no amount or no row's label is the question's."""
+    no amount or no row's label is the question's; ``draft``: a model's answer, whose
+    arithmetic a computed figure checks."""
     computed = bool(_COMPUTED.search(question))
     if not (computed or _AMOUNT.search(question) or _PERIOD_ASKED.search(question)):
         return None
@@ -180,7 +206,7 @@ def find(question: str, hits: Sequence[Hit]) -> Figure | None:
     for *_, row in scored:
         if row.label.lower() not in {r.label.lower() for r in chosen}:
             chosen.append(row)
-    return Figure(tuple(chosen[:MAX_ROWS]), years, True)
+    return Figure(tuple(chosen[:MAX_ROWS]), years, True, tuple(computations(draft)))
 
 
 def asked_years(question: str) -> list[str]:

@@ -22,6 +22,7 @@ from ragkit.index.onnxembed import OnnxEmbedder
 from ragkit.search.continued import with_continuations
 from ragkit.search.retrieve import Hit
 from tests.helpers.documents import OPERATIONS, statement_pdf
+from tests.helpers.scripted import ScriptedLLM
 
 
 def passage(lines: list[str], heading: str = "", title: str = "Harrowgate Instruments · Form 10-K") -> Hit:
@@ -159,3 +160,42 @@ def test_search_shows_the_page_a_table_runs_on_to_under_the_page_it_starts_on(
     assert "Depreciation and amortization 3,115" in lines[at + 1]
     as_json = CliRunner().invoke(search_cli.search, [query, "-k", "1", "--json"])
     assert [(h["page"], h["continues"]) for h in json.loads(as_json.output)["hits"]] == [(2, False), (3, True)]
+
+
+@pytest.mark.parametrize(
+    ("written", "lead", "problem"),
+    [
+        ("9,412 / 61,300 = 0.154.", "0.154 = 9,412 / 61,300, from these rows", ""),
+        (
+            "9,412 / 61,300 = 0.154 [1].",
+            "0.154 = 9,412 / 61,300, from these rows",
+            "",
+        ),  # cited, yet 0.154 is no source's
+        ("9,412 / 61,300 = 0.21.", "Computed from these rows", "9,412 / 61,300 makes 0.1535, not 0.21"),
+        (
+            "9,412 / 55,012 = 0.171.",
+            "Computed from these rows",
+            "uses 55,012, which the quoted rows do not hold for 2021",
+        ),
+        ("9,412 / 60,000 = 0.157.", "Computed from these rows", "uses 60,000"),
+    ],
+)
+def test_a_models_computation_leads_only_when_its_arithmetic_checks(
+    rk: Ragkit, written: str, lead: str, problem: str
+) -> None:
+    """A capable model computes the ratio; its equation is read back against the quoted rows'
+    2021 values: the right one leads the answer; a wrong result, another year's number or a
+    number no row holds is named in the note, and the rows are quoted for the reader to compute."""
+    rk.set_llm(ScriptedLLM(f"Research and development was 9,412 and total revenue 61,300 in 2021, so {written}"))
+    try:
+        answer = rk.ask("What is the ratio of research and development to total revenue in FY2021?", mode="auto")
+    finally:
+        rk.set_llm(None)
+    assert answer.answer.startswith(f"{lead} — Research and development 9,412 8,860 7,301 [1]. Total revenue 61,300")
+    assert answer.grounded and all(c.verified for c in answer.attribution.citations)
+    assert answer.short_answer is not None and answer.short_answer["computed"]
+    if problem:
+        assert problem in answer.notice and answer.short_answer["computation"] is None
+    else:
+        assert "arithmetic was checked" in answer.notice
+        assert answer.short_answer["computation"] == {"expression": "9,412 / 61,300", "result": "0.154"}
