@@ -28,6 +28,8 @@ _WORD = re.compile(r"[^\W_]+")
 # a word's parts: a year, a quarter (Q2, 2Q), a form's number with its letters (10K, 8K), letters
 _PART = re.compile(r"(?:19|20)\d\d|q[1-4](?![a-z])|[1-4]q(?![a-z])|\d+[a-z]+|[a-z]+|\d+")
 _YEAR = re.compile(r"(?:19|20)\d\d")
+# a word of a name that is an id, not a name: a long number, or hexadecimal digits and letters
+_ID = re.compile(r"\d{5,}|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}")
 # a question's own words, which name no file (besides every language's function words)
 _ASKING = (
     frozenset(
@@ -38,12 +40,15 @@ _ASKING = (
 )
 
 
-def words(text: str) -> list[str]:
+def words(text: str, ids: bool = True) -> list[str]:
     """``text``'s words as names write them: lower case, a hyphen or an underscore splitting
     nothing a name joins (``10-K`` is ``10k``), a year apart from what it is written with
-    (``FY2019``: ``fy``, ``2019``; ``2024Q2``: ``2024``, ``q2``), a quarter as ``q`` and its number."""
+    (``FY2019``: ``fy``, ``2019``; ``2024Q2``: ``2024``, ``q2``), a quarter as ``q`` and its number.
+    ``ids=False``: without the words that are ids (``10009203``, ``4ae8a3f2``)."""
     out: list[str] = []
     for word in _WORD.findall(re.sub(r"(?<=\w)-(?=\w)", "", text.lower().replace("'s", " "))):
+        if not ids and _ID.fullmatch(word):
+            continue
         for part in _PART.findall(word):
             out.append(f"q{part[0]}" if re.fullmatch(r"[1-4]q", part) else part)
     return out
@@ -64,7 +69,8 @@ def named_files(question: str, names: Mapping[str, Iterable[str]]) -> list[str]:
     best match the words of ``question``; none when no name holds any of them, or when every
     document's name matches as well as the best (nothing is singled out)."""
     wanted = asked(question)
-    held = {doc: {w for path in paths for w in words(PurePath(path).stem)} & wanted for doc, paths in names.items()}
+    named = {doc: {w for path in paths for w in words(PurePath(path).stem, ids=False)} for doc, paths in names.items()}
+    held = {doc: found & wanted for doc, found in named.items()}
     count: dict[str, int] = {}
     for found in held.values():
         for word in found:

@@ -44,6 +44,9 @@ def test_the_files_a_question_names(question: str, named: list[str]) -> None:
 
 def test_nothing_is_singled_out_when_no_name_or_every_name_matches() -> None:
     assert named_files("What was capital expenditure?", FILES) == []  # no name holds a word of it
+    # a name's ids are no words of it: "3d" is not in 10009203-4ae3d3f2.txt
+    ids = {"d5": ["/x/10009203-4ae3d3f2.txt"], "d6": ["/x/10012166-748f4c05.txt"]}
+    assert words("10009203-4ae3d3f2", ids=False) == [] and named_files("Is 3D printing of 10009203 safe?", ids) == []
     assert named_files("What did Harrowgate report?", {k: FILES[k] for k in ("d1", "d2")}) == []  # both alike
     assert named_files("anything", {}) == []
 
