@@ -55,9 +55,16 @@ def words(text: str, ids: bool = True) -> list[str]:
 
 
 def asked(question: str) -> set[str]:
-    """The words of ``question`` that may name a file: no function words, the latest year
-    only, and each two adjacent words also joined."""
-    said = words(question)
+    """The words of ``question`` that may name a file: the names in it (a word written with a
+    capital, "Harrowgate", "AMCOR's") and the words with digits ("10-K", "FY2019", "Q2"), not
+    the question's own words; of the years, the latest only; two adjacent names also joined
+    ("Best Buy": ``bestbuy``). A common word ("system", "theory") names nothing."""
+    said = [
+        part
+        for word in _WORD.findall(re.sub(r"(?<=\w)-(?=\w)", "", question.replace("'s", " ")))
+        for part in words(word)
+        if not word.islower()
+    ]
     years = [w for w in said if _YEAR.fullmatch(w)]
     kept = {w for w in said if w not in _ASKING and len(w) > 1 and not _YEAR.fullmatch(w)}
     kept |= {a + b for a, b in pairwise(said) if a in kept and b in kept and (a + b).isalpha()}
