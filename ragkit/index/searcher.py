@@ -155,7 +155,9 @@ class Searcher:
             order = [c for c, _ in keyword]
         else:
             order = self._fused(dense, keyword)
-            named = named_files(question, library.manifest.names_of(order))
+            seen = filters or Filters()  # a file outside the caller's folders names nothing
+            names = {d: [p for p in ps if seen.admits(p)] for d, ps in library.manifest.names_of(order).items()}
+            named = named_files(question, names)
             if named:  # the files the question names by their names: their passages first
                 narrowed = replace(filters or Filters(), docs=tuple(named))
                 more = pool.submit(self.keywords.ranked, query, depth, narrowed)

@@ -28,6 +28,7 @@ _WORD = re.compile(r"[^\W_]+")
 # a word's parts: a year, a quarter (Q2, 2Q), a form's number with its letters (10K, 8K), letters
 _PART = re.compile(r"(?:19|20)\d\d|q[1-4](?![a-z])|[1-4]q(?![a-z])|\d+[a-z]+|[a-z]+|\d+")
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_JOINED = re.compile(r"(?<=\d)-(?=\w)|(?<=\w)-(?=\d)")  # "10-K" is one word, "tolsvik-memo" two
 # a word of a name that is an id, not a name: a long number, or hexadecimal digits and letters
 _ID = re.compile(r"\d{5,}|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}")
 # a question's own words, which name no file (besides every language's function words)
@@ -41,12 +42,12 @@ _ASKING = (
 
 
 def words(text: str, ids: bool = True) -> list[str]:
-    """``text``'s words as names write them: lower case, a hyphen or an underscore splitting
-    nothing a name joins (``10-K`` is ``10k``), a year apart from what it is written with
+    """``text``'s words as names write them: lower case, split at underscores and hyphens but
+    for a number's (``10-K`` is ``10k``), a year apart from what it is written with
     (``FY2019``: ``fy``, ``2019``; ``2024Q2``: ``2024``, ``q2``), a quarter as ``q`` and its number.
     ``ids=False``: without the words that are ids (``10009203``, ``4ae8a3f2``)."""
     out: list[str] = []
-    for word in _WORD.findall(re.sub(r"(?<=\w)-(?=\w)", "", text.lower().replace("'s", " "))):
+    for word in _WORD.findall(_JOINED.sub("", text.lower().replace("'s", " "))):
         if not ids and _ID.fullmatch(word):
             continue
         for part in _PART.findall(word):
@@ -61,7 +62,7 @@ def asked(question: str) -> set[str]:
     ("Best Buy": ``bestbuy``). A common word ("system", "theory") names nothing."""
     said = [
         part
-        for word in _WORD.findall(re.sub(r"(?<=\w)-(?=\w)", "", question.replace("'s", " ")))
+        for word in _WORD.findall(_JOINED.sub("", question.replace("'s", " ")))
         for part in words(word)
         if not word.islower()
     ]

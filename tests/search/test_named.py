@@ -10,6 +10,7 @@ import pytest
 
 from ragkit.assistant.local import Ragkit
 from ragkit.search.named import asked, named_files, words
+from ragkit.storage.filters import Filters
 
 FILES = {
     "d1": ["/docs/HARROWGATE_2021_10K.pdf"],
@@ -78,3 +79,24 @@ def test_search_looks_first_in_the_file_the_question_names(rk: Ragkit, tmp_path:
     # a filter holds: the named file is outside it, so nothing is singled out
     scoped = rk.search(f"{question} path:brindlewood*", k=3)
     assert {Path(h.path).name for h in scoped} == {"brindlewood-2021-annual-report.md"}
+
+
+def test_a_file_outside_the_callers_folders_names_nothing(rk: Ragkit, tmp_path: Path) -> None:
+    """The same memo sits in a shared folder and, under a telling name, in a private one. A
+    search limited to the shared folder (a server key's collections) is not reordered by the
+    private copy's name: that would tell the caller such a file exists."""
+    shared, private = tmp_path / "shared", tmp_path / "private"
+    shared.mkdir()
+    private.mkdir()
+    memo = "# Memo\n\nThe harbour ledger entries were moved to the archive room in March.\n"
+    (shared / "memo.md").write_text(memo)
+    (private / "TOLSVIK-memo.md").write_text(memo)
+    (shared / "ledger.md").write_text(
+        "# Harbour ledger entries\n\nWhere are the harbour ledger entries kept? The harbour ledger entries are kept"
+        " in the harbour office.\n"
+    )
+    rk.index([tmp_path])
+    question = "Where did Tolsvik keep the harbour ledger entries?"
+    assert "archive room" in rk.search(question, k=2)[0].text  # named by the private copy's name
+    scoped = rk.search(question, k=2, scope=Filters(within=(str(shared),)))
+    assert scoped[0].path == str(shared / "ledger.md")  # ranked as if the private copy were not there
