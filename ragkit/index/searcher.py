@@ -22,7 +22,7 @@ from ragkit.investigate.marks import Marks, placer
 from ragkit.search.expand import expand
 from ragkit.search.found import FindResult
 from ragkit.search.keywords import KeywordIndex
-from ragkit.search.named import named_files
+from ragkit.search.named import asked, named_files
 from ragkit.search.query import merge_filters, split_filters
 from ragkit.search.retrieve import Hit, Retriever
 from ragkit.storage.filters import Filters
@@ -156,10 +156,12 @@ class Searcher:
         else:
             order = self._fused(dense, keyword)
             seen = filters or Filters()  # a file outside the caller's folders names nothing
-            names = {d: [p for p in ps if seen.admits(p)] for d, ps in library.manifest.names_of(order).items()}
-            named = named_files(question, names)
+            named = []  # a question without a name (most) looks no file name up
+            if asked(question):
+                names = {d: [p for p in ps if seen.admits(p)] for d, ps in library.manifest.names_of(order).items()}
+                named = named_files(question, names)
             if named:  # the files the question names by their names: their passages first
-                narrowed = replace(filters or Filters(), docs=tuple(named))
+                narrowed = replace(seen, docs=tuple(named))
                 more = pool.submit(self.keywords.ranked, query, depth, narrowed)
                 inside = self._dense(future, depth, self.keywords.allowed_chunks(narrowed))
                 first = self._fused(inside, more.result())

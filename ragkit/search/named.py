@@ -7,11 +7,13 @@ pick some of the files a search found by their names, search looks inside those 
 (:meth:`~ragkit.index.searcher.Searcher.search`), so that a passage of last year's filing or of
 another company's does not come before the page of the one asked about.
 
-A file's score is the sum of the weights of the question's words its name holds, each word
-weighing more the fewer of the candidate files hold it (log(1 + files / files holding it)).
-A question's years count by the latest one alone ("FY2023 vs FY2022" is the 2023 filing's
-question; an earlier year is in that filing too). Adjacent words count joined as well ("Best
-Buy" is ``BESTBUY``). Nothing here is fitted: the rule is the one a reader follows.
+A file's score is the sum of the weights of the question's names (words written with a
+capital) and words with digits that its name holds, each weighing more the fewer of the
+candidate files hold it (log(1 + files / files holding it)). A question's years count by the
+latest one alone ("FY2023 vs FY2022" is the 2023 filing's question; an earlier year is in that
+filing too). Adjacent names count joined as well ("Best Buy" is ``BESTBUY``); a name's ids
+(long numbers, hashes) are no words of it. Nothing here is fitted: the rule is the one a
+reader follows.
 """
 
 from __future__ import annotations
