@@ -164,7 +164,9 @@ class Searcher:
                 narrowed = replace(seen, docs=tuple(named))
                 more = pool.submit(self.keywords.ranked, query, depth, narrowed)
                 inside = self._dense(future, depth, self.keywords.allowed_chunks(narrowed))
-                first = self._fused(inside, more.result())
+                # a passage the search text repeats (one pasted to find its source) stays first
+                pasted = [h.id for h in dense if h.score >= NEAR_DUPLICATE]
+                first = list(dict.fromkeys(pasted + self._fused(inside, more.result())))
                 dense, taken = dense + inside, set(first)
                 order = first + [c for c in order if c not in taken]
         return retriever.hits(self._cosines(self._distinct(order, k), vector, dense))

@@ -100,3 +100,25 @@ def test_a_file_outside_the_callers_folders_names_nothing(rk: Ragkit, tmp_path: 
     assert "archive room" in rk.search(question, k=2)[0].text  # named by the private copy's name
     scoped = rk.search(question, k=2, scope=Filters(within=(str(shared),)))
     assert scoped[0].path == str(shared / "ledger.md")  # ranked as if the private copy were not there
+
+
+def test_a_pasted_passage_finds_itself_though_it_names_other_files(rk: Ragkit, tmp_path: Path) -> None:
+    """A paragraph pasted to find where it comes from names other files ("the Harrowgate 2021
+    annual report"): the passage itself comes first, not those files' passages."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    index = (
+        "# Filings kept here\n\nThe Harrowgate 2021 annual report and the Harrowgate 2020 annual report were"
+        " scanned by the archive in May; Brindlewood's are still on paper."
+    )
+    (docs / "archive-index.md").write_text(index + "\n")
+    (docs / "harrowgate-2021-annual-report.md").write_text(
+        "# Filings\n\nThe Harrowgate annual report for 2021 was filed in March and scanned in May.\n"
+    )
+    (docs / "harrowgate-2020-annual-report.md").write_text("# Costs\n\nHarrowgate spent 8.8 million in 2020.\n")
+    rk.index([docs])
+    (best,) = rk.search(index, k=1)
+    assert Path(best.path).name == "archive-index.md" and best.score >= 0.985
+    # the pasted passage's own words, asked as a question, still look in the file it names
+    asked_about = rk.search("When was the Harrowgate 2021 annual report scanned?", k=1)[0]
+    assert Path(asked_about.path).name == "harrowgate-2021-annual-report.md"
