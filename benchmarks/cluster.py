@@ -4,13 +4,15 @@ The same files (default: the first 150 Markdown RFCs of the shared corpus) are i
 fresh home four ways:
 
 1. locally (parse workers and this process's embedder): the baseline;
-2. on a Ray cluster started here (a head without CPUs) with one worker node of every core, each
-   file's task taking them all (the embedder's threads, as in the local run);
-3. on a cluster with one worker node per core, of one CPU each;
-4. the writer alone: the chunks and vectors of run 1 handed to the indexer as a cluster would
+2. on a Ray cluster started here (a head without CPUs) with one worker node of every core, as
+   configured by default (``index.cluster_task_cpus = 1``: a file's task per core at once);
+3. the same worker, each file's task taking every core (the embedder's threads, as in the
+   local run; one task at a time);
+4. on a cluster with one worker node per core, of one CPU each;
+5. the writer alone: the chunks and vectors of run 1 handed to the indexer as a cluster would
    hand them, so only what the writer does (vector store, manifest, transactions) is timed.
 
-The three indexing ways are timed ``--rounds`` times, taken in turn, and the best of each is
+The four indexing ways are timed ``--rounds`` times, taken in turn, and the best of each is
 kept, so that a load on the machine varying over the run does not favour one. Each is
 reported in chunks/s and as a ratio of the local run. On a machine of two cores the
 cluster's workers share those cores with the writer, so the point of runs 2 and 3 is Ray's
@@ -114,9 +116,14 @@ def main() -> int:
 
     embedder = SentenceTransformerEmbedder()
     cores = os.cpu_count() or 1
-    # the local run; one worker with every core (the local run's threads); one worker per core
-    ways: list[tuple[str, int, int]] = [("local indexer", 0, 0), (f"Ray, 1 worker of {cores} CPUs", 1, cores),
-                                        (f"Ray, {cores} workers of 1 CPU", cores, 1)]  # fmt: skip
+    # (label, worker nodes, CPUs of each, CPUs of a file's task): the local run; one worker with
+    # every core, a task per core (the default) or a task taking them all; one worker per core
+    ways: list[tuple[str, int, int, int]] = [
+        ("local indexer", 0, 0, 0),
+        (f"Ray, 1 worker of {cores} CPUs", 1, cores, 1),
+        (f"Ray, 1 worker, tasks of {cores} CPUs", 1, cores, cores),
+        (f"Ray, {cores} workers of 1 CPU", cores, 1, 1),
+    ]
     best: dict[str, tuple[int, float]] = {}
     with tempfile.TemporaryDirectory(prefix="ragkit-bench-cluster-") as tmp:
         work = Path(tmp)
@@ -131,9 +138,9 @@ def main() -> int:
         timed_index(warm, work / "warm-home", embedder)[2].close()
         replay = None
         for round_ in range(args.rounds):  # in turn, so a machine's load varying over the run hits every way
-            for label, workers, cpus in ways:
-                home = work / f"{round_}-{workers}"
-                n, s = run_once(folder, home, embedder, workers, cpus)
+            for way, (label, workers, cpus, task_cpus) in enumerate(ways):
+                home = work / f"{round_}-{way}"
+                n, s = run_once(folder, home, embedder, workers, cpus, task_cpus)
                 if replay is None:  # the chunks and vectors the writer alone is handed
                     rk = open_home(home, embedder)
                     replay = Replay(rk)
@@ -153,7 +160,7 @@ def main() -> int:
     return 0
 
 
-def run_once(folder: Path, home: Path, embedder: Any, workers: int, cpus: int) -> tuple[int, float]:
+def run_once(folder: Path, home: Path, embedder: Any, workers: int, cpus: int, task_cpus: int) -> tuple[int, float]:
     if not workers:
         n, s, rk = timed_index(folder, home, embedder)
         rk.close()
@@ -162,7 +169,7 @@ def run_once(folder: Path, home: Path, embedder: Any, workers: int, cpus: int) -
 
     cluster = LocalCluster(workers, cpus)
     try:
-        n, s, rk = timed_index(folder, home, embedder, cluster.address, cpus)
+        n, s, rk = timed_index(folder, home, embedder, cluster.address, task_cpus)
         rk.close()
         return n, s
     finally:

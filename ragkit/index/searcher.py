@@ -9,6 +9,7 @@ reading the vector store (a reopen after another process's write waits for them)
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from ingest.entities import key_of
 from ragkit.core import paths
 from ragkit.investigate.marks import Marks, placer
-from ragkit.search.expand import expand
+from ragkit.search.expand import expand, heads, statements
 from ragkit.search.found import FindResult
 from ragkit.search.keywords import KeywordIndex
 from ragkit.search.named import asked, named_files
@@ -154,22 +155,46 @@ class Searcher:
         if mode == "keyword":
             order = [c for c, _ in keyword]
         else:
-            order = self._fused(dense, keyword)
-            seen = filters or Filters()  # a file outside the caller's folders names nothing
-            named = []  # a question without a name (most) looks no file name up
-            if asked(question):
-                names = {d: [p for p in ps if seen.admits(p)] for d, ps in library.manifest.names_of(order).items()}
-                named = named_files(question, names)
-            if named:  # the files the question names by their names: their passages first
-                narrowed = replace(seen, docs=tuple(named))
-                more = pool.submit(self.keywords.ranked, query, depth, narrowed)
-                inside = self._dense(future, depth, self.keywords.allowed_chunks(narrowed))
-                # a passage the search text repeats (one pasted to find its source) stays first
-                pasted = [h.id for h in dense if h.score >= NEAR_DUPLICATE]
-                first = list(dict.fromkeys(pasted + self._fused(inside, more.result())))
-                dense, taken = dense + inside, set(first)
-                order = first + [c for c in order if c not in taken]
+            order, dense = self._led(question, query, self._fused(dense, keyword), dense, filters, future, depth)
         return retriever.hits(self._cosines(self._distinct(order, k), vector, dense))
+
+    def _led(
+        self, question: str, query: str, order: list[str], dense: list[VectorHit], filters: Filters | None,
+        vector: Future[Any], depth: int,
+    ) -> tuple[list[str], list[VectorHit]]:  # fmt: skip
+        """``order`` led by what ``question`` points at: the passages of the files it names by
+        their names, then the statements it names; a passage the search text repeats (one pasted
+        to find its source) stays first whatever the text names. With the dense hits now known."""
+        seen = filters or Filters()  # a file outside the caller's folders names nothing
+        named: list[str] = []  # a question without a name (most) looks no file name up
+        if asked(question):
+            names = {d: [p for p in ps if seen.admits(p)] for d, ps in self.library.manifest.names_of(order).items()}
+            named = named_files(question, names)
+        if named:  # the files the question names by their names: their passages first
+            narrowed = replace(seen, docs=tuple(named))
+            more = self._query_pool().submit(self.keywords.ranked, query, depth, narrowed)
+            inside = self._dense(vector, depth, self.keywords.allowed_chunks(narrowed))
+            first = self._fused(inside, more.result())
+            dense, taken = dense + inside, set(first)
+            order = first + [c for c in order if c not in taken]
+        titles = statements(question)
+        if titles and order:  # the statements it names, before the discussion around them
+            order = self._statements_first(order, titles, named)
+        pasted = [h.id for h in dense if h.score >= NEAR_DUPLICATE]
+        return list(dict.fromkeys(pasted + order)), dense
+
+    def _statements_first(self, order: list[str], titles: list[re.Pattern[str]], named: list[str]) -> list[str]:
+        """``order`` with, first, the best passage of each statement of ``titles`` (a page
+        headed by it) in the files searched first: those ``named``, else the first passage's."""
+        headings = self.library.manifest.headings_of(order)
+        top = headings.get(order[0])
+        docs = set(named) or ({top[0]} if top else set())
+        lead: list[str] = []
+        for title in titles:
+            led = (c for c in order if c in headings and headings[c][0] in docs and heads(title, headings[c][1]))
+            best = next((c for c in led if c not in lead), None)
+            lead += [best] if best else []
+        return lead + [c for c in order if c not in lead]
 
     def _fused(self, dense: list[VectorHit], keyword: list[tuple[str, float]]) -> list[str]:
         """The hybrid ranking of a dense and a keyword list (:func:`fuse`), pages weighed in."""

@@ -6,9 +6,11 @@ Search adds a statement's captions to a question that names it, or that asks for
 computed from its lines (a margin from the income statement, a quick ratio from the balance
 sheet, capital expenditure from the cash flow statement), for both the embedder and the keyword
 index, so the page that holds the statement is found by its heading (which travels with each of
-its passages: :mod:`ingest.pdfcontext`). The lists are the three primary statements' captions as
-US GAAP and IFRS filings print them and the measures' textbook definitions, not fitted to a
-question set.
+its passages: :mod:`ingest.pdfcontext`). And the statement itself is the evidence such a
+question asks for: of the files searched first, the best page headed by each statement it
+names leads the ranking (:func:`statements`, :func:`heads`), before the discussion around it.
+The lists are the three primary statements' captions as US GAAP and IFRS filings print them and
+the measures' textbook definitions, not fitted to a question set.
 """
 
 from __future__ import annotations
@@ -49,6 +51,27 @@ CAPTIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
     )
 )
+
+
+# the titles printed over each statement, as a page's heading writes them once lower-cased and
+# its spaces dropped (a PDF's text splits words: "Consolidated Balance Shee t")
+TITLES: dict[str, re.Pattern[str]] = {
+    INCOME: re.compile(
+        r"statements?of(?:operations|income|earnings)|incomestatements?|statements?ofprofit(?:or|and)loss"
+    ),
+    BALANCE: re.compile(r"balancesheets?|statements?offinancial(?:position|condition)"),
+    CASH: re.compile(r"statements?ofcashflows?|cashflowstatements?"),
+}
+
+
+def statements(question: str) -> list[re.Pattern[str]]:
+    """The titles of the statements ``question`` names (by name or by a measure of theirs)."""
+    return [TITLES[words] for words in dict.fromkeys(words for pattern, words in CAPTIONS if pattern.search(question))]
+
+
+def heads(title: re.Pattern[str], heading: str) -> bool:
+    """Whether a section ``heading`` is the statement of ``title``."""
+    return bool(title.search("".join(heading.lower().split())))
 
 
 def expand(question: str) -> str:

@@ -300,6 +300,11 @@ class Manifest:
         sql = "SELECT id, doc, page FROM chunks WHERE page IS NOT NULL AND id IN ({marks})"
         return {row[0]: (row[1], row[2]) for row in rows_in(self.db, sql, ids)}
 
+    def headings_of(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The (document, section heading) of each of ``ids``."""
+        sql = "SELECT id, doc, coalesce(heading, '') FROM chunks WHERE id IN ({marks})"
+        return {row[0]: (row[1], row[2]) for row in rows_in(self.db, sql, ids)}
+
     def names_of(self, ids: Sequence[str]) -> dict[str, list[str]]:
         """The documents of the chunks ``ids``, each with the paths of its files."""
         sql = "SELECT DISTINCT c.doc, f.path FROM chunks c JOIN files f ON f.doc = c.doc WHERE c.id IN ({marks})"
