@@ -39,13 +39,16 @@ def default_factory() -> Assistant:
 def recorded(handler: Callable[[S, Any], Any]) -> Callable[[S, Any], Any]:
     """A handler whose message is added to ``app.events`` once it has run (and, for an async
     handler, once what it mounts is on screen), so whoever waits on an event (a test, a script
-    driving the app) sees the screen it leads to, never a message still in the queue."""
+    driving the app) sees the screen it leads to, never a message still in the queue. A
+    message that lands once the app is shutting down (a worker thread's passage or answer, its
+    screen already gone) is recorded and shown nowhere."""
     if inspect.iscoroutinefunction(handler):
 
         @functools.wraps(handler)
         async def handle_async(app: S, message: Any) -> None:
             try:
-                await handler(app, message)
+                if app.is_running:
+                    await handler(app, message)
             finally:
                 app.events.append(message)
 
@@ -54,7 +57,8 @@ def recorded(handler: Callable[[S, Any], Any]) -> Callable[[S, Any], Any]:
     @functools.wraps(handler)
     def handle(app: S, message: Any) -> None:
         try:
-            handler(app, message)
+            if app.is_running:
+                handler(app, message)
         finally:
             app.events.append(message)
 

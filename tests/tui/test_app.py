@@ -516,6 +516,20 @@ async def test_ctrl_g_switches_to_quoted_answers_without_the_model(factory: Any)
         assert shown.startswith(done.result["answer"].split(" [")[0])
 
 
+async def test_a_workers_message_that_lands_as_the_app_shuts_down_is_recorded_and_shown_nowhere(
+    factory: Any,
+) -> None:
+    """A passage loaded on a worker thread can land while the app shuts down (seen on a busy
+    machine: its pane was already gone, and showing it raised at exit). Handled then, it is
+    recorded and touches no widget."""
+    app = RagkitApp(factory=factory, watch=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.facade is not None)
+    late = PassageLoaded({"path": "x.txt", "before": "", "span": "late", "after": "", "n": 1})
+    app.on_passage_loaded(late)  # the app has shut down: its screen and panes are gone
+    assert app.events[-1] is late
+
+
 async def test_sentences_that_did_not_verify_are_struck_through_and_marked(factory: Any) -> None:
     app = RagkitApp(factory=factory, watch=False)
     async with app.run_test(size=SIZE) as pilot:
