@@ -20,7 +20,7 @@ from textual.widgets import Collapsible, Input
 
 from ragkit.assistant.protocol import Answer, Assistant, Conversation, IndexReport, Mode, Progress, SqlAnswer
 from ragkit.core.errors import RagkitError
-from tui.base import Factory, recorded
+from tui.base import Factory, live, recorded
 from tui.lists import WithLists
 from tui.messages import Cancelled, Chunk, Done, FacadeReady, Failed, StatusChanged, Synced, SyncProgress
 from tui.palette import RagkitCommands
@@ -176,6 +176,7 @@ class RagkitApp(WithLists):
     def _post_synced(self, _: IndexReport) -> None:
         self.post_message(Synced())
 
+    @live
     def on_synced(self, _: Synced) -> None:
         self._poll_status()
 
@@ -255,6 +256,7 @@ class RagkitApp(WithLists):
         except Exception as exc:
             self.post_message(Failed("answering", str(exc), turn=turn))
 
+    @live
     def on_chunk(self, message: Chunk) -> None:
         view = self.turns.get(message.turn)
         if view is None:

@@ -36,6 +36,18 @@ def default_factory() -> Assistant:
     return open_assistant()
 
 
+def live(handler: Callable[[S, Any], None]) -> Callable[[S, Any], None]:
+    """A handler of a worker's message that does nothing once the app is shutting down (the
+    screen it would show on is gone; :func:`recorded` handlers do the same)."""
+
+    @functools.wraps(handler)
+    def handle(app: S, message: Any) -> None:
+        if app.is_running:
+            handler(app, message)
+
+    return handle
+
+
 def recorded(handler: Callable[[S, Any], Any]) -> Callable[[S, Any], Any]:
     """A handler whose message is added to ``app.events`` once it has run (and, for an async
     handler, once what it mounts is on screen), so whoever waits on an event (a test, a script

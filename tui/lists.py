@@ -12,7 +12,7 @@ from textual import work
 from textual.containers import VerticalScroll
 
 from ragkit.assistant.protocol import Mode
-from tui.base import recorded
+from tui.base import live, recorded
 from tui.messages import ConversationLoaded, Failed, Listed
 from tui.screens import (
     ConversationsScreen,
@@ -181,6 +181,7 @@ class WithLists(WithSources):
             return
         self.post_message(Listed(kind, items))
 
+    @live
     def on_listed(self, message: Listed) -> None:
         if message.kind == "entities":
             self.push_screen(EntitiesScreen(message.items), self._entity_chosen)

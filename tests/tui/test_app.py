@@ -22,7 +22,17 @@ from tests.conftest import README_QUESTION as QUESTION
 from tests.helpers.scripted import ScriptedLLM
 from tests.helpers.tui import answered, ask, until
 from tui.app import RagkitApp
-from tui.messages import Cancelled, ConversationLoaded, Done, FacadeReady, Failed, PassageLoaded, SyncProgress
+from tui.messages import (
+    Cancelled,
+    ConversationLoaded,
+    Done,
+    FacadeReady,
+    Failed,
+    Listed,
+    PassageLoaded,
+    Synced,
+    SyncProgress,
+)
 from tui.screens import ConversationsScreen, HelpScreen, ModelScreen
 from tui.widgets import Sidebar, TurnView
 
@@ -528,6 +538,10 @@ async def test_a_workers_message_that_lands_as_the_app_shuts_down_is_recorded_an
     late = PassageLoaded({"path": "x.txt", "before": "", "span": "late", "after": "", "n": 1})
     app.on_passage_loaded(late)  # the app has shut down: its screen and panes are gone
     assert app.events[-1] is late
+    # the watcher's and a list's messages likewise touch nothing (a list's would open a screen)
+    app.on_synced(Synced())
+    app.on_listed(Listed("thread", [{"subject": "late", "messages": []}]))
+    assert app.screen_stack == []
 
 
 async def test_sentences_that_did_not_verify_are_struck_through_and_marked(factory: Any) -> None:
