@@ -66,11 +66,12 @@ def recorded(handler: Callable[[S, Any], Any]) -> Callable[[S, Any], Any]:
 
         return handle_async
 
+    shown = live(handler)
+
     @functools.wraps(handler)
     def handle(app: S, message: Any) -> None:
         try:
-            if app.is_running:
-                handler(app, message)
+            shown(app, message)
         finally:
             app.events.append(message)
 

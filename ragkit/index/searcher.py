@@ -190,9 +190,9 @@ class Searcher:
         top = headings.get(order[0])
         docs = set(named) or ({top[0]} if top else set())
         lead: list[str] = []
-        for title in titles:
-            led = (c for c in order if c in headings and headings[c][0] in docs and heads(title, headings[c][1]))
-            best = next((c for c in led if c not in lead), None)
+        for title in titles:  # the best passage not yet leading, of a page headed by the statement
+            best = next((c for c in order if c not in lead and c in headings and headings[c][0] in docs
+                         and heads(title, headings[c][1])), None)  # fmt: skip
             lead += [best] if best else []
         return lead + [c for c in order if c not in lead]
 
